@@ -1,0 +1,53 @@
+# The lab's two commands: `make demo` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench samples check-pins clean up down
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the local world and run the end-to-end flow.
+demo: $(STAMP)
+	$(BIN)/lab demo
+
+## Run every test: lint, pins, unit and stack tests, and the notebooks under nbval.
+test: $(STAMP) lint check-pins
+	$(BIN)/pytest --nbval-lax -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+check-pins: $(STAMP)
+	$(BIN)/python tools/check_pins.py
+
+bench: $(STAMP)
+	$(BIN)/lab bench
+
+## Re-record data/sample_cloudtrail/ from the scenarios (deterministic).
+samples: $(STAMP)
+	$(BIN)/lab record-samples
+
+up: $(STAMP)
+	$(BIN)/lab up --detach
+
+down: $(STAMP)
+	$(BIN)/lab down
+
+clean:
+	-$(BIN)/lab down
+	rm -rf $(VENV) .lab

@@ -1,0 +1,124 @@
+"""One settings object for the whole toolkit.
+
+Settings come from, highest priority first: environment variables, a ``.env`` file in the working
+directory, and the ``.lab/env`` file that ``lab up`` writes for the local world. The names are the
+same in both worlds (see DESIGN.md section 4), so pointing the lab at a real AWS account, Splunk,
+Jira or Slack is a matter of setting them, never of changing code.
+
+Secrets are ``SecretStr`` and never printed; a setting that a call needs but nobody set raises
+``MissingSetting`` naming it.
+
+>>> from helpers.config import get_settings
+>>> settings = get_settings()
+>>> settings.aws_region
+'us-east-1'
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MissingSetting(RuntimeError):
+    """A setting the call needs is not set; the message names the environment variable."""
+
+    def __init__(self, name: str, purpose: str = ""):
+        hint = f" ({purpose})" if purpose else ""
+        super().__init__(
+            f"setting {name} is not set{hint}. Set the environment variable, put it in .env, "
+            "or start the local world with `lab up --detach`."
+        )
+        self.name = name
+
+
+def lab_env_file() -> Path | None:
+    """The ``.lab/env`` written by ``lab up``: under ``$LAB_HOME`` or the nearest ``.lab/``."""
+    if os.environ.get("LAB_HOME"):
+        path = Path(os.environ["LAB_HOME"]) / "env"
+        return path if path.exists() else None
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        path = folder / ".lab" / "env"
+        if path.exists():
+            return path
+    return None
+
+
+class Settings(BaseSettings):
+    """Every setting the helpers read. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    # AWS: AWS_ENDPOINT_URL unset means real AWS; credentials may also come from AWS_PROFILE.
+    aws_endpoint_url: str | None = None
+    aws_default_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    aws_profile: str | None = None
+    cloudtrail_bucket: str | None = None
+    cloudtrail_queue: str | None = None
+
+    # Splunk
+    splunk_url: str | None = None
+    splunk_username: str | None = None
+    splunk_password: SecretStr | None = None
+    splunk_token: SecretStr | None = None
+    splunk_hec_url: str | None = None
+    splunk_hec_token: SecretStr | None = None
+    splunk_index: str = "main"
+
+    # Jira
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: SecretStr | None = None
+    jira_project: str = "SEC"
+
+    # Slack
+    slack_webhook_url: SecretStr | None = None
+    slack_api_url: str | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_channel: str = "#sec-alerts"
+
+    # The automation server
+    automation_url: str | None = None
+
+    @property
+    def aws_region(self) -> str:
+        return self.aws_default_region
+
+    @property
+    def local(self) -> bool:
+        """True when AWS is the local world (an endpoint is set)."""
+        return bool(self.aws_endpoint_url)
+
+    def require(self, name: str, purpose: str = ""):
+        """The value of a setting, or ``MissingSetting`` naming its variable.
+
+        >>> get_settings().require("aws_default_region")
+        'us-east-1'
+        """
+        value = getattr(self, name.lower())
+        if value is None or value == "":
+            raise MissingSetting(name.upper(), purpose)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return value
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings now (environment, ``.env``, ``.lab/env``); keyword arguments win."""
+    files = [f for f in (lab_env_file(), Path(".env")) if f is not None and f.exists()]
+    return Settings(_env_file=tuple(files) or None, **overrides)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Call ``get_settings.cache_clear()`` after changes."""
+    return load_settings()

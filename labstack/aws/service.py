@@ -1,0 +1,29 @@
+"""Registers the emulated AWS account (moto + the CloudTrail recorder) as a lab service."""
+
+from labstack.aws.account import load_account
+from labstack.services import Service, register
+
+
+def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
+    account = load_account()
+    admin = account.access_key_of(account.default_user)
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['api']}",
+        "AWS_DEFAULT_REGION": account.region,
+        "AWS_ACCESS_KEY_ID": admin.id,
+        "AWS_SECRET_ACCESS_KEY": admin.secret,
+        "CLOUDTRAIL_BUCKET": account.trail.bucket,
+        "CLOUDTRAIL_QUEUE": account.trail.queue,
+    }
+
+
+register(
+    Service(
+        name="aws",
+        module="labstack.aws",
+        ports={"api": 4566},
+        health="/_lab/health",
+        settings=_settings,
+        description="moto server wrapped by the CloudTrail recorder",
+    )
+)
