@@ -1,0 +1,61 @@
+"""``python -m labstack.slack``: serve the workspace on 127.0.0.1 until SIGTERM.
+
+Reads ``LAB_PORT_SLACK``, ``LAB_STATE_DIR``, ``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
+``SLACK_CHANNEL`` and ``AUTOMATION_URL`` (the default Request URL is
+``$AUTOMATION_URL/slack/actions``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from labstack.slack.app import SlackApp
+from labstack.slack.store import DEFAULT_CHANNELS, Store
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 9002
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"labstack.slack: environment variable {name} is not set (`lab up` sets it)")
+    return value
+
+
+def build_app(environ: dict | os._Environ = os.environ) -> SlackApp:
+    """The app configured from environment variables."""
+    state_dir = Path(environ.get("LAB_STATE_DIR") or ".lab/state/slack")
+    first = (environ.get("SLACK_CHANNEL") or "#sec-alerts").removeprefix("#")
+    channels = (first, *(c for c in DEFAULT_CHANNELS if c != first))
+    automation = environ.get("AUTOMATION_URL")
+    return SlackApp(
+        Store(state_dir, channels),
+        bot_token=_require("SLACK_BOT_TOKEN"),
+        signing_secret=_require("SLACK_SIGNING_SECRET"),
+        default_request_url=f"{automation.rstrip('/')}/slack/actions" if automation else None,
+    )
+
+
+def main() -> None:
+    port = int(os.environ.get("LAB_PORT_SLACK") or DEFAULT_PORT)
+    server = make_server(HOST, port, build_app(), threaded=True)
+
+    def _stop(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"slack: serving on http://{HOST}:{port}", flush=True)
+    server.serve_forever()
+    print("slack: stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The workspace's data: channels, messages, threads and interactions, kept in one JSON file.
+
+Every change is written through to ``<state dir>/workspace.json`` (atomically, under a lock), so
+a restarted service shows the same channels and messages. Messages are stored in Slack's own
+shape, so the Web API can return them as they are.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+TEAM = {"id": "T0LAB0001", "name": "Security Lab", "domain": "lab"}
+BOT = {"user_id": "U0LABBOT1", "bot_id": "B0LAB0001", "app_id": "A0LAB0001", "name": "secbot"}
+#: People who can click buttons (the web view offers them; the click API takes a name or id).
+USERS = {
+    "U0LAB0001": {"id": "U0LAB0001", "name": "alice", "real_name": "Alice Analyst"},
+    "U0LAB0002": {"id": "U0LAB0002", "name": "bob", "real_name": "Bob Builder"},
+}
+DEFAULT_CHANNELS = ("sec-alerts", "general")
+STATE_FILE = "workspace.json"
+#: The viewer that sees every message, ephemeral ones included (the web view).
+EVERYONE = "*"
+
+
+class Store:
+    """Channels and messages of one workspace, persisted under ``state_dir``."""
+
+    def __init__(self, state_dir: Path, channels: tuple[str, ...] = DEFAULT_CHANNELS):
+        self.path = Path(state_dir) / STATE_FILE
+        self.lock = threading.RLock()
+        self._last_ts = 0.0
+        if self.path.exists():
+            self.data = json.loads(self.path.read_text())
+        else:
+            self.data = {
+                "channels": {},
+                "messages": {},
+                "request_url": None,
+                "responses": {},
+                "interactions": [],
+            }
+        with self.lock:
+            for name in channels:
+                if self.channel(name) is None:
+                    self.create_channel(name)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data))
+        os.replace(tmp, self.path)
+
+    def next_ts(self) -> str:
+        """A message timestamp in Slack's ``seconds.micros`` form, unique and increasing."""
+        with self.lock:
+            last = max(self._last_ts, self._latest_stored_ts())
+            now = max(time.time(), last + 0.000001)
+            self._last_ts = now
+            return f"{now:.6f}"
+
+    def _latest_stored_ts(self) -> float:
+        latest = [float(m["ts"]) for msgs in self.data["messages"].values() for m in msgs[-1:]]
+        return max(latest, default=0.0)
+
+    # -- channels ------------------------------------------------------------------------------
+    def channels(self) -> list[dict]:
+        return [copy.deepcopy(c) for c in self.data["channels"].values()]
+
+    def channel(self, ref: str | None) -> dict | None:
+        """A channel by id (``C0LAB00001``), ``#name`` or ``name``; None when unknown."""
+        if not ref:
+            return None
+        ref = str(ref)
+        if ref in self.data["channels"]:
+            return self.data["channels"][ref]
+        name = ref.removeprefix("#")
+        return next((c for c in self.data["channels"].values() if c["name"] == name), None)
+
+    def create_channel(self, name: str) -> dict:
+        with self.lock:
+            name = name.removeprefix("#")
+            existing = self.channel(name)
+            if existing:
+                return existing
+            channel = {
+                "id": f"C0LAB{len(self.data['channels']) + 1:05d}",
+                "name": name,
+                "is_channel": True,
+                "is_archived": False,
+                "created": int(time.time()),
+            }
+            self.data["channels"][channel["id"]] = channel
+            self.data["messages"][channel["id"]] = []
+            self._save()
+            return channel
+
+    # -- messages ------------------------------------------------------------------------------
+    def _messages(self, channel_id: str) -> list[dict]:
+        return self.data["messages"].setdefault(channel_id, [])
+
+    def find(self, channel_id: str, ts: str) -> dict | None:
+        return next((m for m in self._messages(channel_id) if m["ts"] == ts), None)
+
+    def post(self, channel_id: str, message: dict, thread_ts: str | None = None) -> dict:
+        """Store a message (``text``, ``blocks``... plus author fields) and return it."""
+        with self.lock:
+            message = {k: v for k, v in message.items() if v is not None}
+            message.update(type="message", ts=self.next_ts(), team=TEAM["id"])
+            if thread_ts:
+                parent = self.find(channel_id, thread_ts)
+                if parent.get("thread_ts", parent["ts"]) != parent["ts"]:  # a reply: use its root
+                    parent = self.find(channel_id, parent["thread_ts"])
+                parent.setdefault("thread_ts", parent["ts"])
+                message["thread_ts"] = parent["ts"]
+                message["parent_user_id"] = parent.get("user", parent.get("bot_id"))
+                author = message.get("user", message.get("bot_id"))
+                users = parent.setdefault("reply_users", [])
+                if author not in users:
+                    users.append(author)
+                parent["reply_users_count"] = len(users)
+                parent["reply_count"] = parent.get("reply_count", 0) + 1
+                parent["latest_reply"] = message["ts"]
+            self._messages(channel_id).append(message)
+            self._save()
+            return copy.deepcopy(message)
+
+    def update(self, channel_id: str, ts: str, changes: dict, editor: str) -> dict | None:
+        with self.lock:
+            message = self.find(channel_id, ts)
+            if message is None:
+                return None
+            for key, value in changes.items():
+                if value is None:
+                    continue
+                message[key] = value
+            message["edited"] = {"user": editor, "ts": self.next_ts()}
+            self._save()
+            return copy.deepcopy(message)
+
+    def delete(self, channel_id: str, ts: str) -> bool:
+        with self.lock:
+            messages = self._messages(channel_id)
+            kept = [m for m in messages if m["ts"] != ts]
+            if len(kept) == len(messages):
+                return False
+            messages[:] = kept
+            self._save()
+            return True
+
+    def history(self, channel_id: str, viewer: str | None = None) -> list[dict]:
+        """Top-level messages, newest first (thread replies stay in their thread)."""
+        return [
+            copy.deepcopy(m)
+            for m in reversed(self._messages(channel_id))
+            if m.get("thread_ts", m["ts"]) == m["ts"] and _visible(m, viewer)
+        ]
+
+    def replies(self, channel_id: str, ts: str, viewer: str | None = None) -> list[dict]:
+        """The thread's parent, then its replies, oldest first."""
+        return [
+            copy.deepcopy(m)
+            for m in self._messages(channel_id)
+            if (m["ts"] == ts or m.get("thread_ts") == ts) and _visible(m, viewer)
+        ]
+
+    # -- interactivity -------------------------------------------------------------------------
+    @property
+    def request_url(self) -> str | None:
+        return self.data.get("request_url")
+
+    def set_request_url(self, url: str | None) -> None:
+        with self.lock:
+            self.data["request_url"] = url
+            self._save()
+
+    def add_response_url(self, token: str, channel_id: str, ts: str, user_id: str) -> None:
+        with self.lock:
+            self.data["responses"][token] = {"channel": channel_id, "ts": ts, "user": user_id}
+            self._save()
+
+    def response_target(self, token: str) -> dict | None:
+        return self.data["responses"].get(token)
+
+    def record_interaction(self, record: dict) -> None:
+        with self.lock:
+            self.data["interactions"].append(record)
+            self._save()
+
+    def interactions(self, channel_id: str | None = None) -> list[dict]:
+        return [
+            dict(i)
+            for i in self.data["interactions"]
+            if channel_id is None or i["channel"] == channel_id
+        ]
+
+
+def _visible(message: dict, viewer: str | None) -> bool:
+    """Ephemeral messages (``response_url`` answers) are seen by their user only (``*``: all)."""
+    to = message.get("ephemeral_to")
+    return to is None or viewer in (to, EVERYONE)
