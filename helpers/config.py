@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     # The automation server
     automation_url: str | None = None
 
+    # Attack scenarios (helpers.simulate). The attacker holds the developer's stolen key; the
+    # defaults are the local world's documentation values, not secrets.
+    lab_attacker_access_key_id: str = "AKIAIOSFODNN7EXAMPLE"
+    lab_attacker_secret_access_key: SecretStr = SecretStr(
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    )
+    lab_attacker_ip: str = "77.88.8.8"
+    lab_attacker_user_agent: str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.kali.2024"
+    lab_root_access_key_id: str = "AKIAEXAMPLEROOTKEY01"
+    lab_root_secret_access_key: SecretStr = SecretStr("rootEXAMPLEKEYwJalrXUtnFEMI/K7MDENGbPxR")
+    lab_office_ips: str = "52.94.236.248,13.107.42.14,104.16.1.1"
+
     @property
     def aws_region(self) -> str:
         return self.aws_default_region

@@ -96,7 +96,11 @@ def cmd_simulate(args) -> int:
         for scenario in simulate.scenarios():
             print(f"{scenario.name:<32} {scenario.technique}")
         return 0
-    result = simulate.run(args.name, **({"count": args.count} if args.count else {}))
+    try:
+        result = simulate.run(args.name, **({"count": args.count} if args.count else {}))
+    except simulate.ScenarioUnavailable as exc:
+        print(f"lab: {args.name}: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result.as_dict(), indent=2, default=str))
     return 0
 

@@ -21,6 +21,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from labstack.aws import fixes
 from labstack.aws.account import Builder, load_account
 from labstack.aws.recorder import Recorder
 
@@ -35,6 +36,7 @@ def main() -> int:
     port = int(os.environ.get("LAB_PORT_AWS", "4566"))
     interval = float(os.environ.get("LAB_CLOUDTRAIL_DELIVERY_SECONDS", "1"))
     record = os.environ.get("LAB_CLOUDTRAIL_RECORDER", "on") != "off"
+    fixes.apply()
     account = load_account()
     moto_app = DomainDispatcherApplication(create_backend_app)
     recorder = Recorder(

@@ -7,6 +7,8 @@ to the definition's documentation values, so every world has the same keys.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -118,6 +120,7 @@ class Builder:
         )["Policy"]["Arn"]
         for user in raw["users"]:
             iam.create_user(UserName=user["name"], Tags=_tags(user.get("tags", {})))
+            _set_user_id(self.account.account_id, user["name"])
             for arn in user.get("managed_policies", []):
                 iam.attach_user_policy(UserName=user["name"], PolicyArn=arn)
             if user.get("inline_policy"):
@@ -274,6 +277,14 @@ class Builder:
 
 def _mark_internal(request, **_):
     request.headers[INTERNAL_HEADER] = "bootstrap"
+
+
+def _set_user_id(account_id: str, user: str) -> None:
+    """A stable, AWS-shaped unique id (``AIDA`` + 17 characters) instead of moto's random one."""
+    from moto.iam.models import iam_backends
+
+    digest = base64.b32encode(hashlib.sha256(f"{account_id}:{user}".encode()).digest()).decode()
+    iam_backends[account_id]["aws"].get_user(user).id = "AIDA" + digest[:17]
 
 
 def _set_access_key(account_id: str, user: str, generated: str, wanted: AccessKey) -> None:

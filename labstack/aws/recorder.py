@@ -207,15 +207,34 @@ class Recorder:
             self.identity.invalidate()
         return record
 
-    def emit(self, partial: dict) -> dict:
-        """Complete a record that no API call makes (a console sign-in) and queue it."""
+    def emit(self, partials: list[dict]) -> list[dict]:
+        """Complete records that no API call makes (console sign-ins) and queue them.
+
+        All are checked before any is queued: a bad one rejects the lot.
+        """
+        records = [self.complete(p) for p in partials]
+        for record in records:
+            self._queue.put(record)
+        return records
+
+    def complete(self, partial: dict) -> dict:
+        """A full record from a partial one; ``ValueError`` names what is missing."""
+        if not isinstance(partial, dict):
+            raise ValueError("each record must be a JSON object")
         record = dict(partial)
+        for required in ("eventSource", "eventName"):
+            if not record.get(required):
+                raise ValueError(f"a record needs {required}")
         identity = dict(record.get("userIdentity") or {})
         account_id = identity.get("accountId", self.account_id)
         if identity.get("type") == "Root":
             identity = {**self.identity.root(account_id), **identity}
         elif identity.get("userName") and "arn" not in identity:
-            identity = {**self.identity.by_user_name(identity["userName"], account_id), **identity}
+            try:
+                known = self.identity.by_user_name(identity["userName"], account_id)
+            except Exception as exc:
+                raise ValueError(f"no IAM user {identity['userName']!r} in {account_id}") from exc
+            identity = {**known, **identity}
         record["userIdentity"] = identity
         record.setdefault("eventVersion", EVENT_VERSION)
         record.setdefault("eventTime", event_time(_now()))
@@ -229,10 +248,6 @@ class Recorder:
         record.setdefault("managementEvent", True)
         record.setdefault("recipientAccountId", account_id)
         record.setdefault("eventCategory", "Management")
-        for required in ("eventSource", "eventName"):
-            if not record.get(required):
-                raise ValueError(f"a record needs {required}")
-        self._queue.put(record)
         return record
 
     def _route(self, record: dict) -> None:
@@ -241,7 +256,9 @@ class Recorder:
         self.recent.append(record)
         source, name = record.get("eventSource"), record.get("eventName")
         trail_change = source == "cloudtrail.amazonaws.com" and not record.get("readOnly")
-        if trail_change and name not in ("StopLogging", "DeleteTrail"):
+        # A trail that starts logging logs its own start; every other change (stopping, deleting,
+        # narrowing selectors) takes effect after the record that made it.
+        if trail_change and name in ("StartLogging", "CreateTrail"):
             self._trails = delivery.snapshot()
         targets = [t for t in self._trails.values() if t.logging and t.receives(record)]
         if name in ("StopLogging", "DeleteTrail") and not record.get("errorCode"):
@@ -315,7 +332,7 @@ class Recorder:
                     return _json(
                         start_response, 400, {"error": 'expected {"Records": [record, ...]}'}
                     )
-                emitted = [self.emit(r) for r in records]
+                emitted = self.emit(records)
                 return _json(start_response, 202, {"Records": emitted})
             if path == "/_lab/cloudtrail/flush" and method == "POST":
                 return _json(start_response, 200, {"delivered": self.flush()})

@@ -176,6 +176,8 @@ def describe(
         or response_headers.get("x-amz-request-id")
         or response.get("ResponseMetadata", {}).get("RequestId")
     )
+    if style == "ec2" and response_elements is not None:
+        response_elements = _ec2_response_quirks(response_elements, request_id)
     return Call(
         service=service,
         event_source=f"{model.endpoint_prefix}.amazonaws.com",
@@ -284,6 +286,13 @@ def _ec2_request_quirks(name: str, params: dict | None) -> dict | None:
         for key in ("groups", "ipRanges", "ipv6Ranges", "prefixListIds"):
             permission.setdefault(key, {})
     return params
+
+
+def _ec2_response_quirks(elements: dict, request_id: str | None) -> dict:
+    """EC2 responses start with ``requestId`` and write ``return`` as ``_return``."""
+    out = {"requestId": request_id} if request_id else {}
+    out.update({("_return" if k == "return" else k): v for k, v in elements.items()})
+    return out
 
 
 def _s3_request(params: dict, headers: dict, request: Request, body: bytes, operation) -> dict:
