@@ -1,0 +1,598 @@
+"""Incident notifications, threaded follow-ups and approvals in Slack, through ``slack_sdk`` only.
+
+The same code talks to the local world's workspace and to a real one; settings decide
+(``SLACK_API_URL`` unset means slack.com). The bot needs the scopes ``chat:write``,
+``channels:read`` and ``channels:history``; interaction requests arrive at the app's Request URL
+and are checked with :func:`verify_request`.
+
+One incident has one thread. Its parent message carries the incident's dedup key in Slack message
+metadata, so a later alert for the same key (even from another process, after a restart) finds the
+thread in the channel's history and replies there instead of posting a new message.
+
+>>> from helpers import slack
+>>> note = slack.notify_incident(incident, ticket)                    # doctest: +SKIP
+>>> slack.follow_up(incident, "Security group ingress revoked")     # doctest: +SKIP
+>>> slack.request_approval(incident, "disable access key AKIA...")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.webhook import WebhookClient
+
+from helpers.config import Settings, get_settings
+
+__all__ = [
+    "ACTION_APPROVE",
+    "ACTION_DENY",
+    "ActionReceiver",
+    "Interaction",
+    "Notification",
+    "SlackError",
+    "click_button",
+    "dedup_key",
+    "find_thread",
+    "follow_up",
+    "incident_blocks",
+    "notify_incident",
+    "parse_interaction",
+    "request_approval",
+    "resolve_channel",
+    "respond",
+    "send_webhook",
+    "verify_request",
+    "web_client",
+    "webhook_client",
+]
+
+#: action_ids of the approval buttons; the automation server dispatches on them.
+ACTION_APPROVE = "approve_remediation"
+ACTION_DENY = "deny_remediation"
+#: Message metadata event type that marks an incident's parent message.
+EVENT_TYPE = "security_incident"
+#: How many recent channel messages to search for an incident's thread.
+HISTORY_SCAN_LIMIT = 1000
+#: Retries after a 429 (each waits Retry-After seconds); then SlackApiError("ratelimited").
+RATE_LIMIT_RETRIES = 3
+SEVERITY_EMOJI = {
+    "critical": ":rotating_light:",
+    "high": ":red_circle:",
+    "medium": ":large_orange_circle:",
+    "low": ":large_blue_circle:",
+    "informational": ":white_circle:",
+}
+
+
+class SlackError(RuntimeError):
+    """Slack refused or could not take a request; the message says what it answered."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Where an incident message went: its channel id, its ``ts``, and its thread's ``ts``."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+    new_thread: bool
+
+
+# -- clients -------------------------------------------------------------------------------------
+def _retry_handlers() -> list:
+    return [
+        ConnectionErrorRetryHandler(),
+        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+def web_client(settings: Settings | None = None) -> WebClient:
+    """A ``WebClient`` for the bot, retrying connection errors and 429s.
+
+    >>> web_client().auth_test()["ok"]                                # doctest: +SKIP
+    True
+    """
+    settings = settings or get_settings()
+    token = settings.require("slack_bot_token", "the Slack bot token")
+    extra = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+    return WebClient(token=token, retry_handlers=_retry_handlers(), **extra)
+
+
+def webhook_client(settings: Settings | None = None) -> WebhookClient:
+    """A ``WebhookClient`` for the channel's incoming webhook (``SLACK_WEBHOOK_URL``)."""
+    settings = settings or get_settings()
+    url = settings.require("slack_webhook_url", "the channel's incoming webhook URL")
+    return WebhookClient(url, retry_handlers=_retry_handlers())
+
+
+def send_webhook(
+    text: str, blocks: list[dict] | None = None, client: WebhookClient | None = None
+) -> None:
+    """Post through the incoming webhook; raises ``SlackError`` unless Slack answered ``ok``.
+
+    >>> send_webhook("CloudTrail logging stopped in 123456789012")    # doctest: +SKIP
+    """
+    client = client or webhook_client()
+    resp = client.send(text=text, blocks=blocks)
+    if resp.status_code != 200 or resp.body != "ok":
+        raise SlackError(f"the webhook answered HTTP {resp.status_code}: {resp.body}")
+
+
+# -- incidents -----------------------------------------------------------------------------------
+def _field(obj: Any, *names: str, default: Any = None) -> Any:
+    """The first present attribute or key of an incident (a mapping or an object)."""
+    for name in names:
+        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def dedup_key(incident: Any) -> str:
+    """The incident's dedup key: its own, else ``detection:resource:account``.
+
+    >>> dedup_key({"detection": "cloudtrail_stopped", "resource": "trail", "account": "1234"})
+    'cloudtrail_stopped:trail:1234'
+    """
+    key = _field(incident, "dedup_key")
+    if key:
+        return str(key)
+    parts = [_field(incident, n, default="-") for n in ("detection", "resource", "account")]
+    return ":".join(str(p) for p in parts)
+
+
+def _ticket(ticket: Any, settings: Settings) -> tuple[str | None, str | None]:
+    """(key, url) of a ticket given as a key, a mapping or a ``jira`` Issue."""
+    if ticket is None:
+        return None, None
+    if isinstance(ticket, str):
+        key, url = ticket, None
+    else:
+        key = _field(ticket, "key")
+        url = _field(ticket, "url", "permalink")
+        if callable(url):
+            url = url()
+    if not url and key and settings.jira_url:
+        url = f"{settings.jira_url.rstrip('/')}/browse/{key}"
+    return (str(key) if key else None), url
+
+
+def _summary(incident: Any) -> str:
+    title = _field(incident, "title", "summary", "detection", default="Security incident")
+    severity = str(_field(incident, "severity", default="unknown")).lower()
+    return f"[{severity}] {title} ({_field(incident, 'resource', default='unknown resource')})"
+
+
+def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None = None) -> list:
+    """Block Kit for an incident: severity, detection, actor, resource, account owner, ticket."""
+    settings = settings or get_settings()
+    severity = str(_field(incident, "severity", default="unknown")).lower()
+    title = _field(incident, "title", "summary", "detection", default="Security incident")
+    key, url = _ticket(ticket, settings)
+    ticket_text = (f"<{url}|{key}>" if url else key) if key else "_not filed yet_"
+    account = _field(incident, "account", "account_id", default="unknown")
+    owner = _field(incident, "account_owner", "owner", default="unknown")
+    fields = {
+        "Severity": f"{SEVERITY_EMOJI.get(severity, ':grey_question:')} {severity}",
+        "Detection": f"`{_field(incident, 'detection', 'detection_id', default='unknown')}`",
+        "Actor": str(_field(incident, "actor", "user", default="unknown")),
+        "Resource": f"`{_field(incident, 'resource', default='unknown')}`",
+        "Account owner": f"{owner} ({account})",
+        "Ticket": ticket_text,
+    }
+    context = [f"dedup key `{dedup_key(incident)}`"]
+    for label, names in (("source IP", ("source_ip",)), ("region", ("region",))):
+        value = _field(incident, *names)
+        if value:
+            context.append(f"{label} {value}")
+    when = _field(incident, "event_time", "time")
+    if when:
+        context.append(str(when))
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": str(title)[:150]}},
+        {
+            "type": "section",
+            "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields.items()],
+        },
+    ]
+    description = _field(incident, "description")
+    if description:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": str(description)}})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
+    )
+    return blocks
+
+
+def resolve_channel(client: WebClient, channel: str) -> str:
+    """A channel id for ``#name``, ``name`` or an id (ids are returned as they are)."""
+    name = channel.removeprefix("#")
+    if name[:1] in ("C", "G") and name.isupper() and name.isalnum():
+        return name
+    cursor = None
+    while True:
+        resp = client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=200, cursor=cursor
+        )
+        for found in resp["channels"]:
+            if found["name"] == name:
+                return found["id"]
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            raise SlackError(f"channel {channel} not found (is the bot invited to it?)")
+
+
+def find_thread(client: WebClient, channel_id: str, key: str) -> str | None:
+    """The ``ts`` of the parent message of the incident with dedup key ``key``, if any."""
+    cursor, seen = None, 0
+    while seen < HISTORY_SCAN_LIMIT:
+        resp = client.conversations_history(
+            channel=channel_id, include_all_metadata=True, limit=200, cursor=cursor
+        )
+        for message in resp["messages"]:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == EVENT_TYPE and payload.get("dedup_key") == key:
+                return message["ts"]
+        seen += len(resp["messages"])
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not resp.get("has_more") or not cursor:
+            return None
+    return None
+
+
+def _context(client, channel, settings) -> tuple[WebClient, str, Settings]:
+    settings = settings or get_settings()
+    client = client or web_client(settings)
+    return client, resolve_channel(client, channel or settings.slack_channel), settings
+
+
+def notify_incident(
+    incident: Any,
+    ticket: Any = None,
+    *,
+    client: WebClient | None = None,
+    channel: str | None = None,
+    settings: Settings | None = None,
+) -> Notification:
+    """Tell the channel about an incident: a new thread, or a reply in its existing thread.
+
+    ``incident`` is a mapping or an object with ``severity``, ``detection``, ``actor``,
+    ``resource``, ``account``, ``account_owner`` (and optionally ``title``, ``dedup_key``...);
+    ``ticket`` is a Jira key, a mapping with ``key``/``url``, or a ``jira`` Issue.
+
+    >>> note = notify_incident({"detection": "s3_bucket_public", "severity": "high",
+    ...                         "resource": "payroll-exports", "account": "123456789012"},
+    ...                        "SEC-1")                               # doctest: +SKIP
+    >>> note.new_thread                                               # doctest: +SKIP
+    True
+    """
+    client, channel_id, settings = _context(client, channel, settings)
+    key = dedup_key(incident)
+    blocks = incident_blocks(incident, ticket, settings)
+    thread = find_thread(client, channel_id, key)
+    if thread:
+        resp = client.chat_postMessage(
+            channel=channel_id,
+            thread_ts=thread,
+            text=f"Seen again: {_summary(incident)}",
+            blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": "*Seen again*"}},
+                *blocks[1:],
+            ],
+        )
+        return Notification(channel_id, resp["ts"], thread, new_thread=False)
+    ticket_key, _ = _ticket(ticket, settings)
+    metadata = {
+        "event_type": EVENT_TYPE,
+        "event_payload": {
+            "dedup_key": key,
+            "detection": str(_field(incident, "detection", "detection_id", default="")),
+            "ticket": ticket_key or "",
+        },
+    }
+    resp = client.chat_postMessage(
+        channel=channel_id, text=_summary(incident), blocks=blocks, metadata=metadata
+    )
+    return Notification(channel_id, resp["ts"], resp["ts"], new_thread=True)
+
+
+def _thread_for(incident, client, channel_id, settings) -> str:
+    thread = find_thread(client, channel_id, dedup_key(incident))
+    if thread is None:  # never lose a follow-up: open the incident's thread first
+        thread = notify_incident(
+            incident, client=client, channel=channel_id, settings=settings
+        ).thread_ts
+    return thread
+
+
+def follow_up(
+    incident: Any,
+    text: str,
+    *,
+    client: WebClient | None = None,
+    channel: str | None = None,
+    settings: Settings | None = None,
+) -> Notification:
+    """Reply in the incident's thread (opening it first if there is none yet).
+
+    >>> follow_up(incident, "Public access blocked on payroll-exports")  # doctest: +SKIP
+    """
+    client, channel_id, settings = _context(client, channel, settings)
+    thread = _thread_for(incident, client, channel_id, settings)
+    resp = client.chat_postMessage(channel=channel_id, thread_ts=thread, text=text)
+    return Notification(channel_id, resp["ts"], thread, new_thread=False)
+
+
+def request_approval(
+    incident: Any,
+    action: str,
+    *,
+    ticket: Any = None,
+    reason: str | None = None,
+    client: WebClient | None = None,
+    channel: str | None = None,
+    settings: Settings | None = None,
+) -> Notification:
+    """Ask for approval of ``action`` in the incident's thread, with Approve and Deny buttons.
+
+    A click arrives at the Request URL as a signed ``block_actions`` request whose action
+    ``value`` is JSON with the dedup key, the action and the ticket key.
+
+    >>> request_approval(incident, "revoke 0.0.0.0/0:22 on sg-0123")  # doctest: +SKIP
+    """
+    client, channel_id, settings = _context(client, channel, settings)
+    thread = _thread_for(incident, client, channel_id, settings)
+    ticket_key, ticket_url = _ticket(ticket, settings)
+    value = json.dumps({"dedup_key": dedup_key(incident), "action": action, "ticket": ticket_key})
+    text = f"*Approval needed:* {action}"
+    if reason:
+        text += f"\n{reason}"
+    if ticket_key:
+        text += (
+            f"\nTicket: <{ticket_url}|{ticket_key}>" if ticket_url else f"\nTicket: {ticket_key}"
+        )
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "approval",
+            "elements": [
+                _button("Approve", ACTION_APPROVE, value, "primary"),
+                _button("Deny", ACTION_DENY, value, "danger"),
+            ],
+        },
+    ]
+    resp = client.chat_postMessage(
+        channel=channel_id, thread_ts=thread, text=f"Approval needed: {action}", blocks=blocks
+    )
+    return Notification(channel_id, resp["ts"], thread, new_thread=False)
+
+
+def _button(label: str, action_id: str, value: str, style: str) -> dict:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": value[:2000],
+        "style": style,
+    }
+
+
+# -- interactivity -------------------------------------------------------------------------------
+class _FixedClock(Clock):
+    def __init__(self, now: float):
+        self._now = now
+
+    def now(self) -> float:
+        return self._now
+
+
+def verify_request(
+    headers: Mapping[str, str],
+    body: bytes | str,
+    *,
+    signing_secret: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """True when a request really comes from Slack: a v0 signature made within 5 minutes.
+
+    Forged, stale, unsigned and malformed requests (a non-numeric timestamp too) give False.
+    ``body`` must be the raw bytes received.
+
+    >>> verify_request({"X-Slack-Request-Timestamp": "x", "X-Slack-Signature": "v0=0"}, b"",
+    ...                signing_secret="s")
+    False
+    """
+    secret = signing_secret or get_settings().require("slack_signing_secret", "verifying Slack")
+    verifier = SignatureVerifier(secret, clock=_FixedClock(now) if now is not None else Clock())
+    try:
+        return verifier.is_valid_request(body, dict(headers.items()))
+    except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """A button click, as parsed from a ``block_actions`` request."""
+
+    action_id: str
+    value: str | None
+    user: str
+    channel: str
+    message_ts: str
+    response_url: str | None
+    payload: dict
+
+    @property
+    def approved(self) -> bool:
+        return self.action_id == ACTION_APPROVE
+
+    @property
+    def request(self) -> dict:
+        """The approval request's value (dedup key, action, ticket), when it is JSON."""
+        try:
+            value = json.loads(self.value or "")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def parse_interaction(body: bytes | str) -> Interaction:
+    """The click in a ``payload=<json>`` form body; ``SlackError`` when it is not one."""
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        payload = json.loads(urllib.parse.parse_qs(text)["payload"][0])
+        action = payload["actions"][0]
+        return Interaction(
+            action_id=action["action_id"],
+            value=action.get("value"),
+            user=payload["user"].get("username") or payload["user"]["id"],
+            channel=payload["channel"]["id"],
+            message_ts=payload["container"]["message_ts"],
+            response_url=payload.get("response_url"),
+            payload=payload,
+        )
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise SlackError(f"not a block_actions payload: {exc!r}") from exc
+
+
+def respond(interaction: Interaction, text: str, *, replace_original: bool = True) -> None:
+    """Answer a click through its ``response_url`` (by default replacing the buttons).
+
+    >>> respond(click, "Approved by alice: revoking ingress")        # doctest: +SKIP
+    """
+    if not interaction.response_url:
+        raise SlackError("the interaction has no response_url")
+    client = WebhookClient(interaction.response_url, retry_handlers=_retry_handlers())
+    resp = client.send(text=text, replace_original=replace_original)
+    if resp.status_code != 200:
+        raise SlackError(f"response_url answered HTTP {resp.status_code}: {resp.body}")
+
+
+class ActionReceiver:
+    """A small local Request URL: verifies each interaction and queues the valid ones.
+
+    Forged or stale requests get 401 and are counted in ``rejected``. Use it in notebooks and
+    tests; in production the automation server's ``/slack/actions`` endpoint plays this part.
+
+    >>> with ActionReceiver() as receiver:                            # doctest: +SKIP
+    ...     click = receiver.wait(timeout=10)
+    """
+
+    def __init__(self, signing_secret: str | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.signing_secret = signing_secret or get_settings().require(
+            "slack_signing_secret", "verifying Slack requests"
+        )
+        self.rejected = 0
+        self._clicks: queue.Queue[Interaction] = queue.Queue()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/slack/actions"
+
+    def _handler(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                ok = verify_request(self.headers, body, signing_secret=receiver.signing_secret)
+                try:
+                    click = parse_interaction(body) if ok else None
+                except SlackError:
+                    click = None
+                if click is None:
+                    receiver.rejected += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                receiver._clicks.put(click)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):  # keep notebook output clean
+                pass
+
+        return Handler
+
+    def start(self) -> ActionReceiver:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ActionReceiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wait(self, timeout: float = 10.0) -> Interaction:
+        """The next verified click; ``TimeoutError`` when none arrives in time."""
+        try:
+            return self._clicks.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no verified Slack interaction within {timeout}s") from None
+
+
+# -- local world only ----------------------------------------------------------------------------
+def click_button(
+    notification: Notification,
+    action_id: str = ACTION_APPROVE,
+    *,
+    user: str = "alice",
+    request_url: str | None = None,
+    settings: Settings | None = None,
+) -> dict:
+    """Click a button of a posted message, as a person would (the local world only).
+
+    The local workspace sends the signed ``block_actions`` request to ``request_url`` (default:
+    the configured Request URL) and returns what happened. On real Slack a person clicks.
+    """
+    settings = settings or get_settings()
+    if not settings.slack_api_url:
+        raise SlackError("click_button needs the local world (SLACK_API_URL); on Slack, click it")
+    root = settings.slack_api_url.rstrip("/").removesuffix("/api")
+    token = settings.require("slack_bot_token")
+    session = requests.Session()
+    session.trust_env = False  # loopback only
+    with session:
+        resp = session.post(
+            f"{root}/_lab/click",
+            json={
+                "channel": notification.channel,
+                "ts": notification.ts,
+                "action_id": action_id,
+                "user": user,
+                "request_url": request_url,
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    body = resp.json()
+    if not body.get("ok"):
+        raise SlackError(f"click failed: {body.get('error')}")
+    return body["interaction"]

@@ -1,0 +1,50 @@
+"""A restarted workspace keeps its channels, messages, threads and interactions."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from labstack.slack.webhooks import webhook_path
+from labstack.world import free_port
+from tests.slack.lab import SlackAdmin, slack_process
+
+TOKEN = "xoxb-lab-restart-test"
+SECRET = "restart-test-signing-secret"
+
+
+def test_messages_survive_a_restart(tmp_path):
+    port = free_port()
+    with slack_process(tmp_path, TOKEN, SECRET, port) as url:
+        client = WebClient(token=TOKEN, base_url=url + "/api/")
+        admin = SlackAdmin(url + "/api/", TOKEN)
+        extra = admin.new_channel("kept")
+        parent = client.chat_postMessage(channel="#sec-alerts", text="incident")
+        client.chat_postMessage(channel=parent["channel"], text="follow-up", thread_ts=parent["ts"])
+        hook = WebhookClient(url + webhook_path(TOKEN, parent["channel"]))
+        assert hook.send(text="via webhook").body == "ok"
+        before = client.conversations_history(channel=parent["channel"])["messages"]
+
+    with slack_process(tmp_path, TOKEN, SECRET, port) as url:
+        client = WebClient(token=TOKEN, base_url=url + "/api/")
+        after = client.conversations_history(channel=parent["channel"])["messages"]
+        assert after == before
+        thread = client.conversations_replies(channel=parent["channel"], ts=parent["ts"])
+        assert [m["text"] for m in thread["messages"]] == ["incident", "follow-up"]
+        names = [c["name"] for c in client.conversations_list()["channels"]]
+        assert extra["name"] in names
+        # New messages still sort after the old ones.
+        newer = client.chat_postMessage(channel=parent["channel"], text="after restart")
+        assert float(newer["ts"]) > max(float(m["ts"]) for m in before)
+        # The webhook URL is stable across restarts.
+        assert (
+            WebhookClient(url + webhook_path(TOKEN, parent["channel"])).send(text="x").body == "ok"
+        )
+
+
+def test_state_is_under_the_state_dir(tmp_path):
+    with slack_process(tmp_path, TOKEN, SECRET) as url:
+        WebClient(token=TOKEN, base_url=url + "/api/").chat_postMessage(
+            channel="#general", text="stored"
+        )
+    assert "stored" in (tmp_path / "workspace.json").read_text()
