@@ -1,0 +1,167 @@
+"""Re-record ``data/sample_cloudtrail/``: scenarios and a baseline, as the recorder delivers them.
+
+A fresh world is started in a temporary lab home on free ports; each scenario runs, its log files
+are taken from the trail bucket, and the account is put back. Files keep CloudTrail's S3 key
+layout, one folder per scenario. To make the recording reproducible and safe to commit, it is
+normalised: times start at ``BASE_TIME`` and advance one second per record, event and request ids
+are derived from the scenario and position, the emulator's host becomes S3's, and access key ids
+that the run generated become documentation-style placeholders. Only the actors' calls are kept;
+the lab's own look-ups of its targets (made from loopback) are left out.
+
+    lab record-samples [--out data/sample_cloudtrail]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from labstack import services as registry
+from labstack.world import World, free_port
+
+BASE_TIME = dt.datetime(2026, 11, 2, 9, 0, 0, tzinfo=dt.UTC)
+NAMESPACE = uuid.UUID("6f1f4c1e-4c55-4f57-9a53-1ab0c10d5a11")
+_HOST = re.compile(r'"Host": "127\.0\.0\.1:\d+"')
+KNOWN_KEYS = {"AKIAIOSFODNN7EXAMPLE", "AKIAEXAMPLESTUDENT01", "AKIAEXAMPLEAUTOMAT01",
+              "AKIAEXAMPLEROOTKEY01"}  # fmt: skip
+_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
+BASELINE_EVENTS = 60
+
+
+def record(out: str | Path) -> list[Path]:
+    """Record every scenario (and the baseline) into ``out``; returns the files written."""
+    out = Path(out)
+    home = Path(tempfile.mkdtemp(prefix="lab-samples-")) / ".lab"
+    saved = dict(os.environ)
+    try:
+        for service in registry.all_services():
+            for role in service.ports:
+                os.environ[registry.port_env_name(service.name, role)] = str(free_port())
+        os.environ["LAB_HOME"] = str(home)
+        os.environ["LAB_RANDOM_SEED"] = "1"
+        # Deliver only when asked: one file per scenario, and moto's seeded ids stay in step.
+        os.environ["LAB_CLOUDTRAIL_DELIVERY_SECONDS"] = "3600"
+        world = World(home)
+        world.up()
+        try:
+            return _record_all(world, out)
+        finally:
+            world.down()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(home.parent, ignore_errors=True)
+
+
+def _record_all(world: World, out: Path) -> list[Path]:
+    from helpers import simulate
+    from helpers.aws import session
+    from helpers.config import Settings
+
+    settings = Settings(_env_file=None, **_env_settings(world.home / "env"))
+    bucket = settings.cloudtrail_bucket
+    s3 = session(settings).client("s3")
+    if out.exists():
+        shutil.rmtree(out)
+    written: list[Path] = []
+    names = ["baseline"] + [s.name for s in simulate.scenarios() if s.name != "baseline"]
+    clock = BASE_TIME
+    for name in names:
+        simulate.flush(settings)
+        before = _keys(s3, bucket)
+        options = {"count": BASELINE_EVENTS} if name == "baseline" else {}
+        result = simulate.run(name, settings, **options)
+        simulate.flush(settings)
+        records = []
+        for key in sorted(_keys(s3, bucket) - before):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            records += json.loads(gzip.decompress(body))["Records"]
+        # The actors' calls only: the lab's own look-ups (from loopback) are not the scenario.
+        records = [
+            r
+            for r in records
+            if r["eventTime"] >= _floor(result.started) and r["sourceIPAddress"] != "127.0.0.1"
+        ]
+        records.sort(key=lambda r: r["eventTime"])
+        clock, normalised = _normalise(name, records, clock)
+        written += _write(out / name, normalised)
+        if simulate.get(name).revert:
+            simulate.revert(result, settings)
+        clock += dt.timedelta(minutes=30)
+    return written
+
+
+def _env_settings(path: Path) -> dict:
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("export "):
+            key, value = line.removeprefix("export ").split("=", 1)
+            values[key.lower()] = value.strip("'")
+    return values
+
+
+def _floor(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _keys(s3, bucket: str) -> set[str]:
+    keys = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="AWSLogs/"):
+        keys.update(obj["Key"] for obj in page.get("Contents", []))
+    return keys
+
+
+def _normalise(name: str, records: list[dict], clock: dt.datetime):
+    """Stable times, ids, addresses and keys (see the module docstring)."""
+    keys: dict[str, str] = {}
+    out = []
+    for i, record in enumerate(records):
+        record = json.loads(json.dumps(record))
+        record["eventTime"] = clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["eventID"] = str(uuid.uuid5(NAMESPACE, f"{name}:{i}:event"))
+        record["requestID"] = str(uuid.uuid5(NAMESPACE, f"{name}:{i}:request")).upper()
+        if (
+            isinstance(record.get("responseElements"), dict)
+            and "requestId" in record["responseElements"]
+        ):
+            record["responseElements"]["requestId"] = record["requestID"]
+        text = _HOST.sub(r'"Host": "s3.amazonaws.com"', json.dumps(record))
+        for match in sorted({m.group(0) for m in _KEY.finditer(text)}):
+            if match not in KNOWN_KEYS:
+                keys.setdefault(match, f"{match[:4]}EXAMPLEGENKEY{len(keys) + 1:03d}")
+                text = text.replace(match, keys[match])
+        text = re.sub(
+            r'"(createDate|creationDate)": "[^"]*"', r'"\1": "Nov 2, 2026, 9:00:00 AM"', text
+        )
+        out.append(json.loads(text))
+        clock += dt.timedelta(seconds=1)
+    return clock, out
+
+
+def _write(folder: Path, records: list[dict]) -> list[Path]:
+    """One CloudTrail file per region, under the S3 key layout."""
+    by_region: dict[str, list[dict]] = {}
+    for record in records:
+        by_region.setdefault(record["awsRegion"], []).append(record)
+    written = []
+    for region, items in sorted(by_region.items()):
+        when = dt.datetime.strptime(items[0]["eventTime"], "%Y-%m-%dT%H:%M:%SZ")
+        acct = items[0]["recipientAccountId"]
+        suffix = uuid.uuid5(NAMESPACE, f"{folder.name}:{region}").hex[:16]
+        key = (
+            f"AWSLogs/{acct}/CloudTrail/{region}/{when:%Y/%m/%d}/"
+            f"{acct}_CloudTrail_{region}_{when:%Y%m%dT%H%M}Z_{suffix}.json.gz"
+        )
+        path = folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"Records": items}, separators=(",", ":")).encode()
+        path.write_bytes(gzip.compress(body, compresslevel=9, mtime=0))
+        written.append(path)
+    return written
