@@ -8,7 +8,6 @@ nbval inherit them, so notebooks run against the same world as the tests.
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 
 import pytest
@@ -44,11 +43,7 @@ def start_lab_world(home: Path) -> LabWorld:
     os.environ["LAB_HOME"] = str(home)
     world = World(home)
     world.up()
-    settings = {}
-    for line in (home / "env").read_text().splitlines():
-        if line.startswith("export "):
-            key, value = line.removeprefix("export ").split("=", 1)
-            settings[key] = shlex.split(value)[0] if value else ""
+    settings = world.read_env()
     os.environ.update(settings)
     from helpers.config import get_settings
 

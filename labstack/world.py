@@ -244,6 +244,15 @@ class World:
         path.chmod(0o600)
         return path
 
+    def read_env(self) -> dict[str, str]:
+        """The settings in ``.lab/env`` as a dict (what ``source .lab/env`` would export)."""
+        values = {}
+        for line in self.env_text().splitlines():
+            if line.startswith("export "):
+                key, value = line.removeprefix("export ").split("=", 1)
+                values[key] = shlex.split(value)[0] if value else ""
+        return values
+
     def env_text(self) -> str:
         path = self._path("env")
         if not path.exists():

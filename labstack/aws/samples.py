@@ -65,7 +65,7 @@ def _record_all(world: World, out: Path) -> list[Path]:
     from helpers.aws import session
     from helpers.config import Settings
 
-    settings = Settings(_env_file=None, **_env_settings(world.home / "env"))
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in world.read_env().items()})
     bucket = settings.cloudtrail_bucket
     s3 = session(settings).client("s3")
     if out.exists():
@@ -96,15 +96,6 @@ def _record_all(world: World, out: Path) -> list[Path]:
             simulate.revert(result, settings)
         clock += dt.timedelta(minutes=30)
     return written
-
-
-def _env_settings(path: Path) -> dict:
-    values = {}
-    for line in path.read_text().splitlines():
-        if line.startswith("export "):
-            key, value = line.removeprefix("export ").split("=", 1)
-            values[key.lower()] = value.strip("'")
-    return values
 
 
 def _floor(when: dt.datetime) -> str:
