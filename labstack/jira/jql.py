@@ -683,9 +683,15 @@ def words(text: str | None) -> list[str]:
 def _term_matches(term: str, word: str) -> bool:
     if term.endswith("*"):
         return word.startswith(term[:-1])
-    if word.startswith(term) and word[len(term) :] in _STEM_ENDINGS:
-        return True
-    return term.startswith(word) and term[len(word) :] in _STEM_ENDINGS
+    return _same_stem(term, word) or _same_stem(word, term)
+
+
+def _same_stem(short: str, long: str) -> bool:
+    """``long`` is ``short`` plus an English ending (stop -> stops, stopped, stopping)."""
+    if not long.startswith(short):
+        return False
+    rest = long[len(short) :]
+    return rest in _STEM_ENDINGS or (rest[:1] == short[-1:] and rest[1:] in ("ed", "ing"))
 
 
 def _text_matcher(query: str) -> Callable[[str | None], bool]:

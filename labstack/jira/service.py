@@ -1,9 +1,16 @@
 """Registers the Jira-compatible service with the lab."""
 
+import json
+
+from labstack.jira.catalog import SEEDED_USERS
 from labstack.services import Service, register
 
 #: The automation account the helpers sign in as (its token is generated per lab home).
 JIRA_USER = "lab-automation"
+#: The lab's teams and their owners (seeded Jira users), for helpers.jira.assign_to_team.
+TEAM_OWNERS = dict(
+    zip(("platform", "data", "identity"), (u.name for u in SEEDED_USERS), strict=True)
+)
 
 
 def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
@@ -12,6 +19,7 @@ def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
         "JIRA_USER": JIRA_USER,
         "JIRA_TOKEN": secrets["JIRA_TOKEN"],
         "JIRA_PROJECT": "SEC",
+        "JIRA_TEAM_OWNERS": json.dumps(TEAM_OWNERS),
     }
 
 
