@@ -1,0 +1,497 @@
+"""Incident tickets in Jira through the official ``jira`` client: one ticket per dedup key.
+
+The same code runs against the local world's Jira, Jira Data Center and Jira Cloud; settings
+decide (``JIRA_URL``, ``JIRA_USER``, ``JIRA_TOKEN``, ``JIRA_PROJECT``). With ``JIRA_USER`` set the
+client signs in with Basic auth (a Cloud API token or a DC password); without it ``JIRA_TOKEN``
+is sent as a bearer token (a DC personal access token).
+
+An incident is a mapping or an object with some of: ``dedup_key`` (else built from ``detection``,
+``resource`` and ``account``), ``title``, ``severity``, ``detection``, ``resource``, ``account``,
+``actor``, ``source_ip``, ``region``, ``event_time``, ``description``, ``labels`` and
+``evidence`` (events or any JSON-able value). Its dedup key is stored in the ``Dedup Key`` custom
+field (found by name, since field ids differ between sites), so the same alert twice comments on
+the open ticket instead of opening a second one.
+
+>>> from helpers import jira
+>>> client = jira.connect()                                             # doctest: +SKIP
+>>> ticket = jira.open_or_update_incident(incident, client=client)     # doctest: +SKIP
+>>> jira.transition(ticket.key, "Start Progress", client=client)       # doctest: +SKIP
+>>> jira.assign_to_team(ticket.key, "platform", client=client)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jira import JIRA, Issue, JIRAError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from helpers.config import MissingSetting, Settings, get_settings, lab_env_file
+
+__all__ = [
+    "DEDUP_FIELD",
+    "SEVERITY_PRIORITY",
+    "WEBHOOK_EVENTS",
+    "JiraHelperError",
+    "Ticket",
+    "as_rows",
+    "assign_to_team",
+    "comment",
+    "connect",
+    "dedup_key",
+    "delete_webhook",
+    "field_id",
+    "find_open_incident",
+    "list_webhooks",
+    "open_or_update_incident",
+    "register_webhook",
+    "search",
+    "ticket_url",
+    "transition",
+    "verify_signature",
+]
+
+#: Name of the custom field that holds an incident's dedup key (override: JIRA_DEDUP_FIELD).
+DEDUP_FIELD = "Dedup Key"
+#: Incident severity -> Jira priority name (Jira's default priority scheme).
+SEVERITY_PRIORITY = {
+    "critical": "Highest",
+    "high": "High",
+    "medium": "Medium",
+    "low": "Low",
+    "informational": "Lowest",
+}
+DEFAULT_PRIORITY = "Medium"
+#: Labels every incident ticket gets (detection ids are added per incident).
+BASE_LABELS = ("security-incident",)
+#: Optional custom fields filled when the site has them: incident attribute -> field name.
+OPTIONAL_FIELDS = {"detection": "Detection", "account": "AWS Account"}
+#: JQL for "not finished yet" that works on every site, whatever its workflow calls "done".
+OPEN_JQL = "statusCategory != Done"
+#: Events the lab's automation listens to.
+WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created")
+WEBHOOK_API = "/rest/webhooks/1.0/webhook"
+MAX_EVIDENCE_CHARS = 20_000  # Jira's text fields hold 32767 characters
+SUMMARY_LIMIT = 255
+
+
+class JiraHelperError(RuntimeError):
+    """Jira refused a request or the site lacks something the lab needs; the message says what."""
+
+
+class JiraSettings(BaseSettings):
+    """Jira settings beyond ``helpers.config``: team owners, the dedup field, the issue type.
+
+    ``JIRA_TEAM_OWNERS`` is JSON mapping a team to its owner, e.g. ``{"platform": "alice"}``
+    (a user name on Data Center, an e-mail address on Cloud).
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    jira_team_owners: dict[str, str] = {}
+    jira_dedup_field: str = DEDUP_FIELD
+    jira_issue_type: str = "Task"
+
+
+def jira_settings() -> JiraSettings:
+    """Read the Jira extras from the environment, ``.env`` and ``.lab/env`` (like ``Settings``)."""
+    files = [f for f in (lab_env_file(), Path(".env")) if f is not None and f.exists()]
+    return JiraSettings(_env_file=tuple(files) or None)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The ticket an incident went to; ``created`` is False when an open one was updated."""
+
+    key: str
+    url: str
+    created: bool
+    issue: Issue
+
+
+# -- connection ------------------------------------------------------------------------------------
+
+
+def connect(settings: Settings | None = None, max_retries: int = 3, **options: Any) -> JIRA:
+    """A ``jira.JIRA`` client for the configured site (asks it for serverInfo once).
+
+    >>> client = connect()                                                # doctest: +SKIP
+    >>> [p.key for p in client.projects()]                                # doctest: +SKIP
+    ['SEC']
+    """
+    settings = settings or get_settings()
+    url = settings.require("jira_url", "the Jira base URL")
+    token = settings.require("jira_token", "a Jira API token or personal access token")
+    auth: dict[str, Any] = (
+        {"basic_auth": (settings.jira_user, token)} if settings.jira_user else {"token_auth": token}
+    )
+    try:
+        return JIRA(url, max_retries=max_retries, **auth, **options)
+    except JIRAError as err:
+        raise JiraHelperError(f"cannot connect to Jira at {url}: {_reason(err)}") from err
+
+
+def _reason(err: JIRAError) -> str:
+    return f"HTTP {err.status_code}: {err.text}" if err.status_code else str(err.text)
+
+
+def ticket_url(key: str, settings: Settings | None = None) -> str:
+    """The browser link of a ticket (the same ``/browse/KEY`` path on every Jira).
+
+    >>> ticket_url("SEC-1", Settings(jira_url="http://127.0.0.1:8081"))
+    'http://127.0.0.1:8081/browse/SEC-1'
+    """
+    settings = settings or get_settings()
+    return f"{settings.require('jira_url').rstrip('/')}/browse/{key}"
+
+
+def field_id(client: JIRA, name: str) -> str:
+    """The id (``customfield_NNNNN``) of the field called ``name`` on this site."""
+    matches = [f["id"] for f in client.fields() if f["name"].lower() == name.lower()]
+    if len(matches) != 1:
+        found = "no field" if not matches else f"{len(matches)} fields"
+        raise JiraHelperError(
+            f"the Jira site has {found} named {name!r}; create one text custom field with that "
+            "name (or set JIRA_DEDUP_FIELD to the name of yours)"
+        )
+    return matches[0]
+
+
+# -- incidents -------------------------------------------------------------------------------------
+
+
+def _get(incident: Any, *names: str, default: Any = None) -> Any:
+    """The first present attribute or key of an incident (a mapping or an object)."""
+    for name in names:
+        value = (
+            incident.get(name) if isinstance(incident, Mapping) else getattr(incident, name, None)
+        )
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def dedup_key(incident: Any) -> str:
+    """The incident's dedup key: its own, else ``detection:resource:account``.
+
+    >>> dedup_key({"detection": "cloudtrail_stopped", "resource": "trail", "account": "1234"})
+    'cloudtrail_stopped:trail:1234'
+    """
+    key = _get(incident, "dedup_key")
+    if key:
+        return str(key)
+    parts = [_get(incident, n, default="-") for n in ("detection", "resource", "account")]
+    return ":".join(str(p) for p in parts)
+
+
+def _label(text: str) -> str:
+    """A valid Jira label (no spaces)."""
+    return re.sub(r"\s+", "-", str(text).strip())[:255]
+
+
+def _labels(incident: Any) -> list[str]:
+    labels = list(BASE_LABELS)
+    detection = _get(incident, "detection", "detection_id")
+    if detection:
+        labels.append(_label(detection))
+    labels += [_label(x) for x in _get(incident, "labels", default=()) or () if str(x).strip()]
+    return list(dict.fromkeys(labels))
+
+
+def _summary(incident: Any) -> str:
+    title = _get(incident, "title", "summary", "detection", default="Security incident")
+    resource = _get(incident, "resource")
+    text = f"{title} ({resource})" if resource else str(title)
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
+
+
+def _facts(incident: Any) -> list[tuple[str, Any]]:
+    rows = [
+        ("Detection", _get(incident, "detection", "detection_id")),
+        ("Severity", _get(incident, "severity")),
+        ("Resource", _get(incident, "resource")),
+        ("Account", _get(incident, "account", "account_id")),
+        ("Account owner", _get(incident, "account_owner", "owner")),
+        ("Actor", _get(incident, "actor", "user")),
+        ("Source IP", _get(incident, "source_ip")),
+        ("Region", _get(incident, "region")),
+        ("Event time", _get(incident, "event_time", "time")),
+    ]
+    return [(k, v) for k, v in rows if v not in (None, "")]
+
+
+def _evidence(incident: Any) -> str:
+    evidence = _get(incident, "evidence", "events")
+    if evidence is None:
+        return ""
+    text = evidence if isinstance(evidence, str) else json.dumps(evidence, indent=2, default=str)
+    if len(text) > MAX_EVIDENCE_CHARS:
+        text = text[:MAX_EVIDENCE_CHARS] + "\n... (truncated)"
+    return "h3. Evidence\n{code:json}\n" + text + "\n{code}\n"
+
+
+def describe(incident: Any) -> str:
+    """The ticket description (Jira wiki markup): what, where, who, and the evidence."""
+    parts = []
+    if _get(incident, "description"):
+        parts.append(str(_get(incident, "description")) + "\n")
+    parts.append("h3. Incident")
+    parts += [f"* *{k}:* {v}" for k, v in _facts(incident)]
+    parts.append(f"* *Dedup key:* {{{{{dedup_key(incident)}}}}}\n")
+    evidence = _evidence(incident)
+    if evidence:
+        parts.append(evidence)
+    return "\n".join(parts)
+
+
+def _repeat_comment(incident: Any) -> str:
+    facts = ", ".join(f"{k}: {v}" for k, v in _facts(incident) if k in ("Actor", "Event time"))
+    text = "The detection fired again for this incident" + (f" ({facts})." if facts else ".")
+    evidence = _evidence(incident)
+    return text + ("\n\n" + evidence if evidence else "")
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def find_open_incident(
+    key: str, client: JIRA, settings: Settings | None = None, dedup_field: str | None = None
+) -> Issue | None:
+    """The oldest unfinished ticket whose dedup-key field equals ``key``, if any.
+
+    Text custom fields only support ``~`` in JQL, so this searches for the key's words as a
+    phrase and keeps exact matches.
+    """
+    settings = settings or get_settings()
+    project = settings.require("jira_project", "the Jira project key")
+    fid = field_id(client, dedup_field or jira_settings().jira_dedup_field)
+    clause_name = f"cf[{fid.removeprefix('customfield_')}]"
+    words = " ".join(re.findall(r"[A-Za-z0-9]+", key))
+    if words:  # a phrase search: the value itself is quoted inside the JQL string
+        clause = f'{clause_name} ~ "{_quote(chr(34) + words + chr(34))}"'
+    else:
+        clause = f"{clause_name} is not EMPTY"
+    jql = f'project = "{_quote(project)}" AND {clause} AND {OPEN_JQL} ORDER BY created ASC'
+    for issue in search(jql, client=client, max_results=100):
+        if getattr(issue.fields, fid, None) == key:
+            return issue
+    return None
+
+
+def open_or_update_incident(
+    incident: Any, client: JIRA | None = None, settings: Settings | None = None
+) -> Ticket:
+    """Comment on the open ticket with the incident's dedup key, or open a new ticket.
+
+    A new ticket gets the summary, a description with the evidence, labels, the priority for
+    the severity, the dedup key, and the ``Detection``/``AWS Account`` fields if the site has them.
+
+    >>> incident = {"detection": "s3_public", "resource": "lab-data", "account": "123456789012",
+    ...             "severity": "high", "evidence": [{"eventName": "PutBucketAcl"}]}
+    >>> ticket = open_or_update_incident(incident)                        # doctest: +SKIP
+    >>> ticket.key, ticket.created                                        # doctest: +SKIP
+    ('SEC-1', True)
+    """
+    settings = settings or get_settings()
+    client = client or connect(settings)
+    extras = jira_settings()
+    key = dedup_key(incident)
+    try:
+        existing = find_open_incident(key, client, settings, extras.jira_dedup_field)
+        if existing is not None:
+            client.add_comment(existing.key, _repeat_comment(incident))
+            return Ticket(existing.key, ticket_url(existing.key, settings), False, existing)
+        severity = str(_get(incident, "severity", default="")).lower()
+        fields: dict[str, Any] = {
+            "project": {"key": settings.require("jira_project", "the Jira project key")},
+            "summary": _summary(incident),
+            "description": describe(incident),
+            "issuetype": {"name": extras.jira_issue_type},
+            "labels": _labels(incident),
+            "priority": {"name": SEVERITY_PRIORITY.get(severity, DEFAULT_PRIORITY)},
+            field_id(client, extras.jira_dedup_field): key,
+        }
+        names = {f["name"].lower(): f["id"] for f in client.fields() if f.get("custom")}
+        for attr, name in OPTIONAL_FIELDS.items():
+            value = _get(incident, attr)
+            if value is not None and name.lower() in names:
+                fields[names[name.lower()]] = str(value)
+        issue = client.create_issue(fields=fields)
+    except JIRAError as err:
+        raise JiraHelperError(f"Jira refused the incident {key!r}: {_reason(err)}") from err
+    return Ticket(issue.key, ticket_url(issue.key, settings), True, issue)
+
+
+# -- ticket operations -----------------------------------------------------------------------------
+
+
+def _client(client: JIRA | None) -> JIRA:
+    return client or connect()
+
+
+def _key(ticket: Any) -> str:
+    return ticket if isinstance(ticket, str) else ticket.key
+
+
+def comment(ticket: Any, text: str, client: JIRA | None = None):
+    """Add a comment (Jira wiki markup) to a ticket (a key, an Issue or a ``Ticket``)."""
+    try:
+        return _client(client).add_comment(_key(ticket), text)
+    except JIRAError as err:
+        raise JiraHelperError(f"cannot comment on {_key(ticket)}: {_reason(err)}") from err
+
+
+def transition(
+    ticket: Any,
+    name: str,
+    client: JIRA | None = None,
+    comment: str | None = None,
+    resolution: str | None = None,
+) -> str:
+    """Move a ticket by transition name (``"Start Progress"``) or target status (``"Done"``).
+
+    Returns the new status. Unknown names raise ``JiraHelperError`` listing the choices.
+    """
+    client = _client(client)
+    key = _key(ticket)
+    try:
+        choices = client.transitions(key)
+        wanted = name.strip().lower()
+        match = next((t for t in choices if t["name"].lower() == wanted), None) or next(
+            (t for t in choices if t["to"]["name"].lower() == wanted), None
+        )
+        if match is None:
+            offered = ", ".join(f"{t['name']} (-> {t['to']['name']})" for t in choices)
+            raise JiraHelperError(f"{key} has no transition {name!r}; it offers: {offered}")
+        fields = {"resolution": {"name": resolution}} if resolution else None
+        client.transition_issue(key, match["id"], fields=fields, comment=comment)
+    except JIRAError as err:
+        raise JiraHelperError(f"cannot move {key} with {name!r}: {_reason(err)}") from err
+    return match["to"]["name"]
+
+
+def assign_to_team(
+    ticket: Any,
+    team: str,
+    client: JIRA | None = None,
+    owners: Mapping[str, str] | None = None,
+) -> str:
+    """Assign a ticket to the owner of ``team`` (``JIRA_TEAM_OWNERS``); returns the owner."""
+    owners = owners if owners is not None else jira_settings().jira_team_owners
+    if not owners:
+        raise MissingSetting("JIRA_TEAM_OWNERS", 'team owners as JSON, e.g. {"platform": "alice"}')
+    owner = owners.get(team)
+    if owner is None:
+        raise JiraHelperError(
+            f"team {team!r} has no owner in JIRA_TEAM_OWNERS (teams: {', '.join(sorted(owners))})"
+        )
+    try:
+        _client(client).assign_issue(_key(ticket), owner)
+    except JIRAError as err:
+        raise JiraHelperError(f"cannot assign {_key(ticket)} to {owner}: {_reason(err)}") from err
+    return owner
+
+
+def search(jql: str, client: JIRA | None = None, max_results: int = 50) -> list[Issue]:
+    """Issues matching ``jql`` (Jira's own error message on bad JQL)."""
+    try:
+        return list(_client(client).search_issues(jql, maxResults=max_results))
+    except JIRAError as err:
+        raise JiraHelperError(f"Jira rejected the query {jql!r}: {_reason(err)}") from err
+
+
+def as_rows(issues: Iterable[Issue]) -> list[dict]:
+    """One flat dict per issue (key, summary, status, priority, assignee, labels), for tables.
+
+    >>> import pandas as pd; pd.DataFrame(as_rows(search("project = SEC")))  # doctest: +SKIP
+    """
+    rows = []
+    for issue in issues:
+        f = issue.fields
+        rows.append(
+            {
+                "key": issue.key,
+                "summary": f.summary,
+                "status": f.status.name,
+                "priority": f.priority.name if f.priority else None,
+                "assignee": f.assignee.displayName if f.assignee else None,
+                "labels": ", ".join(f.labels),
+                "created": f.created,
+            }
+        )
+    return rows
+
+
+# -- webhooks --------------------------------------------------------------------------------------
+
+
+def _webhook_call(client: JIRA, method: str, path: str = "", body: dict | None = None):
+    url = client.server_url.rstrip("/") + WEBHOOK_API + path
+    try:
+        resp = client._session.request(method, url, data=json.dumps(body) if body else None)
+    except JIRAError as err:
+        raise JiraHelperError(f"the webhook API refused {method} {url}: {_reason(err)}") from err
+    return resp.json() if resp.content else None
+
+
+def list_webhooks(client: JIRA | None = None) -> list[dict]:
+    """Registered webhooks (needs a Jira administrator)."""
+    return _webhook_call(_client(client), "GET")
+
+
+def register_webhook(
+    url: str,
+    events: Iterable[str] = WEBHOOK_EVENTS,
+    jql: str | None = None,
+    name: str = "lab-automation",
+    secret: str | None = None,
+    client: JIRA | None = None,
+) -> dict:
+    """Register (or update, when one with this name and URL exists) a webhook; returns it.
+
+    ``secret`` makes Jira sign deliveries (``X-Hub-Signature: sha256=...``); check them with
+    :func:`verify_signature`.
+    """
+    client = _client(client)
+    body: dict[str, Any] = {
+        "name": name,
+        "url": url,
+        "events": list(events),
+        "filters": {"issue-related-events-section": jql or ""},
+        "excludeBody": False,
+    }
+    if secret:
+        body["secret"] = secret
+    for hook in list_webhooks(client):
+        if hook.get("name") == name and hook.get("url") == url:
+            hook_id = hook["self"].rstrip("/").rsplit("/", 1)[-1]
+            return _webhook_call(client, "PUT", f"/{hook_id}", body)
+    return _webhook_call(client, "POST", "", body)
+
+
+def delete_webhook(hook: dict | str | int, client: JIRA | None = None) -> None:
+    """Remove a webhook given as its id or as the dict ``register_webhook`` returned."""
+    hook_id = hook["self"].rstrip("/").rsplit("/", 1)[-1] if isinstance(hook, dict) else hook
+    _webhook_call(_client(client), "DELETE", f"/{hook_id}")
+
+
+def verify_signature(body: bytes, signature: str | None, secret: str) -> bool:
+    """True when ``signature`` (the ``X-Hub-Signature`` header) signs ``body`` with ``secret``.
+
+    >>> import hashlib, hmac
+    >>> sig = "sha256=" + hmac.new(b"s", b"{}", hashlib.sha256).hexdigest()
+    >>> verify_signature(b"{}", sig, "s"), verify_signature(b"{}", "sha256=00", "s")
+    (True, False)
+    """
+    if not signature or not signature.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(signature.removeprefix("sha256="), expected)
