@@ -130,15 +130,19 @@ class Store:
             self._save()
             return copy.deepcopy(message)
 
-    def update(self, channel_id: str, ts: str, changes: dict, editor: str) -> dict | None:
+    def update(
+        self, channel_id: str, ts: str, changes: dict, editor: str, replace: bool = False
+    ) -> dict | None:
+        """Edit a message: ``changes`` set (None keeps a field, or drops it when ``replace``)."""
         with self.lock:
             message = self.find(channel_id, ts)
             if message is None:
                 return None
             for key, value in changes.items():
-                if value is None:
-                    continue
-                message[key] = value
+                if value is not None:
+                    message[key] = value
+                elif replace:
+                    message.pop(key, None)
             message["edited"] = {"user": editor, "ts": self.next_ts()}
             self._save()
             return copy.deepcopy(message)

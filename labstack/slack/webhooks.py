@@ -80,7 +80,8 @@ def respond(store: Store, target: dict, body: dict, bot: dict) -> None:
         return
     if body.get("replace_original") in (True, "true"):
         fields = _fields(body)
-        if store.update(channel_id, ts, fields, editor=bot["user_id"]) is None:
+        # Unlike chat.update, replace_original replaces the whole message (its buttons too).
+        if store.update(channel_id, ts, fields, editor=bot["user_id"], replace=True) is None:
             raise WebhookError(404, "message_not_found")
         return
     fields = _fields(body)

@@ -14,6 +14,20 @@ from datetime import UTC, datetime
 from labstack.slack.store import USERS
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]+))?>")
+#: The shortcodes the lab's messages use; others stay as text.
+EMOJI = {
+    "rotating_light": "\U0001f6a8",
+    "red_circle": "\U0001f534",
+    "large_orange_circle": "\U0001f7e0",
+    "large_blue_circle": "\U0001f535",
+    "white_circle": "\u26aa",
+    "grey_question": "\u2754",
+    "white_check_mark": "\u2705",
+    "x": "\u274c",
+    "warning": "\u26a0\ufe0f",
+    "lock": "\U0001f512",
+}
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _INLINE = [
     (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
     (re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])"), r"<b>\1</b>"),
@@ -66,6 +80,7 @@ def mrkdwn(text: str | None) -> str:
 
 def _inline(segment: str) -> str:
     escaped = html.escape(html.unescape(segment), quote=False)
+    escaped = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
     for pattern, replacement in _INLINE:
         escaped = pattern.sub(replacement, escaped)
     return escaped.replace("\n", "<br>")

@@ -106,6 +106,7 @@ def test_response_url_replaces_the_original(admin, client, posted, receiver):
     [message] = client.conversations_history(channel=posted["channel"])["messages"]
     assert message["text"] == "Approved by alice"
     assert message["ts"] == posted["ts"]
+    assert "blocks" not in message  # the whole message is replaced, buttons included
 
 
 def test_response_url_ephemeral_and_in_channel(admin, client, posted, receiver):

@@ -112,6 +112,14 @@ def test_chat_update_edits_in_place(client, channel):
     assert _error(missing) == "message_not_found"
 
 
+def test_chat_update_keeps_blocks_it_is_not_given(client, channel):
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*kept*"}}]
+    posted = client.chat_postMessage(channel=channel["id"], text="v1", blocks=blocks)
+    client.chat_update(channel=channel["id"], ts=posted["ts"], text="v2")
+    [message] = client.conversations_history(channel=channel["id"])["messages"]
+    assert (message["text"], message["blocks"]) == ("v2", blocks)
+
+
 def test_webhook_messages_cannot_be_updated_by_the_bot(client, channel):
     WebhookClient(channel["webhook_url"]).send(text="from a webhook")
     [message] = client.conversations_history(channel=channel["id"])["messages"]

@@ -45,6 +45,7 @@ BLOCKS = [
         ("<script>alert(1)</script>", "<b>@script</b>alert(1)<b>@/script</b>"),
         ("&lt;b&gt; stays text", "&lt;b&gt; stays text"),
         ("snake_case_name", "snake_case_name"),
+        (":red_circle: high :no_such_emoji:", "\U0001f534 high :no_such_emoji:"),
     ],
 )
 def test_mrkdwn(text, html):
