@@ -36,7 +36,7 @@ check-pins: $(STAMP)
 	$(BIN)/python tools/check_pins.py
 
 bench: $(STAMP)
-	$(BIN)/lab bench
+	$(BIN)/lab bench all
 
 ## Re-record data/sample_cloudtrail/ from the scenarios (deterministic).
 samples: $(STAMP)

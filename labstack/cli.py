@@ -119,6 +119,20 @@ def cmd_record_samples(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    import subprocess
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "bench"
+    benches = {p.stem.removesuffix("_bench"): p for p in sorted(folder.glob("*_bench.py"))}
+    if args.name == "list" or args.name not in (*benches, "all"):
+        print("benchmarks: " + ", ".join(benches) + " (or all)")
+        return 0 if args.name == "list" else 2
+    chosen = benches.values() if args.name == "all" else [benches[args.name]]
+    codes = [subprocess.call([sys.executable, str(p), *args.rest]) for p in chosen]
+    return max(codes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="start the world and run the end-to-end flow").set_defaults(
         func=cmd_demo
     )
+
+    bench = sub.add_parser("bench", help="run a benchmark under bench/ ('list' lists them)")
+    bench.add_argument("name", nargs="?", default="list")
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
+    bench.set_defaults(func=cmd_bench)
 
     record = sub.add_parser("record-samples", help="re-record data/sample_cloudtrail/")
     record.add_argument("--out", default="data/sample_cloudtrail")
