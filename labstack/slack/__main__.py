@@ -8,12 +8,13 @@ Reads ``LAB_PORT_SLACK``, ``LAB_STATE_DIR``, ``SLACK_BOT_TOKEN``, ``SLACK_SIGNIN
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from labstack.slack.app import SlackApp
 from labstack.slack.store import DEFAULT_CHANNELS, Store
@@ -22,8 +23,41 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 9002
 
 
-def _require(name: str) -> str:
-    value = os.environ.get(name)
+#: Webhook keys, response_url tokens and ``token=`` arguments are secrets: never log them.
+_SECRETS = [
+    (re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^\s?]+"), r"\1***"),
+    (re.compile(r"(/actions/[^/\s]+/[^/\s]+/)[^\s?]+"), r"\1***"),
+    (re.compile(r"(token=)[^&\s]+"), r"\1***"),
+]
+
+
+def redact(line: str) -> str:
+    """A request line with its secrets masked.
+
+    >>> redact("POST /services/T0LAB0001/B0LAB00001/abc123 HTTP/1.1")
+    'POST /services/T0LAB0001/B0LAB00001/*** HTTP/1.1'
+    """
+    for pattern, replacement in _SECRETS:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+class _Handler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-") -> None:
+        path, line = getattr(self, "path", None), self.requestline
+        self.requestline = redact(line)
+        if path is not None:
+            self.path = redact(path)
+        try:
+            super().log_request(code, size)
+        finally:
+            self.requestline = line
+            if path is not None:
+                self.path = path
+
+
+def _require(environ, name: str) -> str:
+    value = environ.get(name)
     if not value:
         sys.exit(f"labstack.slack: environment variable {name} is not set (`lab up` sets it)")
     return value
@@ -37,15 +71,15 @@ def build_app(environ: dict | os._Environ = os.environ) -> SlackApp:
     automation = environ.get("AUTOMATION_URL")
     return SlackApp(
         Store(state_dir, channels),
-        bot_token=_require("SLACK_BOT_TOKEN"),
-        signing_secret=_require("SLACK_SIGNING_SECRET"),
+        bot_token=_require(environ, "SLACK_BOT_TOKEN"),
+        signing_secret=_require(environ, "SLACK_SIGNING_SECRET"),
         default_request_url=f"{automation.rstrip('/')}/slack/actions" if automation else None,
     )
 
 
 def main() -> None:
     port = int(os.environ.get("LAB_PORT_SLACK") or DEFAULT_PORT)
-    server = make_server(HOST, port, build_app(), threaded=True)
+    server = make_server(HOST, port, build_app(), threaded=True, request_handler=_Handler)
 
     def _stop(*_):
         threading.Thread(target=server.shutdown, daemon=True).start()

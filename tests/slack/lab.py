@@ -56,7 +56,10 @@ class SlackAdmin:
 
 @contextmanager
 def slack_process(state_dir: Path, token: str, secret: str, port: int | None = None):
-    """Run ``python -m labstack.slack`` on its own (for restart tests); yields its base URL."""
+    """Run ``python -m labstack.slack`` on its own (for restart tests); yields its base URL.
+
+    Its output goes to ``<state_dir>/service.log``.
+    """
     port = port or free_port()
     env = dict(
         os.environ,
@@ -65,12 +68,11 @@ def slack_process(state_dir: Path, token: str, secret: str, port: int | None = N
         SLACK_BOT_TOKEN=token,
         SLACK_SIGNING_SECRET=secret,
     )
+    log = open(Path(state_dir) / "service.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "labstack.slack"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "labstack.slack"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
+    log.close()
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(proc, url)
@@ -89,7 +91,7 @@ def _wait_healthy(proc: subprocess.Popen, url: str, attempts: int = 200) -> None
     session.trust_env = False
     for _ in range(attempts):
         if proc.poll() is not None:
-            raise RuntimeError(f"slack exited with {proc.returncode}: {proc.stdout.read()!r}")
+            raise RuntimeError(f"slack exited with {proc.returncode}; see its service.log")
         try:
             if session.get(url + "/health", timeout=1).status_code == 200:
                 return

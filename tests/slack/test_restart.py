@@ -48,3 +48,12 @@ def test_state_is_under_the_state_dir(tmp_path):
             channel="#general", text="stored"
         )
     assert "stored" in (tmp_path / "workspace.json").read_text()
+
+
+def test_webhook_keys_stay_out_of_the_log(tmp_path):
+    with slack_process(tmp_path, TOKEN, SECRET) as url:
+        path = webhook_path(TOKEN, "C0LAB00001")
+        assert WebhookClient(url + path).send(text="x").body == "ok"
+    log = (tmp_path / "service.log").read_text()
+    assert "/services/T0LAB0001/" in log
+    assert path.rsplit("/", 1)[1] not in log
