@@ -24,9 +24,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import queue
 import re
+import secrets
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ __all__ = [
     "WEBHOOK_EVENTS",
     "JiraHelperError",
     "Ticket",
+    "WebhookReceiver",
     "as_rows",
     "assign_to_team",
     "comment",
@@ -495,3 +501,73 @@ def verify_signature(body: bytes, signature: str | None, secret: str) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(signature.removeprefix("sha256="), expected)
+
+
+class WebhookReceiver:
+    """A small local endpoint for Jira webhooks: checks signatures, queues the payloads.
+
+    It listens on 127.0.0.1 (reachable from the local world's Jira, not from Jira Cloud; there
+    the automation server receives webhooks). ``secret`` is generated unless given; register it
+    with the webhook. Deliveries with a wrong or missing signature are answered 401 and dropped.
+
+    >>> with WebhookReceiver() as receiver:                               # doctest: +SKIP
+    ...     register_webhook(receiver.url, secret=receiver.secret)
+    ...     payload = receiver.wait("jira:issue_created")
+    """
+
+    def __init__(self, secret: str | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.secret = secret or secrets.token_urlsafe(24)
+        self.payloads: queue.Queue[dict] = queue.Queue()
+        self.rejected = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                signature = self.headers.get("X-Hub-Signature")
+                if not verify_signature(body, signature, receiver.secret):
+                    receiver.rejected += 1
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                try:
+                    receiver.payloads.put(json.loads(body))
+                except json.JSONDecodeError:
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):  # keep notebook output clean
+                pass
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self.url = f"http://{host}:{self._server.server_address[1]}/jira/webhook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait(self, event: str | None = None, timeout: float = 30.0) -> dict:
+        """The next payload (of ``event``, if given); others are skipped. Raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                payload = self.payloads.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if event is None or payload.get("webhookEvent") == event:
+                return payload
+        raise TimeoutError(f"no {event or 'webhook'} delivery within {timeout:.0f}s")
+
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

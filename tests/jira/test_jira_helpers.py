@@ -8,6 +8,7 @@ import pytest
 
 from helpers import jira as helper
 from helpers.config import MissingSetting, Settings
+from tests.jira.jiralab import http
 
 
 def incident(**extra) -> dict:
@@ -135,3 +136,17 @@ def test_the_same_code_works_on_cloud(cloud):
     assert helper.assign_to_team(first, "data", client=client, owners={"data": "bob"}) == "bob"
     assert client.issue(first.key).fields.assignee.displayName.startswith("Bob")
     assert helper.transition(first, "Done", client=client) == "Done"
+
+
+def test_webhook_receiver_checks_signatures(jira):
+    with helper.WebhookReceiver() as receiver:
+        forged = http().post(receiver.url, data=b"{}", headers={"X-Hub-Signature": "sha256=00"})
+        assert forged.status_code == 401 and receiver.rejected == 1
+        hook = helper.register_webhook(
+            receiver.url, events=["comment_created"], secret=receiver.secret, client=jira
+        )
+        ticket = helper.open_or_update_incident(incident(), client=jira)
+        helper.comment(ticket, "signed", client=jira)
+        payload = receiver.wait("comment_created")
+        assert payload["comment"]["body"] == "signed"
+        helper.delete_webhook(hook, client=jira)
