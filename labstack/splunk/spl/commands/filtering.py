@@ -1,0 +1,90 @@
+"""``search``, ``where`` and ``eval``.
+
+>>> Where("where", "count > 1").run(Rows([{"count": 2}, {"count": 1}], ["count"]), None).rows
+[{'count': 2}]
+"""
+
+from __future__ import annotations
+
+from ..eval_expr import compile_eval
+from ..functions import truth
+from ..lexer import read_quoted
+from ..relation import Context, Relation, Rows
+from ..search_expr import parse_search
+from . import Command, command
+
+
+@command("search")
+class Search(Command):
+    """Filter with a search expression: ``search eventName=*SecurityGroup* NOT user=admin``."""
+
+    def __init__(self, name: str, args: str):
+        self.name = name
+        self.expr = parse_search(args)
+
+    def sql(self, rel: Relation, ctx: Context) -> Relation:
+        return rel.wrap(f"SELECT * FROM {{rel}} WHERE {self.expr.sql(rel, ctx)}", rel.kinds)
+
+
+@command("where")
+class Where(Command):
+    """Keep rows whose eval expression is true: ``where count > 5 AND user!="root"``."""
+
+    def __init__(self, name: str, args: str):
+        self.name = name
+        self.expr = compile_eval(args, name)
+
+    def run(self, rows: Rows, ctx: Context) -> Rows:
+        return Rows([r for r in rows.rows if truth(self.expr(r, ctx)) is True], rows.fields)
+
+
+def split_top_level(text: str, separator: str = ",") -> list[str]:
+    """Split at separators outside quotes and parentheses."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            i = read_quoted(text, i)[1]
+            continue
+        if ch == "'":
+            i = text.find("'", i + 1) + 1 or len(text)
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+@command("eval")
+class Eval(Command):
+    """Compute fields in order: ``eval mb=bytes/1024/1024, label=if(mb>1, "big", "small")``."""
+
+    def __init__(self, name: str, args: str):
+        self.name = name
+        self.assignments = []
+        for part in split_top_level(args):
+            target, eq, expr = part.partition("=")
+            target = target.strip().strip("'\"")
+            if not eq or not target or expr.startswith("="):
+                raise self.error(
+                    f"The expression is malformed. An unexpected character is reached at "
+                    f"'{part.strip()}'."
+                )
+            self.assignments.append((target, compile_eval(expr, name)))
+
+    def run(self, rows: Rows, ctx: Context) -> Rows:
+        for row in rows.rows:
+            for target, expr in self.assignments:
+                value = expr(row, ctx)
+                if isinstance(value, bool):
+                    raise self.error("Fields cannot be assigned a boolean result. "
+                                     "Instead, try if([bool expr], [expr], [expr]).")  # fmt: skip
+                if value is None:
+                    row.pop(target, None)
+                else:
+                    row[target] = value
+        rows.add_fields(t for t, _ in self.assignments if any(t in r for r in rows.rows))
+        return rows

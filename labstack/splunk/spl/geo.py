@@ -1,0 +1,51 @@
+"""Offline IP geolocation for ``iplocation``: MaxMind GeoLite2 City, the database Splunk
+itself ships, from the ``maxminddb-geolite2`` package (nothing is downloaded at run time).
+
+>>> locate("81.2.69.160")["Country"]
+'United Kingdom'
+>>> locate("10.0.0.1") is None
+True
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+
+FIELDS = ("City", "Country", "Region", "lat", "lon")
+ALL_FIELDS = (*FIELDS, "Continent", "MetroCode", "Timezone")
+
+
+@cache
+def _reader():
+    from geolite2 import geolite2
+
+    return geolite2.reader()
+
+
+def _name(record: dict, key: str) -> str | None:
+    return (record.get(key) or {}).get("names", {}).get("en")
+
+
+@cache
+def locate(ip: str) -> dict[str, str] | None:
+    """Splunk's iplocation fields for an address, or None (private, invalid or unknown)."""
+    try:
+        record = _reader().get(str(ipaddress.ip_address(ip.strip())))
+    except ValueError:
+        return None
+    if not record:
+        return None
+    location = record.get("location", {})
+    subdivisions = record.get("subdivisions") or [{}]
+    found = {
+        "City": _name(record, "city"),
+        "Country": _name(record, "country") or _name(record, "registered_country"),
+        "Region": subdivisions[0].get("names", {}).get("en"),
+        "lat": location.get("latitude"),
+        "lon": location.get("longitude"),
+        "Continent": _name(record, "continent"),
+        "MetroCode": location.get("metro_code"),
+        "Timezone": location.get("time_zone"),
+    }
+    return {k: str(v) for k, v in found.items() if v is not None}

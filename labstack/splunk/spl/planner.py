@@ -1,0 +1,145 @@
+"""From search text to results: expand macros, split into commands, run them in order.
+
+The first ``search`` reads the event table with its filters in SQL; each later command extends
+the DuckDB relation or works on Python rows, converting between the two only when it must.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .commands import COMMANDS, Command
+from .commands.filtering import Search, split_top_level
+from .errors import SPLError
+from .lexer import split_pipeline
+from .relation import NUM, STR, Context, Relation, Rows, load, materialize, to_text
+from .search_expr import mentions
+from .sql import lit
+from .timeutil import iso
+
+DEFAULT_INDEXES = ("main",)  # what an admin searches when the query names no index
+SUBSEARCH_MAXOUT = 10000
+MACRO_DEPTH = 20
+_MACRO = re.compile(r"`\s*([^`(\s]+)\s*(?:\((.*?)\))?\s*`", re.S)
+
+
+@dataclass
+class Results:
+    """A finished search: field names in Splunk's order, rows of str / list[str] values."""
+
+    fields: list[str]
+    rows: list[dict]
+    messages: list[dict] = field(default_factory=list)
+
+
+def expand_macros(text: str, macros: dict[str, dict], depth: int = 0) -> str:
+    """Replace `` `name` `` and `` `name(a,b)` `` with their definitions, recursively."""
+    if "`" not in text:
+        return text
+    if depth > MACRO_DEPTH:
+        raise SPLError(
+            "Error in 'SearchParser': Macro expansion is too deep (a macro may refer to itself)."
+        )
+
+    def replace(match: re.Match) -> str:
+        name, arg_text = match.group(1), match.group(2)
+        args = (
+            [a.strip().strip('"') for a in split_top_level(arg_text)]
+            if arg_text is not None
+            else []
+        )
+        key = f"{name}({len(args)})" if args else name
+        macro = macros.get(key)
+        if macro is None:
+            raise SPLError(
+                f"Error in 'SearchParser': The search specifies a macro '{key}' that cannot be "
+                'found. Reasons include: the macro name is misspelled, you do not have "read" '
+                "permission for the macro, or the macro has not been shared with this application."
+            )
+        body = macro["definition"]
+        for arg_name, value in zip(macro.get("args", []), args, strict=False):
+            body = body.replace(f"${arg_name}$", value)
+        return body
+
+    return expand_macros(_MACRO.sub(replace, text), macros, depth + 1)
+
+
+def parse(text: str, macros: dict[str, dict]) -> list[Command]:
+    """Parse a search as sent to the REST API: it starts with ``search`` or ``|``."""
+    text = expand_macros(text.strip(), macros)
+    if text.startswith("|"):
+        text = text[1:]
+    elif not re.match(r"search(\s|$)", text, re.I):
+        word = re.match(r"[^\s=(\[\]\"<>!|]*", text).group(0)
+        raise SPLError(f"Unknown search command '{word}'.")
+    commands = []
+    for position, part in enumerate(split_pipeline(text)):
+        cls = COMMANDS.get(part.name)
+        if cls is None:
+            raise SPLError(f"Unknown search command '{part.name}'.")
+        if cls.generating and position > 0:
+            raise SPLError.in_command(
+                part.name, "This command must be the first command of a search."
+            )
+        commands.append(cls(part.name, part.args))
+    return commands
+
+
+def event_relation(ctx: Context, search: Search) -> Relation:
+    """The event table, narrowed by default indexes and the time range the query did not set."""
+    where = []
+    if not mentions(search.expr, "index"):
+        where.append(f'"index" IN ({", ".join(lit(i) for i in DEFAULT_INDEXES)})')
+    if ctx.earliest is not None and not mentions(search.expr, "earliest"):
+        where.append(f"_time >= {ctx.earliest!r}")
+    if ctx.latest is not None and not mentions(search.expr, "latest"):
+        where.append(f"_time < {ctx.latest!r}")
+    sql = 'SELECT _time, "index", sourcetype, source, host, _raw, __json, __seq FROM events'
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    kinds = {"_time": NUM, "index": STR, "sourcetype": STR, "source": STR, "host": STR, "_raw": STR}
+    return Relation(sql, kinds, "_time DESC, __seq DESC", events=True)
+
+
+def execute(commands: list[Command], ctx: Context) -> Rows:
+    """Run parsed commands; the data moves between SQL and Python only when a command needs it."""
+    state: Relation | Rows = Rows([], [])
+    for position, cmd in enumerate(commands):
+        if position == 0 and isinstance(cmd, Search):
+            state = event_relation(ctx, cmd)
+        wants_sql = hasattr(cmd, "sql") and (isinstance(state, Relation) or not hasattr(cmd, "run"))
+        if wants_sql:
+            state = cmd.sql(state if isinstance(state, Relation) else load(state, ctx), ctx)
+        else:
+            state = cmd.run(state if isinstance(state, Rows) else materialize(state, ctx), ctx)
+    return state if isinstance(state, Rows) else materialize(state, ctx)
+
+
+def run(text: str, ctx: Context, macros: dict[str, dict]) -> Results:
+    """Parse and run ``text``; subsearches run in the same context (Splunk's defaults)."""
+
+    def subsearch(inner: str) -> Rows:
+        rows = execute(parse(inner, macros), ctx)
+        if len(rows.rows) > SUBSEARCH_MAXOUT:
+            ctx.warn(
+                f"Subsearch produced {len(rows.rows)} results, "
+                f"truncating to maxout {SUBSEARCH_MAXOUT}."
+            )
+            rows.rows = rows.rows[:SUBSEARCH_MAXOUT]
+        return rows
+
+    ctx.run_subsearch = subsearch
+    rows = execute(parse(text, macros), ctx)
+    return Results(rows.fields, [_display(r) for r in rows.rows], ctx.messages)
+
+
+def _display(row: dict) -> dict:
+    out = {}
+    for name, value in row.items():
+        if value is None:
+            continue
+        out[name] = (
+            iso(value) if name == "_time" and isinstance(value, int | float) else to_text(value)
+        )
+    return out

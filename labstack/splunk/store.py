@@ -1,0 +1,171 @@
+"""The event store behind the local Splunk: indexes, events, macros and lookups in DuckDB.
+
+>>> store = EventStore()
+>>> store.add([{"_time": 1700000000, "index": "main", "sourcetype": "aws:cloudtrail",
+...             "source": "s3://trail", "host": "aws", "_raw": '{"eventName": "StopLogging"}'}])
+1
+>>> store.search("search `cloudtrail` eventName=stop*").rows[0]["eventName"]
+'StopLogging'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+
+import duckdb
+import pandas as pd
+
+from .spl import SPLError
+from .spl.planner import Results, run
+from .spl.relation import Context
+from .spl.sql import SETUP
+from .spl.timeutil import parse_time
+
+__all__ = ["EventStore", "Results", "SPLError"]
+
+DEFAULT_MACROS = {"cloudtrail": "index=main sourcetype=aws:cloudtrail"}
+_SCHEMA = [
+    'CREATE TABLE IF NOT EXISTS events (_time DOUBLE, "index" VARCHAR, sourcetype VARCHAR, '
+    "source VARCHAR, host VARCHAR, _raw VARCHAR, __json BOOLEAN, __seq BIGINT)",
+    "CREATE TABLE IF NOT EXISTS indexes (name VARCHAR PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS macros "
+    "(name VARCHAR PRIMARY KEY, definition VARCHAR, args VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS lookups (name VARCHAR PRIMARY KEY, csv VARCHAR)",
+    "INSERT OR IGNORE INTO indexes VALUES ('main')",
+]
+_COLUMNS = ("_time", "index", "sourcetype", "source", "host", "_raw")
+
+
+class EventStore:
+    """Events and search knowledge (macros, lookups) in one DuckDB file; ``None`` = in memory.
+
+    Thread-safe: writes hold a lock, each search runs on its own DuckDB cursor.
+    """
+
+    def __init__(self, path: str | None = None):
+        self._con = duckdb.connect(path or ":memory:")
+        self._lock = threading.Lock()
+        for statement in _SCHEMA:
+            self._sql(statement)
+        for name, definition in DEFAULT_MACROS.items():
+            self._sql("INSERT OR IGNORE INTO macros VALUES (?, ?, '[]')", [name, definition])
+        self._seq = self._sql("SELECT coalesce(max(__seq) + 1, 0) FROM events")[0][0]
+
+    def _sql(self, statement: str, params: list | None = None) -> list[tuple]:
+        """Run one statement to completion (DuckDB wants every result consumed)."""
+        return self._con.execute(statement, params).fetchall()
+
+    # events and indexes
+
+    def add(self, events: list[dict]) -> int:
+        """Bulk-insert events (dicts with ``_time``, ``index``, ``sourcetype``, ``source``,
+        ``host``, ``_raw``); an index that does not exist yet is created. Returns the count."""
+        if not events:
+            return 0
+        frame = pd.DataFrame({c: [e.get(c) for e in events] for c in _COLUMNS})
+        frame["_time"] = pd.to_numeric(frame["_time"], errors="coerce").fillna(time.time())
+        frame["index"] = frame["index"].fillna("main")
+        with self._lock:
+            frame["__seq"] = range(self._seq, self._seq + len(frame))
+            self._con.register("incoming", frame)
+            try:
+                self._sql('INSERT OR IGNORE INTO indexes SELECT DISTINCT "index" FROM incoming')
+                self._sql(
+                    'INSERT INTO events SELECT _time, "index", sourcetype, source, host, _raw, '
+                    "left(ltrim(_raw), 1) = '{' AND json_valid(_raw), __seq FROM incoming"
+                )
+            finally:
+                self._con.unregister("incoming")
+            self._seq += len(frame)
+        return len(frame)
+
+    def indexes(self) -> dict[str, dict]:
+        """``name -> {"totalEventCount", "minTime", "maxTime"}`` (epoch seconds, None if empty)."""
+        with self._lock:
+            rows = self._sql(
+                "SELECT i.name, count(e._time), min(e._time), max(e._time) FROM indexes i "
+                'LEFT JOIN events e ON e."index" = i.name GROUP BY i.name ORDER BY i.name'
+            )
+        return {n: {"totalEventCount": c, "minTime": lo, "maxTime": hi} for n, c, lo, hi in rows}
+
+    def create_index(self, name: str) -> None:
+        with self._lock:
+            self._sql("INSERT OR IGNORE INTO indexes VALUES (?)", [name])
+
+    def delete_index(self, name: str) -> None:
+        """Remove an index and its events; ``main`` cannot be removed (ValueError)."""
+        if name == "main":
+            raise ValueError("The index 'main' cannot be deleted.")
+        with self._lock:
+            self._sql('DELETE FROM events WHERE "index" = ?', [name])
+            self._sql("DELETE FROM indexes WHERE name = ?", [name])
+
+    # search
+
+    def search(
+        self,
+        spl: str,
+        earliest: str | float | None = None,
+        latest: str | float | None = None,
+        now: float | None = None,
+    ) -> Results:
+        """Run SPL as sent to the REST API (``search ...`` or ``| ...``); raises SPLError."""
+        now = time.time() if now is None else now
+        macros = self.macros()
+        with self._lock:
+            cursor = self._con.cursor()
+        try:
+            for statement in ["SET TimeZone = 'UTC'", *SETUP]:
+                cursor.execute(statement).fetchall()
+            ctx = Context(cursor, self, now, parse_time(earliest, now), parse_time(latest, now))
+            return run(spl, ctx, macros)
+        except duckdb.Error as exc:
+            raise SPLError(f"Error in 'search' command: {str(exc).splitlines()[0]}") from exc
+        finally:
+            cursor.close()
+
+    # knowledge objects
+
+    def set_macro(self, name: str, definition: str, args: list[str] = ()) -> None:
+        """Define a search macro; with arguments it is stored as ``name(N)`` like Splunk."""
+        key = f"{name}({len(args)})" if args and not name.endswith(")") else name
+        with self._lock:
+            self._sql(
+                "INSERT OR REPLACE INTO macros VALUES (?, ?, ?)",
+                [key, definition, json.dumps(list(args))],
+            )
+
+    def macros(self) -> dict:
+        """``name -> {"definition": str, "args": [str]}``."""
+        with self._lock:
+            rows = self._sql("SELECT name, definition, args FROM macros ORDER BY name")
+        return {n: {"definition": d, "args": json.loads(a)} for n, d, a in rows}
+
+    def put_lookup(self, name: str, csv_text: str) -> None:
+        """Store a CSV lookup table (header row required) under its file name."""
+        header = next(csv.reader(io.StringIO(csv_text)), None)
+        if not header:
+            raise ValueError(f"Lookup {name!r} has no header row.")
+        with self._lock:
+            self._sql("INSERT OR REPLACE INTO lookups VALUES (?, ?)", [name, csv_text])
+
+    def lookups(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._sql("SELECT name FROM lookups ORDER BY name")]
+
+    def get_lookup(self, name: str) -> str:
+        """CSV text of a lookup, found by its name or ``name.csv``; KeyError if absent."""
+        with self._lock:
+            for candidate in (name, f"{name}.csv"):
+                row = self._sql("SELECT csv FROM lookups WHERE name = ?", [candidate])
+                if row:
+                    return row[0][0]
+        raise KeyError(name)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
