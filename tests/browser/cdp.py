@@ -124,8 +124,15 @@ class Browser:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, what: str):
-        """Poll a JavaScript expression until it is truthy."""
-        return self._poll(lambda: self.evaluate(expression), what)
+        """Poll a JavaScript expression until it is truthy (errors mid-navigation count as no)."""
+
+        def probe():
+            try:
+                return self.evaluate(expression)
+            except BrowserError:
+                return None
+
+        return self._poll(probe, what)
 
     # -- pages ---------------------------------------------------------------------------------
     def open(self, url: str) -> None:

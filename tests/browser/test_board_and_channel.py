@@ -19,6 +19,15 @@ from tests.slack.lab import SlackAdmin
 
 pytestmark = pytest.mark.stack
 
+INCIDENT = {
+    "detection": "aws_security_group_open_to_world",
+    "title": "Security group opened to the world",
+    "severity": "high",
+    "actor": "arn:aws:iam::123456789012:user/dev-alice",
+    "account": "123456789012",
+    "account_owner": "platform-team",
+}
+
 
 @pytest.fixture
 def admin(lab_world) -> SlackAdmin:
@@ -43,19 +52,27 @@ def test_jira_board_shows_the_created_ticket(browser, lab_world, ticket):
     assert ticket.fields.summary in browser.text()
 
 
+def test_slack_ticket_link_opens_the_jira_ticket(browser, lab_world, admin, ticket):
+    channel = admin.new_channel("browser")
+    incident = dict(INCIDENT, resource=f"sg-{uuid.uuid4().hex[:17]}")
+    note = slack.notify_incident(incident, ticket, channel=channel["id"])
+
+    browser.open(f"{lab_world.url('slack')}/archives/{channel['id']}")
+    link = f"[data-ts='{note.ts}'] a[href='{ticket.permalink()}']"
+    assert browser.visible(link)
+    browser.click(link)
+    browser.wait_for(
+        f"location.pathname === '/browse/{ticket.key}' && document.readyState === 'complete'",
+        f"the Jira page of {ticket.key}",
+    )
+    assert ticket.fields.summary in browser.text()
+
+
 def test_slack_channel_shows_the_message_and_approve_reaches_the_receiver(
     browser, lab_world, admin, receiver_for_browser
 ):
     channel = admin.new_channel("browser")
-    incident = {
-        "detection": "aws_security_group_open_to_world",
-        "title": "Security group opened to the world",
-        "severity": "high",
-        "actor": "arn:aws:iam::123456789012:user/dev-alice",
-        "resource": f"sg-{uuid.uuid4().hex[:17]}",
-        "account": "123456789012",
-        "account_owner": "platform-team",
-    }
+    incident = dict(INCIDENT, resource=f"sg-{uuid.uuid4().hex[:17]}")
     note = slack.notify_incident(incident, "SEC-1", channel=channel["id"])
     ask = slack.request_approval(
         incident, "revoke 0.0.0.0/0:22", ticket="SEC-1", channel=channel["id"]
