@@ -282,7 +282,8 @@ def find_open_incident(
     clause_name = f"cf[{fid.removeprefix('customfield_')}]"
     words = " ".join(re.findall(r"[A-Za-z0-9]+", key))
     if words:  # a phrase search: the value itself is quoted inside the JQL string
-        clause = f'{clause_name} ~ "{_quote(chr(34) + words + chr(34))}"'
+        phrase = f'"{words}"'
+        clause = f'{clause_name} ~ "{_quote(phrase)}"'
     else:
         clause = f"{clause_name} is not EMPTY"
     jql = f'project = "{_quote(project)}" AND {clause} AND {OPEN_JQL} ORDER BY created ASC'

@@ -49,7 +49,7 @@ class Jira:
             raise JiraError(404, "Issue Does Not Exist")
         return issue
 
-    def search(self, query: str, actor: str | None) -> list[dict]:
+    def _compile(self, query: str, actor: str | None) -> tuple[jql.Query, jql.Context]:
         ctx = jql.Context(
             self.cat,
             current_user=actor,
@@ -59,14 +59,18 @@ class Jira:
             ],
         )
         try:
-            compiled = jql.compile_query(query, ctx)
+            return jql.compile_query(query, ctx), ctx
         except jql.JqlError as err:
             raise JiraError(400, str(err)) from None
+
+    def search(self, query: str, actor: str | None) -> list[dict]:
+        compiled, ctx = self._compile(query, actor)
         return compiled.run(self.store.issues(), ctx)
 
     def matches(self, issue: dict, query: str) -> bool:
         """True when ``issue`` is in the result of ``query`` (used by webhook filters)."""
-        return any(hit["id"] == issue["id"] for hit in self.search(query, None))
+        compiled, _ctx = self._compile(query, None)
+        return compiled.predicate(issue)
 
     # -- create / edit -----------------------------------------------------------------------------
     def create(self, fields: dict, update: dict | None, actor: str) -> dict:

@@ -49,6 +49,14 @@ def page(title: str, body: str) -> Response:
     return Response(html, content_type="text/html; charset=utf-8")
 
 
+def _safe_link(url, title) -> str:
+    """A link for http(s) URLs only (a remote link could carry ``javascript:``)."""
+    text = escape(str(title or url or ""))
+    if str(url or "").lower().startswith(("http://", "https://")):
+        return f"<a href='{escape(str(url))}' rel='noreferrer noopener'>{text}</a>"
+    return text
+
+
 class Web:
     """WSGI app for the human-facing pages."""
 
@@ -153,8 +161,7 @@ class Web:
             for x in fields["issuelinks"]
         )
         remote = "".join(
-            f"<li><a href='{escape(str(r['object'].get('url', '')))}' rel='noreferrer'>"
-            f"{escape(str(r['object'].get('title', '')))}</a></li>"
+            f"<li>{_safe_link(r['object'].get('url'), r['object'].get('title'))}</li>"
             for r in (
                 self.render.remote_link(issue, d)
                 for d in self.store.attached("remotelinks", issue["id"])

@@ -13,6 +13,8 @@ def test_board_and_ticket_page(jira_env, client):
     )
     client.transition_issue(issue, "Request Approval")
     client.add_comment(issue, "Please approve revoking 0.0.0.0/0 on sg-0123")
+    client.add_simple_link(issue.key, {"url": "javascript:alert(1)", "title": "sneaky"})
+    client.add_simple_link(issue.key, {"url": "https://example.com/runbook", "title": "Runbook"})
     base = jira_env["JIRA_URL"]
 
     home = http().get(base + "/", timeout=10)
@@ -29,5 +31,7 @@ def test_board_and_ticket_page(jira_env, client):
     assert "<dd data-field='status'>Waiting for approval</dd>" in page.text
     assert "Please approve revoking 0.0.0.0/0 on sg-0123" in page.text
     assert "data-comment-id=" in page.text
+    assert "href='https://example.com/runbook'" in page.text
+    assert "javascript:" not in page.text  # only http(s) remote links become links
     assert http().get(f"{base}/browse/SEC-999999", timeout=10).status_code == 404
     assert http().get(f"{base}/webhooks", timeout=10).status_code == 200
