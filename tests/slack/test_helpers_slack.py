@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 import urllib.parse
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -62,6 +63,20 @@ def test_ticket_link_uses_the_ticket_url(channel, client, incident):
     slack.notify_incident(incident, ticket, channel=channel["id"])
     [message] = client.conversations_history(channel=channel["id"])["messages"]
     assert "<http://jira.example/browse/SEC-9|SEC-9>" in json.dumps(message["blocks"])
+
+
+def test_ticket_objects_and_bare_keys(channel, client, incident, monkeypatch):
+    # helpers.jira returns a Ticket with .key and .url; the jira client's Issue has .permalink().
+    ticket = SimpleNamespace(key="SEC-11", url="http://jira.example/browse/SEC-11")
+    slack.notify_incident(incident, ticket, channel=channel["id"])
+    issue = SimpleNamespace(key="SEC-12", permalink=lambda: "http://jira.example/browse/SEC-12")
+    slack.notify_incident(dict(incident, resource="other"), issue, channel=channel["id"])
+    monkeypatch.setenv("JIRA_URL", "http://jira.example")
+    blocks = slack.incident_blocks(incident, "SEC-13", settings=load_settings())
+    history = json.dumps(client.conversations_history(channel=channel["id"])["messages"])
+    assert "<http://jira.example/browse/SEC-11|SEC-11>" in history
+    assert "<http://jira.example/browse/SEC-12|SEC-12>" in history
+    assert "<http://jira.example/browse/SEC-13|SEC-13>" in json.dumps(blocks)
 
 
 def test_same_incident_twice_gives_one_thread(client, channel, incident):
