@@ -16,7 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 #: Modules that register a service, in start order.
-SERVICE_MODULES = ["labstack.aws.service", "labstack.slack.service", "labstack.jira.service"]
+SERVICE_MODULES = [
+    "labstack.aws.service",
+    "labstack.slack.service",
+    "labstack.jira.service",
+    "labstack.splunk.service",
+]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,182 @@
+"""Saved searches, kept verbatim in a JSON file under the state directory.
+
+Attributes are stored exactly as clients sent them (``is_scheduled=True``,
+``action.webhook.param.url``...) so the alerting scheduler can read them back; :func:`flag`
+reads Splunk booleans, and :meth:`SavedSearch.content` adds Splunk's defaults when the API
+echoes a search.
+
+>>> import tempfile, pathlib
+>>> store = SavedSearches(pathlib.Path(tempfile.mkdtemp()) / "saved.json")
+>>> _ = store.create("Lab Alert", {"search": "search index=main", "is_scheduled": "True"})
+>>> flag(store.get("Lab Alert").attrs["is_scheduled"])
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+_TRUE = {"1", "true", "t", "yes", "y", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "off", ""}
+
+#: Attributes Splunk echoes as "1"/"0" whatever spelling the client used.
+BOOLEAN_KEYS = {
+    "is_scheduled",
+    "is_visible",
+    "disabled",
+    "alert.digest_mode",
+    "alert.suppress",
+    "alert.track",
+    "action.webhook",
+    "action.email",
+    "action.script",
+    "action.lookup",
+    "action.logevent",
+    "realtime_schedule",
+    "run_on_startup",
+    "dispatch.lookups",
+}
+
+#: What real Splunk echoes for a saved search nobody configured further (a representative set).
+DEFAULTS = {
+    "actions": "",
+    "action.email": "0",
+    "action.webhook": "0",
+    "action.webhook.param.url": "",
+    "alert.digest_mode": "1",
+    "alert.expires": "24h",
+    "alert.severity": "3",
+    "alert.suppress": "0",
+    "alert.suppress.fields": "",
+    "alert.suppress.period": "",
+    "alert.track": "0",
+    "alert_comparator": "",
+    "alert_condition": "",
+    "alert_threshold": "",
+    "alert_type": "always",
+    "cron_schedule": "",
+    "description": "",
+    "disabled": "0",
+    "dispatch.earliest_time": "",
+    "dispatch.latest_time": "",
+    "dispatch.lookups": "1",
+    "dispatch.max_count": "500000",
+    "dispatch.ttl": "2p",
+    "is_scheduled": "0",
+    "is_visible": "1",
+    "max_concurrent": "1",
+    "next_scheduled_time": "",
+    "realtime_schedule": "1",
+    "request.ui_dispatch_app": "",
+    "request.ui_dispatch_view": "",
+    "run_on_startup": "0",
+    "schedule_window": "0",
+    "search": "",
+}
+
+
+def flag(value) -> bool:
+    """A Splunk boolean (``1``, ``true``, ``True``, ``0``...) as a Python bool.
+
+    >>> flag("True"), flag("0"), flag(1)
+    (True, False, True)
+    """
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    try:
+        return float(text) != 0
+    except ValueError:
+        return False
+
+
+@dataclass
+class SavedSearch:
+    name: str
+    attrs: dict[str, str]
+    owner: str = "nobody"
+    app: str = "search"
+    sharing: str = "app"
+    updated: float = field(default_factory=time.time)
+
+    @property
+    def search(self) -> str:
+        return self.attrs.get("search", "")
+
+    def content(self) -> dict[str, str]:
+        """The attributes as the API echoes them: defaults, then the stored values."""
+        content = dict(DEFAULTS)
+        for key, value in self.attrs.items():
+            content[key] = ("1" if flag(value) else "0") if key in BOOLEAN_KEYS else value
+        content["qualifiedSearch"] = _qualified(content.get("search", ""))
+        return content
+
+
+def _qualified(search: str) -> str:
+    text = search.strip()
+    return text if text.startswith(("search ", "|")) or text == "search" else f"search {text}"
+
+
+class SavedSearches:
+    """Thread-safe, file-backed saved searches. ``listeners`` hear about every change."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._items: dict[str, SavedSearch] = {}
+        self.listeners: list[Callable[[str, SavedSearch | None], None]] = []
+        if self.path.exists():
+            for item in json.loads(self.path.read_text() or "[]"):
+                saved = SavedSearch(**item)
+                self._items[saved.name] = saved
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps([asdict(s) for s in self._items.values()], indent=1))
+        os.replace(tmp, self.path)
+
+    def _notify(self, name: str, saved: SavedSearch | None) -> None:
+        for listener in list(self.listeners):
+            listener(name, saved)
+
+    def list(self) -> list[SavedSearch]:
+        with self._lock:
+            return sorted(self._items.values(), key=lambda s: s.name.lower())
+
+    def get(self, name: str) -> SavedSearch | None:
+        with self._lock:
+            return self._items.get(name)
+
+    def create(self, name: str, attrs: dict[str, str], owner="nobody", app="search") -> SavedSearch:
+        with self._lock:
+            if name in self._items:
+                raise KeyError(name)
+            saved = SavedSearch(name, dict(attrs), owner=owner, app=app)
+            self._items[name] = saved
+            self._save()
+        self._notify(name, saved)
+        return saved
+
+    def update(self, name: str, attrs: dict[str, str]) -> SavedSearch:
+        with self._lock:
+            saved = self._items[name]
+            saved.attrs.update(attrs)
+            saved.updated = time.time()
+            self._save()
+        self._notify(name, saved)
+        return saved
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            del self._items[name]
+            self._save()
+        self._notify(name, None)
