@@ -37,6 +37,9 @@ _API = [
     ("/myself", "myself", ["GET"]),
     ("/project", "projects", ["GET"]),
     ("/project/<ref>", "project", ["GET"]),
+    ("/project/<ref>/components", "project_components", ["GET"]),
+    ("/project/<ref>/statuses", "project_statuses", ["GET"]),
+    ("/issue/createmeta/<ref>/issuetypes", "createmeta_types", ["GET"]),
     ("/issuetype", "issuetypes", ["GET"]),
     ("/issuetype/<ref>", "issuetype", ["GET"]),
     ("/priority", "priorities", ["GET"]),
@@ -236,9 +239,30 @@ class Api:
         return json_response([self.render.project(expand_types=with_types)])
 
     def project(self, request, actor, ref):
+        self._project(ref)
+        return json_response(self.render.project())
+
+    def _project(self, ref: str) -> None:
         if ref.upper() != self.cfg.project.upper() and ref != catalog.PROJECT_ID:
             raise JiraError(404, f"No project could be found with key '{ref}'.")
-        return json_response(self.render.project())
+
+    def project_components(self, request, actor, ref):
+        self._project(ref)
+        return json_response([self.render.component(c[0]) for c in catalog.COMPONENTS])
+
+    def project_statuses(self, request, actor, ref):
+        self._project(ref)
+        statuses = [self.render.status(s.id) for s in catalog.STATUSES]
+        return json_response(
+            [{**self.render.issuetype(t[0]), "statuses": statuses} for t in catalog.ISSUE_TYPES]
+        )
+
+    def createmeta_types(self, request, actor, ref):
+        self._project(ref)
+        types = [self.render.issuetype(t[0]) for t in catalog.ISSUE_TYPES]
+        return json_response(
+            {"maxResults": 50, "startAt": 0, "total": len(types), "isLast": True, "values": types}
+        )
 
     def issuetypes(self, request, actor):
         return json_response([self.render.issuetype(t[0]) for t in catalog.ISSUE_TYPES])

@@ -116,7 +116,8 @@ class Delivery:
 class Receiver:
     """An HTTP server that records webhook deliveries; can be started late and stopped."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, status: int = 204):
+        self.status = status  # what it answers; tests change it to simulate failures
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.received: queue.Queue[Delivery] = queue.Queue()
@@ -124,13 +125,14 @@ class Receiver:
 
     def start(self) -> Receiver:
         received = self.received
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 received.put(Delivery(self.path, dict(self.headers), raw))
-                self.send_response(204)
+                self.send_response(receiver.status)
                 self.end_headers()
 
             def log_message(self, *args):

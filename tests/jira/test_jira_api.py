@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from jira import JIRA, JIRAError
@@ -219,3 +220,31 @@ def test_cookie_session_auth(jira_env):
     url, user, token = jira_env["JIRA_URL"], jira_env["JIRA_USER"], jira_env["JIRA_TOKEN"]
     session_client = JIRA(url, auth=(user, token), max_retries=0)
     assert session_client.myself()["name"] == user
+
+
+def test_project_metadata_and_validate(jira_env):
+    url, user, token = jira_env["JIRA_URL"], jira_env["JIRA_USER"], jira_env["JIRA_TOKEN"]
+    client = JIRA(url, basic_auth=(user, token), max_retries=0, validate=True)
+    assert "S3" in {c.name for c in client.project_components("SEC")}
+    assert client.issue_type_by_name("Incident", project="SEC").name == "Incident"
+    assert [s.name for s in client.statuses()] == [
+        "To Do",
+        "In Progress",
+        "Waiting for approval",
+        "Done",
+    ]
+    assert client.user("alice").displayName.startswith("Alice")
+
+
+def test_parallel_creates_get_distinct_keys(client):
+    label = tag()
+
+    def create(n: int) -> str:
+        return client.create_issue(
+            project="SEC", summary=f"parallel {n}", issuetype="Task", labels=[label]
+        ).key
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = list(pool.map(create, range(16)))
+    assert len(set(keys)) == 16
+    assert len(client.search_issues(f"labels = {label}", maxResults=False)) == 16

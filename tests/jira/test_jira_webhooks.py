@@ -199,3 +199,27 @@ def test_webhook_api_via_the_clients_session(client):
     client._session.delete(made["self"])
     with pytest.raises(JIRAError):
         client._session.get(made["self"])
+
+
+def test_server_errors_are_retried_and_client_errors_parked(tmp_path):
+    with Receiver(status=503) as receiver, jira_process(tmp_path) as jira:
+        register(
+            (jira.url, ("lab-automation", jira.token)),
+            {"name": "flaky", "url": receiver.url + "/f", "events": ["jira:issue_created"]},
+        )
+        client = jira.client()
+        client.create_issue(project="SEC", summary="retried", issuetype="Task")
+        receiver.wait()
+        receiver.status = 204
+        assert receiver.wait().body["issue"]["fields"]["summary"] == "retried"
+
+        receiver.status = 400  # a receiver that refuses the payload is not retried
+        client.create_issue(project="SEC", summary="parked", issuetype="Task")
+        rows = wait_until(
+            lambda: [
+                r for r in jira.get("/_lab/webhook-deliveries").json() if r["state"] == "failed"
+            ]
+        )
+        assert rows[0]["last_error"] == "HTTP 400" and rows[0]["attempts"] == 1
+        page = http().get(jira.url + "/webhooks", timeout=10).text
+        assert f"data-delivery-id='{rows[0]['id']}' data-state='failed'" in page
