@@ -86,6 +86,8 @@ WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created")
 WEBHOOK_API = "/rest/webhooks/1.0/webhook"
 MAX_EVIDENCE_CHARS = 20_000  # Jira's text fields hold 32767 characters
 SUMMARY_LIMIT = 255
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
 
 
 class JiraHelperError(RuntimeError):
@@ -158,9 +160,16 @@ def ticket_url(key: str, settings: Settings | None = None) -> str:
     return f"{settings.require('jira_url').rstrip('/')}/browse/{key}"
 
 
-def field_id(client: JIRA, name: str) -> str:
+def _fields_by_name(client: JIRA) -> dict[str, list[str]]:
+    by_name: dict[str, list[str]] = {}
+    for f in client.fields():
+        by_name.setdefault(f["name"].lower(), []).append(f["id"])
+    return by_name
+
+
+def field_id(client: JIRA, name: str, by_name: Mapping[str, list[str]] | None = None) -> str:
     """The id (``customfield_NNNNN``) of the field called ``name`` on this site."""
-    matches = [f["id"] for f in client.fields() if f["name"].lower() == name.lower()]
+    matches = (by_name if by_name is not None else _fields_by_name(client)).get(name.lower(), [])
     if len(matches) != 1:
         found = "no field" if not matches else f"{len(matches)} fields"
         raise JiraHelperError(
@@ -269,16 +278,16 @@ def _quote(text: str) -> str:
 
 
 def find_open_incident(
-    key: str, client: JIRA, settings: Settings | None = None, dedup_field: str | None = None
+    key: str, client: JIRA, settings: Settings | None = None, field: str | None = None
 ) -> Issue | None:
-    """The oldest unfinished ticket whose dedup-key field equals ``key``, if any.
+    """The oldest unfinished ticket whose dedup-key field (id ``field``) equals ``key``, if any.
 
     Text custom fields only support ``~`` in JQL, so this searches for the key's words as a
     phrase and keeps exact matches.
     """
     settings = settings or get_settings()
     project = settings.require("jira_project", "the Jira project key")
-    fid = field_id(client, dedup_field or jira_settings().jira_dedup_field)
+    fid = field or field_id(client, jira_settings().jira_dedup_field)
     clause_name = f"cf[{fid.removeprefix('customfield_')}]"
     words = " ".join(re.findall(r"[A-Za-z0-9]+", key))
     if words:  # a phrase search: the value itself is quoted inside the JQL string
@@ -311,8 +320,20 @@ def open_or_update_incident(
     client = client or connect(settings)
     extras = jira_settings()
     key = dedup_key(incident)
+    # One caller at a time per key in this process, so two alerts racing here make one ticket.
+    with _KEY_LOCKS_GUARD:
+        lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        return _open_or_update(incident, key, client, settings, extras)
+
+
+def _open_or_update(
+    incident: Any, key: str, client: JIRA, settings: Settings, extras: JiraSettings
+) -> Ticket:
     try:
-        existing = find_open_incident(key, client, settings, extras.jira_dedup_field)
+        by_name = _fields_by_name(client)
+        dedup_id = field_id(client, extras.jira_dedup_field, by_name)
+        existing = find_open_incident(key, client, settings, dedup_id)
         if existing is not None:
             client.add_comment(existing.key, _repeat_comment(incident))
             return Ticket(existing.key, ticket_url(existing.key, settings), False, existing)
@@ -324,13 +345,13 @@ def open_or_update_incident(
             "issuetype": {"name": extras.jira_issue_type},
             "labels": _labels(incident),
             "priority": {"name": SEVERITY_PRIORITY.get(severity, DEFAULT_PRIORITY)},
-            field_id(client, extras.jira_dedup_field): key,
+            dedup_id: key,
         }
-        names = {f["name"].lower(): f["id"] for f in client.fields() if f.get("custom")}
         for attr, name in OPTIONAL_FIELDS.items():
             value = _get(incident, attr)
-            if value is not None and name.lower() in names:
-                fields[names[name.lower()]] = str(value)
+            ids = by_name.get(name.lower(), [])
+            if value is not None and len(ids) == 1:
+                fields[ids[0]] = str(value)
         issue = client.create_issue(fields=fields)
     except JIRAError as err:
         raise JiraHelperError(f"Jira refused the incident {key!r}: {_reason(err)}") from err

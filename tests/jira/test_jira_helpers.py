@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -150,3 +151,14 @@ def test_webhook_receiver_checks_signatures(jira):
         payload = receiver.wait("comment_created")
         assert payload["comment"]["body"] == "signed"
         helper.delete_webhook(hook, client=jira)
+
+
+def test_racing_alerts_in_one_process_make_one_ticket(jira):
+    alert = incident()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tickets = list(
+            pool.map(lambda _: helper.open_or_update_incident(alert, client=jira), range(4))
+        )
+    assert len({t.key for t in tickets}) == 1
+    assert sum(t.created for t in tickets) == 1
+    assert len(jira.comments(tickets[0].key)) == 3
