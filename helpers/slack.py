@@ -7,7 +7,8 @@ and are checked with :func:`verify_request`.
 
 One incident has one thread. Its parent message carries the incident's dedup key in Slack message
 metadata, so a later alert for the same key (even from another process, after a restart) finds the
-thread in the channel's history and replies there instead of posting a new message.
+thread in the channel's history and replies there instead of posting a new message. Threads of one
+process are serialised per key; two processes racing on a brand-new incident could still open two.
 
 >>> from helpers import slack
 >>> note = slack.notify_incident(incident, ticket)                    # doctest: +SKIP
@@ -76,6 +77,16 @@ SEVERITY_EMOJI = {
     "low": ":large_blue_circle:",
     "informational": ":white_circle:",
 }
+
+
+# One lock per dedup key: two workers of one process never open two threads for one incident.
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    with _KEY_LOCKS_GUARD:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 
 class SlackError(RuntimeError):
@@ -273,7 +284,8 @@ def notify_incident(
 
     ``incident`` is a mapping or an object with ``severity``, ``detection``, ``actor``,
     ``resource``, ``account``, ``account_owner`` (and optionally ``title``, ``dedup_key``...);
-    ``ticket`` is a Jira key, a mapping with ``key``/``url``, or a ``jira`` Issue.
+    ``ticket`` is a Jira key, a mapping with ``key``/``url``, a ``helpers.jira.Ticket`` or a
+    ``jira`` Issue.
 
     >>> note = notify_incident({"detection": "s3_bucket_public", "severity": "high",
     ...                         "resource": "payroll-exports", "account": "123456789012"},
@@ -283,6 +295,11 @@ def notify_incident(
     """
     client, channel_id, settings = _context(client, channel, settings)
     key = dedup_key(incident)
+    with _key_lock(f"{channel_id}:{key}"):
+        return _notify(client, channel_id, incident, ticket, key, settings)
+
+
+def _notify(client, channel_id, incident, ticket, key, settings) -> Notification:
     blocks = incident_blocks(incident, ticket, settings)
     thread = find_thread(client, channel_id, key)
     if thread:
@@ -312,11 +329,11 @@ def notify_incident(
 
 
 def _thread_for(incident, client, channel_id, settings) -> str:
-    thread = find_thread(client, channel_id, dedup_key(incident))
-    if thread is None:  # never lose a follow-up: open the incident's thread first
-        thread = notify_incident(
-            incident, client=client, channel=channel_id, settings=settings
-        ).thread_ts
+    key = dedup_key(incident)
+    with _key_lock(f"{channel_id}:{key}"):
+        thread = find_thread(client, channel_id, key)
+        if thread is None:  # never lose a follow-up: open the incident's thread first
+            thread = _notify(client, channel_id, incident, None, key, settings).thread_ts
     return thread
 
 

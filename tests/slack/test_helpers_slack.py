@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -86,6 +87,16 @@ def test_same_incident_twice_gives_one_thread(client, channel, incident):
     history = client.conversations_history(channel=channel["id"])["messages"]
     assert len(history) == 1
     assert [m["text"].split(":")[0] for m in _thread(client, first)][1:] == ["Seen again"]
+
+
+def test_concurrent_alerts_for_one_incident_share_a_thread(client, channel, incident):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        notes = list(
+            pool.map(lambda _: slack.notify_incident(incident, channel=channel["id"]), range(4))
+        )
+    assert len({n.thread_ts for n in notes}) == 1
+    assert sum(n.new_thread for n in notes) == 1
+    assert len(client.conversations_history(channel=channel["id"])["messages"]) == 1
 
 
 def test_other_incidents_get_their_own_threads(channel, incident):
