@@ -42,7 +42,7 @@ def _wait(job, timeout: float = 30.0):
     return job
 
 
-# -- connecting (wire spec 1.1, 1.3) -------------------------------------------------------------
+# -- connecting (wire spec 1.1, 1.3) --------------------------------------------------------------
 def test_connect_with_password_gets_a_session_key(splunk):
     service = splunk.connect()
     assert service.token.startswith("Splunk ")
@@ -90,7 +90,7 @@ def test_service_info_has_what_lab_code_prints(service):
     assert info["instance_type"] != "cloud"
 
 
-# -- indexes and the simple receiver (1.4) -------------------------------------------------------
+# -- indexes and the simple receiver (1.4) --------------------------------------------------------
 def test_index_create_get_list_delete(service):
     name = unique("ix")
     created = service.indexes.create(name)
@@ -137,7 +137,7 @@ def test_index_submit_makes_the_event_searchable(service, index):
     assert service.indexes[index]["totalEventCount"] == "1"
 
 
-# -- search jobs (1.5, 1.6) ----------------------------------------------------------------------
+# -- search jobs (1.5, 1.6) -----------------------------------------------------------------------
 def test_oneshot_json_results_are_strings(service, splunk, index):
     _events(index, 6, splunk)
     stream = service.jobs.oneshot(
@@ -268,7 +268,7 @@ def test_multivalue_fields_are_lists_of_strings(service, splunk, index):
     assert rows == [{"users": ["alice", "bob", "carol"]}]
 
 
-# -- saved searches (1.7) --------------------------------------------------------------------
+# -- saved searches (1.7) -------------------------------------------------------------------------
 ALERT = {
     "cron_schedule": "*/5 * * * *",
     "is_scheduled": True,
@@ -353,7 +353,7 @@ def test_with_owner_and_app_paths_use_servicesns(splunk, index):
     service.saved_searches.delete(name)
 
 
-# -- macros and lookups ---------------------------------------------------------------------
+# -- macros and lookups ---------------------------------------------------------------------------
 def test_macros_through_the_api(service, splunk, index):
     name = unique("mac").replace("-", "_")
     service.macros.create(name, f"index={index} sourcetype=lab:json")
