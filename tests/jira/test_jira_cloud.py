@@ -6,6 +6,7 @@ import pytest
 from jira import JIRAError
 
 from labstack.jira.catalog import SEEDED_USERS
+from tests.jira.jiralab import Receiver, http
 
 
 def test_cloud_server_info_switches_the_client(cloud_client):
@@ -57,3 +58,35 @@ def test_users_by_account_id(cloud_client):
     issue.update(fields={"assignee": {"accountId": alice.account_id}})
     found = cloud_client.search_issues(f"assignee = '{alice.account_id}'")
     assert issue.key in [i.key for i in found]
+
+
+def test_issue_operations_work_unchanged_on_cloud(cloud_client):
+    a = cloud_client.create_issue(project="SEC", summary="A", issuetype={"name": "Task"})
+    b = cloud_client.create_issue(project="SEC", summary="B", issuetype={"name": "Bug"})
+    comment = cloud_client.add_comment(a, "first")
+    assert comment.author.accountId and not hasattr(comment.author, "name")
+    cloud_client.transition_issue(a, "Request Approval")
+    cloud_client.transition_issue(a, "Approve")
+    assert cloud_client.issue(a.key).fields.status.name == "In Progress"
+    cloud_client.create_issue_link("Blocks", a.key, b.key)
+    assert cloud_client.issue(b.key).fields.issuelinks[0].inwardIssue.key == a.key
+    cloud_client.add_simple_link(a.key, {"url": "https://example.com", "title": "ex"})
+    assert [r.object.url for r in cloud_client.remote_links(a.key)] == ["https://example.com"]
+    a.update(summary="A2", labels=[{"add": "cloud"}])
+    assert (a.fields.summary, a.fields.labels) == ("A2", ["cloud"])
+
+
+def test_cloud_webhook_payloads_use_account_ids(cloud, cloud_client):
+    with Receiver() as receiver:
+        resp = http().post(
+            cloud.url + "/rest/webhooks/1.0/webhook",
+            json={"name": "c", "url": receiver.url, "events": ["jira:issue_created"]},
+            auth=("lab-automation", cloud.token),
+            timeout=10,
+        )
+        assert resp.status_code == 201
+        cloud_client.create_issue(project="SEC", summary="cloud hook", issuetype="Task")
+        body = receiver.wait().body
+        assert body["user"]["accountId"].startswith("712020:") and "name" not in body["user"]
+        assert body["issue"]["fields"]["reporter"]["accountId"] == body["user"]["accountId"]
+        http().delete(resp.json()["self"], auth=("lab-automation", cloud.token), timeout=10)
