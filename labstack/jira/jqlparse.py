@@ -16,6 +16,7 @@ _VALID_OPS = (
     "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', "
     "'IS' and 'IS NOT'."
 )
+_HISTORY = {"was", "changed"}
 _RESERVED = {"and", "or", "not", "in", "is", "empty", "null", "order", "by", "asc", "desc"}
 
 
@@ -211,6 +212,11 @@ class _Parser:
                 op = "IS NOT"
         elif op_tok.kind == "end":
             raise self.fail(f"Expecting operator before the end of the query. {_VALID_OPS}")
+        elif op_tok.keyword in _HISTORY:
+            raise JqlError(
+                f"The history operator '{op_tok.text.upper()}' is not supported by the lab's Jira "
+                "(it keeps no field history for search). Use the current value instead."
+            )
         else:
             raise self.fail(f"Expecting operator but got '{op_tok.text}'. {_VALID_OPS}")
         if op in ("IS", "IS NOT"):

@@ -5,8 +5,8 @@ Plain server-rendered HTML with stable hooks for browser tests: every ticket car
 ``<section class="column" data-status="...">``, and the ticket page marks fields with
 ``data-field`` and comments with ``data-comment-id``. Read-only; it binds to loopback only.
 
-Paths: ``/`` (redirects to the board), ``/board``, ``/browse/<KEY>`` (the same path as real Jira's
-ticket links), ``/webhooks``.
+Paths: ``/`` (redirects to the board), ``/board`` (``?refresh=5`` reloads it every 5 s),
+``/browse/<KEY>`` (the same path as real Jira's ticket links), ``/webhooks``.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;t
 """
 
 
-def page(title: str, body: str) -> Response:
+def page(title: str, body: str, refresh: int | None = None) -> Response:
+    meta = f"<meta http-equiv='refresh' content='{refresh}'>" if refresh else ""
     html = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{meta}"
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         "<header><a href='/board'>Board</a><a href='/webhooks'>Webhooks</a>"
         f"<span>{escape(title)}</span></header><main>{body}</main></body></html>"
@@ -105,7 +106,8 @@ class Web:
             f"<h1>{escape(project)} board</h1>"
             f"<div id='board' data-project='{escape(project)}'>{''.join(columns)}</div>"
         )
-        return page(f"{project} board", body)
+        refresh = request.args.get("refresh", type=int)  # ?refresh=5 for a wall display
+        return page(f"{project} board", body, refresh if refresh and refresh > 0 else None)
 
     def _card(self, issue: dict) -> str:
         st = catalog.status(issue["status"]).name

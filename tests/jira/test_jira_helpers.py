@@ -162,3 +162,11 @@ def test_racing_alerts_in_one_process_make_one_ticket(jira):
     assert len({t.key for t in tickets}) == 1
     assert sum(t.created for t in tickets) == 1
     assert len(jira.comments(tickets[0].key)) == 3
+
+
+def test_connect_with_a_personal_access_token(lab_world, monkeypatch):
+    monkeypatch.delenv("JIRA_USER")  # no user: JIRA_TOKEN goes as a bearer token (DC PAT)
+    settings = Settings(_env_file=None)
+    assert settings.jira_user is None
+    client = helper.connect(settings, max_retries=0)
+    assert client.myself()["name"] == "lab-automation"

@@ -138,6 +138,7 @@ def test_transitions_change_what_status_queries_find(site):
         ("labels in (a, b", "Error in the JQL Query: Expecting ')' before the end of the query."),
         ("project = SEC labels = a", "Error in the JQL Query: Expecting either 'OR' or 'AND'"),
         ("labels is aws", "Error in the JQL Query: Expecting 'EMPTY' or 'NULL' but got 'aws'."),
+        ("status was Done", "The history operator 'WAS' is not supported by the lab's Jira"),
     ],
 )
 def test_errors_are_jiras_400s(site, query, message):

@@ -25,6 +25,8 @@ def test_board_and_ticket_page(jira_env, client):
     column = board.split("data-status='Waiting for approval'>", 1)[1].split("</section>", 1)[0]
     assert f"data-key='{issue.key}'" in column
     assert "Board &lt;check&gt;" in board  # summaries are escaped
+    assert "http-equiv='refresh'" not in board
+    assert "content='5'" in http().get(base + "/board?refresh=5", timeout=10).text
 
     page = http().get(f"{base}/browse/{issue.key}", timeout=10)
     assert page.status_code == 200
