@@ -78,7 +78,7 @@ def _follow(world, settings, result, s3, bucket, before, timeout) -> int:
     print(f"    {url}: {attributes['ApproximateNumberOfMessages']} messages waiting")
 
     _step("done; the world keeps running")
-    print("    explore:  jupyter lab notebooks/     (or: lab status, lab simulate list)")
+    print("    explore:  .venv/bin/jupyter lab notebooks/   (or: lab status, lab simulate list)")
     print("    stop:     lab down")
     return 0
 
