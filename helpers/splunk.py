@@ -1,0 +1,423 @@
+"""Splunk from Python: search into DataFrames, send events through HEC, upload lookup tables.
+
+Everything here goes through the official ``splunklib`` client or Splunk's documented HTTP Event
+Collector, so the same calls work against the lab's local Splunk and a real Splunk Enterprise or
+Cloud: only the settings (``SPLUNK_URL``, ``SPLUNK_USERNAME``/``SPLUNK_PASSWORD`` or
+``SPLUNK_TOKEN``, ``SPLUNK_HEC_URL``, ``SPLUNK_HEC_TOKEN``) change.
+
+>>> from helpers import splunk
+>>> service = splunk.connect()                                       # doctest: +SKIP
+>>> splunk.send_events([{"eventName": "StopLogging"}],
+...                    sourcetype="aws:cloudtrail")                  # doctest: +SKIP
+1
+>>> splunk.search("`cloudtrail` eventName=StopLogging | stats count",
+...               service=service)                                   # doctest: +SKIP
+   count
+0      1
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from helpers.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import requests
+    import splunklib.client
+
+__all__ = [
+    "HecError",
+    "SearchError",
+    "connect",
+    "define_macro",
+    "ensure_index",
+    "qualify",
+    "search",
+    "send_events",
+    "upload_lookup",
+]
+
+log = logging.getLogger(__name__)
+
+#: Events per HEC request and bytes per request. 1 MB is the smallest limit a real HEC has
+#: (Splunk Cloud); a local world takes far more (the benchmark sends larger batches).
+BATCH_EVENTS = 1000
+BATCH_BYTES = 1_000_000
+#: Attempts for one batch when HEC answers 503 (busy) or the connection fails.
+HEC_ATTEMPTS = 6
+HEC_BACKOFF = 0.5  # seconds, doubled after each failed attempt
+HEC_EVENT_PATH = "/services/collector/event"
+#: Columns kept as text even when every value looks like a number (ids, accounts, keys).
+TEXT_COLUMNS = re.compile(r"(?i)(id|ids|account|arn|key|number|code)$")
+_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
+
+
+class SearchError(RuntimeError):
+    """Splunk rejected a search; the message is Splunk's own text."""
+
+
+class HecError(RuntimeError):
+    """The HTTP Event Collector rejected events; ``code`` is HEC's, ``record`` our record number."""
+
+    def __init__(self, status: int, text: str, code: int | None, record: int | None = None):
+        where = f" at record {record}" if record is not None else ""
+        super().__init__(f"HEC rejected the events{where}: {text} (HTTP {status}, code {code})")
+        self.status, self.text, self.code, self.record = status, text, code, record
+
+
+# -- connecting -----------------------------------------------------------------------------------
+def connect(
+    settings: Settings | None = None, *, owner: str = "nobody", app: str = "search", **kwargs
+) -> splunklib.client.Service:
+    """A splunklib ``Service`` for the management API named by ``SPLUNK_URL``.
+
+    Uses ``SPLUNK_TOKEN`` when it is set (sent as a Bearer token), else logs in with
+    ``SPLUNK_USERNAME``/``SPLUNK_PASSWORD``. ``owner``/``app`` fix the namespace saved searches
+    and macros live in; other keyword arguments go to ``splunklib.client.connect`` (for
+    example ``verify=True`` for a Splunk with a trusted certificate).
+
+    >>> service = connect()                                      # doctest: +SKIP
+    >>> service.info["version"]                                  # doctest: +SKIP
+    '9.2.1'
+    """
+    import splunklib.client as client
+
+    settings = settings or get_settings()
+    url = urlsplit(
+        settings.require("splunk_url", "the Splunk management API, e.g. https://host:8089")
+    )
+    options: dict[str, Any] = {
+        "host": url.hostname,
+        "port": url.port or 8089,
+        "scheme": url.scheme or "https",
+        "owner": owner,
+        "app": app,
+    }
+    if settings.splunk_token is not None and settings.splunk_token.get_secret_value():
+        options["splunkToken"] = settings.splunk_token.get_secret_value()
+    else:
+        options["username"] = settings.require("splunk_username", "or set SPLUNK_TOKEN")
+        options["password"] = settings.require("splunk_password", "or set SPLUNK_TOKEN")
+        options["autologin"] = True  # a long notebook outlives a session key
+    options.update(kwargs)
+    return client.connect(**options)
+
+
+# -- searching ------------------------------------------------------------------------------------
+def qualify(spl: str) -> str:
+    """The search as the REST API wants it: Splunk Web adds ``search`` when no command leads.
+
+    >>> qualify("index=main | head 1"), qualify("| makeresults"), qualify("search x")
+    ('search index=main | head 1', '| makeresults', 'search x')
+    """
+    text = spl.strip()
+    if text.startswith("|") or re.match(r"search\b", text):
+        return text
+    return f"search {text}"
+
+
+def search(
+    spl: str,
+    earliest: str | float | None = "-24h",
+    latest: str | float | None = "now",
+    *,
+    service: splunklib.client.Service | None = None,
+    internal: bool = False,
+    numeric: bool = True,
+    **params,
+) -> pd.DataFrame:
+    """Run SPL and return the results as a DataFrame (one row per result).
+
+    ``earliest``/``latest`` are Splunk time modifiers (``-24h@h``, ``now``, epoch seconds; ``0``
+    or None for all time). ``_time`` becomes a UTC datetime column; columns whose values are
+    all numbers become numeric unless their name says they are ids (``TEXT_COLUMNS``).
+    Internal fields (``_bkt``, ``_cd``...) are dropped unless ``internal=True``; ``_time`` and
+    ``_raw`` are kept. A search Splunk rejects raises ``SearchError`` with Splunk's text.
+
+    >>> search("`cloudtrail` | stats count by eventName", earliest=0)   # doctest: +SKIP
+    """
+    import pandas as pd
+    import splunklib.binding as binding
+
+    service = service or connect()
+    options = {"output_mode": "json", **params}
+    if earliest not in (None, ""):
+        options["earliest_time"] = str(earliest)
+    if latest not in (None, ""):
+        options["latest_time"] = str(latest)
+    try:
+        stream = service.jobs.export(qualify(spl), **options)
+        rows, messages = _export_rows(stream)
+    except binding.HTTPError as exc:
+        raise SearchError(_splunk_message(exc)) from None
+    for kind, text in messages:
+        if kind in ("FATAL", "ERROR"):
+            raise SearchError(text)
+        log.info("splunk %s: %s", kind, text)
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    if not internal:
+        columns = [c for c in columns if not c.startswith("_") or c in ("_time", "_raw")]
+    frame = pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns)
+    return _typed(frame, numeric)
+
+
+def _export_rows(stream) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Final result rows and messages from an export stream (one JSON document per line)."""
+    rows, messages = [], []
+    for line in stream.read().decode("utf-8").splitlines():
+        if not line.strip():
+            continue
+        doc = json.loads(line)
+        for message in doc.get("messages") or []:
+            messages.append((message.get("type", "INFO"), message.get("text", "")))
+        if doc.get("preview"):
+            continue  # a reporting search's interim rows; the final ones follow
+        if "result" in doc:
+            rows.append(doc["result"])
+        rows.extend(doc.get("results") or [])
+    return rows, messages
+
+
+def _splunk_message(exc) -> str:
+    """Splunk's error text from an HTTPError body (JSON or XML), else the exception text."""
+    body = getattr(exc, "body", b"") or b""
+    try:
+        texts = [m.get("text", "") for m in json.loads(body).get("messages", [])]
+        if texts:
+            return texts[-1]
+    except (ValueError, AttributeError):
+        pass
+    return str(exc)
+
+
+def _typed(frame: pd.DataFrame, numeric: bool) -> pd.DataFrame:
+    import pandas as pd
+
+    if "_time" in frame:
+        frame["_time"] = pd.to_datetime(frame["_time"], utc=True, format="ISO8601", errors="coerce")
+    if not numeric:
+        return frame
+    for column in frame.columns:
+        if column.startswith("_") or TEXT_COLUMNS.search(column):
+            continue
+        values = frame[column].dropna()
+        if len(values) and all(isinstance(v, str) and _NUMBER.fullmatch(v) for v in values):
+            frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+# -- HEC ------------------------------------------------------------------------------------------
+def send_events(
+    records: Iterable[dict | str],
+    *,
+    sourcetype: str = "_json",
+    index: str | None = None,
+    source: str | None = None,
+    host: str | None = None,
+    time_field: str | None = None,
+    settings: Settings | None = None,
+    session: requests.Session | None = None,
+    batch_events: int = BATCH_EVENTS,
+    batch_bytes: int = BATCH_BYTES,
+    verify: bool | str = True,
+) -> int:
+    """Send records (dicts become JSON events, strings raw text) through HEC; returns the count.
+
+    ``time_field`` names the field holding each record's time (ISO 8601 such as CloudTrail's
+    ``eventTime``, or epoch seconds); without it HEC stamps the time of arrival. Records go in
+    batches (``batch_events``, ``batch_bytes``); a busy HEC (503) or a dropped connection is
+    retried with backoff, any other rejection raises ``HecError`` naming the record. ``index``
+    defaults to ``SPLUNK_INDEX`` (``main``).
+
+    >>> from helpers import cloudtrail
+    >>> send_events(cloudtrail.read_files("data/sample_cloudtrail"),
+    ...             sourcetype="aws:cloudtrail", time_field="eventTime")   # doctest: +SKIP
+    212
+    """
+    import requests
+
+    settings = settings or get_settings()
+    base = settings.require("splunk_hec_url", "the HTTP Event Collector, e.g. https://host:8088")
+    token = settings.require("splunk_hec_token", "the HEC token")
+    url = base.rstrip("/") if "/services/collector" in base else base.rstrip("/") + HEC_EVENT_PATH
+    envelope = {"sourcetype": sourcetype, "index": index or settings.splunk_index}
+    if source:
+        envelope["source"] = source
+    if host:
+        envelope["host"] = host
+    http = session or requests.Session()
+    headers = {
+        "Authorization": f"Splunk {token}",
+        "Content-Type": "application/json",
+        "X-Splunk-Request-Channel": str(uuid.uuid4()),
+    }
+    sent = 0
+    try:
+        for first, batch in _batches(records, envelope, time_field, batch_events, batch_bytes):
+            _post(http, url, headers, batch, first, verify)
+            sent += batch.count(b"\n") + 1
+    finally:
+        if session is None:
+            http.close()
+    return sent
+
+
+def _batches(
+    records: Iterable[dict | str],
+    envelope: dict,
+    time_field: str | None,
+    max_events: int,
+    max_bytes: int,
+) -> Iterator[tuple[int, bytes]]:
+    """(number of the batch's first record, body) pairs: one event object per line."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+    lines: list[bytes] = []
+    size, first = 0, 0
+    for number, record in enumerate(records):
+        event = dict(envelope)
+        if time_field is not None and isinstance(record, dict):
+            stamp = _epoch(record.get(time_field), time_field, number)
+            if stamp is not None:
+                event = {"time": stamp, **event}
+        event["event"] = record  # last, so the collector can keep its text as sent
+        line = dumps(event).encode("utf-8")
+        if lines and (len(lines) >= max_events or size + len(line) > max_bytes):
+            yield first, b"\n".join(lines)
+            lines, size, first = [], 0, number
+        lines.append(line)
+        size += len(line) + 1
+    if lines:
+        yield first, b"\n".join(lines)
+
+
+def _epoch(value, field: str, number: int) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ValueError(f"record {number}: {field}={value!r} is not a time") from None
+
+
+def _post(http, url: str, headers: dict, body: bytes, first: int, verify) -> None:
+    import requests
+
+    delay = HEC_BACKOFF
+    for attempt in range(1, HEC_ATTEMPTS + 1):
+        try:
+            resp = http.post(url, data=body, headers=headers, timeout=120, verify=verify)
+        except requests.ConnectionError:
+            if attempt == HEC_ATTEMPTS:
+                raise
+            log.warning("HEC connection failed; retrying in %.1fs", delay)
+        else:
+            if resp.status_code == 200:
+                return
+            if resp.status_code != 503 or attempt == HEC_ATTEMPTS:
+                raise _hec_error(resp, first)
+            log.warning("HEC is busy (503); retrying in %.1fs", delay)
+        time.sleep(delay)
+        delay *= 2
+
+
+def _hec_error(resp, first: int) -> HecError:
+    try:
+        body = resp.json()
+    except ValueError:
+        return HecError(resp.status_code, resp.text.strip()[:200] or resp.reason, None)
+    number = body.get("invalid-event-number")
+    record = first + number if isinstance(number, int) else None
+    return HecError(resp.status_code, body.get("text", ""), body.get("code"), record)
+
+
+# -- knowledge objects ----------------------------------------------------------------------------
+def upload_lookup(name: str, table, *, service: splunklib.client.Service | None = None) -> int:
+    """Create or replace a CSV lookup table; returns its row count.
+
+    ``table`` is CSV text, a DataFrame, or a list of dicts. The upload is an
+    ``outputlookup`` search, which works the same on every Splunk (Splunk's REST API has no
+    direct upload for lookup files). ``.csv`` is added to ``name`` if missing.
+
+    >>> upload_lookup("office_ips", "ip,office\\n52.94.236.248,Seattle\\n")   # doctest: +SKIP
+    1
+    """
+    import splunklib.binding as binding
+
+    text = _csv_text(table)
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or not rows[0]:
+        raise ValueError(f"lookup {name!r}: the table has no header row")
+    file_name = name if name.endswith(".csv") else f"{name}.csv"
+    if not re.fullmatch(r"[\w.-]+", file_name):
+        raise ValueError(f"lookup {name!r}: use letters, digits, '_', '-' and '.' only")
+    data = text.replace("\\", "\\\\").replace('"', '\\"')
+    spl = f'| makeresults format=csv data="{data}" | outputlookup {file_name}'
+    service = service or connect()
+    try:
+        service.jobs.oneshot(spl, output_mode="json", count=1).read()
+    except binding.HTTPError as exc:
+        raise SearchError(_splunk_message(exc)) from None
+    return len(rows) - 1
+
+
+def _csv_text(table) -> str:
+    if isinstance(table, str):
+        return table.strip() + "\n"
+    if hasattr(table, "to_csv"):
+        return table.to_csv(index=False)
+    rows = list(table)
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def define_macro(
+    name: str,
+    definition: str,
+    args: Iterable[str] = (),
+    *,
+    service: splunklib.client.Service | None = None,
+) -> None:
+    """Create or update a search macro (``name(N)`` for N arguments, as Splunk names them).
+
+    >>> define_macro("cloudtrail", "index=main sourcetype=aws:cloudtrail")  # doctest: +SKIP
+    """
+    service = service or connect()
+    args = list(args)
+    if args and not name.endswith(")"):
+        name = f"{name}({len(args)})"
+    extra = {"args": ",".join(args)} if args else {}
+    if name in service.macros:
+        service.macros[name].update(definition=definition, **extra)
+    else:
+        service.macros.create(name, definition, **extra)
+
+
+def ensure_index(name: str, *, service: splunklib.client.Service | None = None) -> None:
+    """Create an index unless it exists (needs the admin role on a real Splunk)."""
+    service = service or connect()
+    if name not in service.indexes:
+        service.indexes.create(name)
