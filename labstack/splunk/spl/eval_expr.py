@@ -49,8 +49,9 @@ def _tokenize(text: str, command: str) -> list[tuple[str, Any]]:
                 i = end + 1
             continue
         value = match.group(kind)
-        tokens.append((kind, float(value) if "." in value or "e" in value.lower() else int(value))
-                      if kind == "num" else (kind, value))  # fmt: skip
+        if kind == "num":
+            value = float(value) if "." in value or "e" in value.lower() else int(value)
+        tokens.append((kind, value))
         i = match.end()
     return tokens
 

@@ -71,8 +71,15 @@ def truth(value: Any) -> bool | None:
     return value if value is None or isinstance(value, bool) else bool(value)
 
 
-COMPARATORS = {"=": operator.eq, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-            "<=": operator.le, ">": operator.gt, ">=": operator.ge}  # fmt: skip
+COMPARATORS = {
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def compare(op: str, left: Any, right: Any) -> bool | None:
@@ -329,7 +336,8 @@ def _round(env, value, digits=0):
     number = as_number(value)
     if number is None:
         return None
-    rounded = round(float(number), int(digits))
+    scale = 10 ** int(digits)
+    rounded = math.floor(abs(number) * scale + 0.5) / scale * (1 if number >= 0 else -1)
     return int(rounded) if int(digits) == 0 else rounded
 
 

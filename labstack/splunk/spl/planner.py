@@ -139,6 +139,8 @@ def _display(row: dict) -> dict:
     for name, value in row.items():
         if value is None:
             continue
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]  # Splunk shows a one-value multivalue field as a plain value
         out[name] = (
             iso(value) if name == "_time" and isinstance(value, int | float) else to_text(value)
         )

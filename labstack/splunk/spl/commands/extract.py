@@ -41,7 +41,7 @@ class Rex(Command):
             self.regex = re.compile(python_regex(text))
         except re.error as exc:
             raise self.error(
-                f"Encountered the following error while compiling the regex '{text}': {exc}."
+                f"Encountered the following error while compiling the regex '{text}': {exc.msg}."
             ) from None
         if not self.regex.groupindex:
             raise self.error(

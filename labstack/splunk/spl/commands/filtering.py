@@ -80,8 +80,10 @@ class Eval(Command):
             for target, expr in self.assignments:
                 value = expr(row, ctx)
                 if isinstance(value, bool):
-                    raise self.error("Fields cannot be assigned a boolean result. "
-                                     "Instead, try if([bool expr], [expr], [expr]).")  # fmt: skip
+                    raise self.error(
+                        "Fields cannot be assigned a boolean result. "
+                        "Instead, try if([bool expr], [expr], [expr])."
+                    )
                 if value is None:
                     row.pop(target, None)
                 else:

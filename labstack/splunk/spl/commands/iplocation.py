@@ -39,10 +39,15 @@ class IpLocation(Command):
         ).fetchall()
         located = {a: locate(a) for (a,) in addresses}
         frame = pd.DataFrame(
-            {"__ip": list(located), **{out: [(g or {}).get(n) for g in located.values()]
-                                       for out, n in zip(self.outputs, self.names, strict=True)}},
+            {
+                "__ip": list(located),
+                **{
+                    out: [(g or {}).get(n) for g in located.values()]
+                    for out, n in zip(self.outputs, self.names, strict=True)
+                },
+            },
             dtype=object,
-        )  # fmt: skip
+        )
         table = ctx.register("geo", frame)
         clashing = [ident(o) for o in self.outputs if o in rel.kinds]
         keep = f"rel.* EXCLUDE ({', '.join(clashing)})" if clashing else "rel.*"

@@ -22,6 +22,12 @@ def matching(patterns: list[str], fields: list[str]) -> list[str]:
     return out
 
 
+def fill_wildcards(template: str, values) -> str:
+    """``fill_wildcards("user_*", ["arn"]) == "user_arn"``: each ``*`` takes the next value."""
+    values = iter(values)
+    return "".join(p if i == 0 else next(values, "") + p for i, p in enumerate(template.split("*")))
+
+
 @command("table")
 class Table(Command):
     """Only the listed fields, in that order (wildcards allowed): ``table _time user src*``."""
@@ -80,9 +86,7 @@ class Rename(Command):
             mapping = {}
             for f in rows.fields:
                 if match := regex.match(f):
-                    parts = iter(match.groups())
-                    mapping[f] = "".join(p + (next(parts, "") if i < new.count("*") else "")
-                                         for i, p in enumerate(new.split("*")))  # fmt: skip
+                    mapping[f] = fill_wildcards(new, match.groups())
             for row in rows.rows:
                 moved = {mapping[k]: row.pop(k) for k in list(row) if k in mapping}
                 row.update(moved)
