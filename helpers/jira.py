@@ -54,6 +54,7 @@ __all__ = [
     "dedup_key",
     "delete_webhook",
     "field_id",
+    "field_value",
     "find_open_incident",
     "list_webhooks",
     "open_or_update_incident",
@@ -85,7 +86,7 @@ OPEN_JQL = "statusCategory != Done"
 WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created")
 WEBHOOK_API = "/rest/webhooks/1.0/webhook"
 MAX_EVIDENCE_CHARS = 20_000  # Jira's text fields hold 32767 characters
-SUMMARY_LIMIT = 255
+SUMMARY_LIMIT = SHORT_TEXT_LIMIT = 255  # Jira's limit for summaries and single-line fields
 _KEY_LOCKS: dict[str, threading.Lock] = {}
 _KEY_LOCKS_GUARD = threading.Lock()
 
@@ -223,7 +224,7 @@ def _labels(incident: Any) -> list[str]:
 def _summary(incident: Any) -> str:
     title = _get(incident, "title", "summary", "detection", default="Security incident")
     resource = _get(incident, "resource")
-    text = f"{title} ({resource})" if resource else str(title)
+    text = " ".join((f"{title} ({resource})" if resource else str(title)).split())  # one line
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
@@ -273,6 +274,22 @@ def _repeat_comment(incident: Any) -> str:
     return text + ("\n\n" + evidence if evidence else "")
 
 
+def field_value(key: str) -> str:
+    """The dedup key as stored in the (single-line, 255 character) custom field.
+
+    Longer keys keep a readable prefix and a hash of the whole key, so they stay unique.
+
+    >>> field_value("short:key")
+    'short:key'
+    >>> len(field_value("x" * 400))
+    255
+    """
+    if len(key) <= SHORT_TEXT_LIMIT:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return key[: SHORT_TEXT_LIMIT - len(digest) - 1] + "#" + digest
+
+
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -280,7 +297,7 @@ def _quote(text: str) -> str:
 def find_open_incident(
     key: str, client: JIRA, settings: Settings | None = None, field: str | None = None
 ) -> Issue | None:
-    """The oldest unfinished ticket whose dedup-key field (id ``field``) equals ``key``, if any.
+    """The oldest unfinished ticket whose dedup-key field (id ``field``) holds ``key``, if any.
 
     Text custom fields only support ``~`` in JQL, so this searches for the key's words as a
     phrase and keeps exact matches.
@@ -288,8 +305,9 @@ def find_open_incident(
     settings = settings or get_settings()
     project = settings.require("jira_project", "the Jira project key")
     fid = field or field_id(client, jira_settings().jira_dedup_field)
+    value = field_value(key)
     clause_name = f"cf[{fid.removeprefix('customfield_')}]"
-    words = " ".join(re.findall(r"[A-Za-z0-9]+", key))
+    words = " ".join(re.findall(r"[A-Za-z0-9]+", value))
     if words:  # a phrase search: the value itself is quoted inside the JQL string
         phrase = f'"{words}"'
         clause = f'{clause_name} ~ "{_quote(phrase)}"'
@@ -297,7 +315,7 @@ def find_open_incident(
         clause = f"{clause_name} is not EMPTY"
     jql = f'project = "{_quote(project)}" AND {clause} AND {OPEN_JQL} ORDER BY created ASC'
     for issue in search(jql, client=client, max_results=100):
-        if getattr(issue.fields, fid, None) == key:
+        if getattr(issue.fields, fid, None) == value:
             return issue
     return None
 
@@ -345,7 +363,7 @@ def _open_or_update(
             "issuetype": {"name": extras.jira_issue_type},
             "labels": _labels(incident),
             "priority": {"name": SEVERITY_PRIORITY.get(severity, DEFAULT_PRIORITY)},
-            dedup_id: key,
+            dedup_id: field_value(key),
         }
         for attr, name in OPTIONAL_FIELDS.items():
             value = _get(incident, attr)

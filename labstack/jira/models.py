@@ -15,6 +15,8 @@ from labstack.jira.render import now_iso
 from labstack.jira.store import Store
 
 EventSink = Callable[..., None]
+SHORT_TEXT_LIMIT = 255  # summary and single-line text custom fields
+LONG_TEXT_LIMIT = 32_767  # description, environment, comments
 
 
 class JiraError(Exception):
@@ -172,10 +174,11 @@ class Jira:
                 verb, value = next(iter(op.items()))
                 if key == "comment" and verb == "add":
                     body = value.get("body") if isinstance(value, dict) else None
-                    if not body:
-                        errors["comment"] = "Comment body can not be empty!"
-                    else:
+                    try:
+                        _check_comment(body)
                         comments.append(body)
+                    except JiraError as err:
+                        errors.update(err.errors)
                 elif verb == "set":
                     self._set(doc, key, value, errors)
                 elif verb in ("add", "remove") and key in ("labels", "components"):
@@ -206,20 +209,17 @@ class Jira:
             elif value is not None and not isinstance(value, str):
                 errors[key] = "Operation value must be a string"
                 return
+            elif value is not None and len(value) > SHORT_TEXT_LIMIT:  # a single-line text field
+                errors[key] = too_long(SHORT_TEXT_LIMIT)
+                return
             doc.setdefault("custom", {})[key] = value
             return
         setter = getattr(self, f"_set_{key}", None)
         if setter is None:
-            if value is not None and not isinstance(value, str):
-                errors[key] = "Operation value must be a string"
-                return
-            if key == "summary" and not (value or "").strip():
-                errors[key] = "You must specify a summary of the issue."
-                return
-            if key == "summary" and len(value) > 255:
-                errors[key] = "Summary must be less than 255 characters."
-                return
-            doc[key] = value
+            try:
+                doc[key] = _text(key, value)
+            except ValueError as err:
+                errors[key] = str(err)
             return
         try:
             doc[key] = setter(value)
@@ -339,8 +339,7 @@ class Jira:
 
     # -- comments ----------------------------------------------------------------------------------
     def add_comment(self, issue: dict, body, actor: str) -> dict:
-        if not isinstance(body, str) or not body.strip():
-            raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
+        _check_comment(body)
         with self.store.tx():
             return self._add_comment(issue, body, actor)
 
@@ -369,8 +368,7 @@ class Jira:
 
     def update_comment(self, issue: dict, comment_id: str, body, actor: str) -> dict:
         doc = self.comment(issue, comment_id)
-        if not isinstance(body, str) or not body.strip():
-            raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
+        _check_comment(body)
         doc.update(body=body, updated=now_iso(), update_author=actor)
         with self.store.tx():
             self.store.update("comments", doc)
@@ -471,6 +469,34 @@ class Jira:
         if isinstance(value, list):
             return " ".join(value)
         return str(value)
+
+
+def _check_comment(body) -> None:
+    if not isinstance(body, str) or not body.strip():
+        raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
+    if len(body) > LONG_TEXT_LIMIT:
+        raise JiraError(400, [], {"comment": too_long(LONG_TEXT_LIMIT)})
+
+
+def too_long(limit: int) -> str:
+    return f"The entered text is too long. It exceeds the allowed limit of {limit:,} characters."
+
+
+def _text(key: str, value) -> str | None:
+    """Check a system text field (summary, description, environment) like Jira does."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("Operation value must be a string")
+    if key != "summary":
+        if value is not None and len(value) > LONG_TEXT_LIMIT:
+            raise ValueError(too_long(LONG_TEXT_LIMIT))
+        return value
+    if not (value or "").strip():
+        raise ValueError("You must specify a summary of the issue.")
+    if "\n" in value or "\r" in value:
+        raise ValueError("The summary is invalid because it contains newline characters.")
+    if len(value) > SHORT_TEXT_LIMIT:
+        raise ValueError("Summary must be less than 255 characters.")
+    return value
 
 
 def _row(table, value) -> tuple | None:

@@ -83,6 +83,14 @@ def test_bad_fields_get_jira_error_bodies(client):
         "errors": {"customfield_10051": "Operation value must be a number"},
     }
     with pytest.raises(JIRAError) as caught:
+        client.create_issue(project="SEC", issuetype={"name": "Task"}, summary="two\nlines")
+    assert "contains newline characters" in caught.value.text
+    with pytest.raises(JIRAError) as caught:
+        client.create_issue(
+            project="SEC", issuetype={"name": "Task"}, summary="x", customfield_10050="k" * 256
+        )
+    assert "exceeds the allowed limit of 255 characters" in caught.value.text
+    with pytest.raises(JIRAError) as caught:
         client.issue("SEC-999999")
     assert caught.value.status_code == 404
     assert caught.value.response.json()["errorMessages"] == ["Issue Does Not Exist"]

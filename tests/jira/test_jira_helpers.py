@@ -170,3 +170,16 @@ def test_connect_with_a_personal_access_token(lab_world, monkeypatch):
     assert settings.jira_user is None
     client = helper.connect(settings, max_retries=0)
     assert client.myself()["name"] == "lab-automation"
+
+
+def test_long_keys_and_multiline_titles_fit_jiras_limits(jira):
+    alert = incident(
+        resource="arn:aws:s3:::" + "very-long-bucket-name-" * 15, title="Bucket made\npublic"
+    )
+    assert len(helper.dedup_key(alert)) > 255
+    first = helper.open_or_update_incident(alert, client=jira)
+    second = helper.open_or_update_incident(alert, client=jira)
+    assert first.key == second.key and not second.created
+    stored = jira.issue(first.key).fields
+    assert stored.customfield_10050 == helper.field_value(helper.dedup_key(alert))
+    assert "\n" not in stored.summary and len(stored.summary) <= 255
