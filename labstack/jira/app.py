@@ -43,5 +43,5 @@ def build(config: Config) -> JiraApp:
     outbox = Outbox(store, render, wake)
     jira = Jira(cat, store, on_event=outbox.on_event)
     outbox.jira = jira
-    api = Api(cat, store, jira, render, Registry(jira, store, config.base_url))
+    api = Api(cat, store, jira, render, Registry(jira, store, config.base_url, wake))
     return JiraApp(config, store, jira, api, Web(cat, store, render), Dispatcher(store, wake))

@@ -78,6 +78,7 @@ def _rules() -> list[Rule]:
             "/rest/webhooks/1.0/webhook/<hid>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]
         ),
         Rule("/_lab/webhook-deliveries", endpoint="deliveries", methods=["GET"]),
+        Rule("/_lab/webhook-deliveries/<int:did>/retry", endpoint="retry", methods=["POST"]),
     ]
     for prefix in ("/rest/api/2", "/rest/api/latest"):
         rules += [Rule(prefix + path, endpoint=name, methods=m) for path, name, m in _API]
@@ -532,3 +533,10 @@ class Api:
         rows = self.store.deliveries(int(hook) if hook and hook.isdigit() else None)
         keep = ("id", "webhook_id", "url", "state", "attempts", "last_error")
         return json_response([{k: r[k] for k in keep} for r in rows])
+
+    def retry(self, request, actor, did):
+        """Lab-only: send a parked delivery again (after fixing the receiver)."""
+        if not self.store.requeue(did):
+            raise JiraError(404, f"No parked webhook delivery with id '{did}'.")
+        self.hooks.wake()
+        return no_content()

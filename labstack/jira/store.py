@@ -218,6 +218,18 @@ class Store:
             (error, state, next_at, delivery_id),
         )
 
+    def requeue(self, delivery_id: int) -> bool:
+        """Send a parked (failed) delivery again now; False when there is no such delivery."""
+        with self.tx():
+            rows = self._q("SELECT state FROM deliveries WHERE id = ?", (delivery_id,))
+            if not rows or rows[0]["state"] != "failed":
+                return False
+            self._q(
+                "UPDATE deliveries SET state = 'pending', next_at = ? WHERE id = ?",
+                (time.time(), delivery_id),
+            )
+            return True
+
     def deliveries(self, webhook_id: int | None = None, limit: int = 200) -> list[dict]:
         sql, args = "SELECT * FROM deliveries", ()
         if webhook_id is not None:

@@ -195,7 +195,10 @@ class Web:
         body = (
             "<h1>Webhooks</h1><table id='webhooks'><tr><th>id</th><th>name</th><th>url</th>"
             f"<th>events</th><th>JQL</th></tr>{hooks}</table>"
-            "<h2>Recent deliveries</h2><table id='deliveries'><tr><th>id</th><th>webhook</th>"
+            "<h2>Recent deliveries</h2><p>Failed deliveries are parked; after fixing the "
+            "receiver, send one again with an authenticated "
+            "<code>POST /_lab/webhook-deliveries/&lt;id&gt;/retry</code>.</p>"
+            "<table id='deliveries'><tr><th>id</th><th>webhook</th>"
             f"<th>url</th><th>state</th><th>attempts</th><th>last error</th></tr>{rows}</table>"
         )
         return page("Webhooks", body)

@@ -63,10 +63,15 @@ def backoff(attempts: int) -> float:
 class Registry:
     """Validates and renders webhook registrations (``/rest/webhooks/1.0/webhook``)."""
 
-    def __init__(self, jira: Jira, store: Store, base_url: str):
+    def __init__(self, jira: Jira, store: Store, base_url: str, wake: threading.Event):
         self.jira = jira
         self.store = store
         self.base = base_url.rstrip("/") + "/rest/webhooks/1.0/webhook"
+        self._wake = wake
+
+    def wake(self) -> None:
+        """Tell the delivery thread there is work now."""
+        self._wake.set()
 
     def render(self, doc: dict) -> dict:
         return {

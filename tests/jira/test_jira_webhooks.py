@@ -223,3 +223,12 @@ def test_server_errors_are_retried_and_client_errors_parked(tmp_path):
         assert rows[0]["last_error"] == "HTTP 400" and rows[0]["attempts"] == 1
         page = http().get(jira.url + "/webhooks", timeout=10).text
         assert f"data-delivery-id='{rows[0]['id']}' data-state='failed'" in page
+
+        receiver.status = 204  # fixed: a person sends the parked delivery again
+        retry = f"/_lab/webhook-deliveries/{rows[0]['id']}/retry"
+        session = http()
+        assert session.post(jira.url + retry, timeout=10).status_code == 401
+        auth = ("lab-automation", jira.token)
+        assert session.post(jira.url + retry, auth=auth, timeout=10).status_code == 204
+        assert receiver.wait().body["issue"]["fields"]["summary"] == "parked"
+        assert session.post(jira.url + retry, auth=auth, timeout=10).status_code == 404
