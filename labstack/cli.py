@@ -119,6 +119,12 @@ def cmd_record_samples(args) -> int:
     return 0
 
 
+def cmd_detect(args) -> int:
+    from labstack import detect
+
+    return detect.main(args.files)
+
+
 def cmd_bench(args) -> int:
     import subprocess
     from pathlib import Path
@@ -169,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", nargs="?", default="list")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
     bench.set_defaults(func=cmd_bench)
+
+    detect = sub.add_parser("detect", help="run the detections over CloudTrail files or folders")
+    detect.add_argument("files", nargs="+", metavar="FILE")
+    detect.set_defaults(func=cmd_detect)
 
     record = sub.add_parser("record-samples", help="re-record data/sample_cloudtrail/")
     record.add_argument("--out", default="data/sample_cloudtrail")
