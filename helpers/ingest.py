@@ -1,0 +1,1052 @@
+"""The SQS-based S3 input: CloudTrail files named by S3 notifications, sent to Splunk's HEC.
+
+This is the job the Splunk Add-on for AWS does. The loop long-polls the queue (10 messages a
+call), reads each notification (a plain S3 event, an S3 event inside an SNS envelope, a CloudTrail
+``s3ObjectKey`` notification, or ``s3:TestEvent``), fetches the named objects in a small thread
+pool, decompresses them, splits ``Records`` and posts the records to HEC in large batches of
+concatenated JSON events (``sourcetype=aws:cloudtrail``, ``time`` from ``eventTime``, ``source``
+the ``s3://bucket/key`` URI, ``index`` from settings). A message is deleted only after HEC
+accepted every batch that holds its events, so delivery is at least once:
+
+- A file that cannot be fetched or parsed (or a body that is no notification) is logged with its
+  key and its message is left in the queue. After the queue's ``maxReceiveCount`` SQS moves it to
+  the dead-letter queue, where a person can look at it; other messages flow on. A message is one
+  unit: its other files wait in the dead-letter queue with it rather than being sent again and
+  again.
+- When HEC is down (connection refused, 5xx, busy) the messages in flight are released
+  (``ChangeMessageVisibility``), the loop stops receiving and probes HEC's health with backoff, so
+  an outage costs each message at most one receive; then delivery resumes.
+- A message whose events were split over two batches and whose second batch failed is sent again
+  whole: its first part is then indexed twice. Large batches make that rare.
+
+Run it as ``python -m helpers.ingest`` (``--once`` drains the queue and exits), or as the ``ingest``
+service of ``lab up``, which also serves ``GET /health`` with counters on ``$LAB_PORT_INGEST``.
+
+>>> from helpers.ingest import Ingester
+>>> ingester = Ingester.from_settings()                              # doctest: +SKIP
+>>> ingester.run(once=True)                                          # doctest: +SKIP
+True
+>>> ingester.stats.snapshot()["events"]                              # doctest: +SKIP
+1234
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+from helpers import cloudtrail
+from helpers.config import Settings, get_settings
+
+__all__ = [
+    "SOURCETYPE",
+    "HecClient",
+    "HecError",
+    "Ingester",
+    "Notification",
+    "NotificationError",
+    "S3Object",
+    "Stats",
+    "hec_lines",
+    "main",
+    "parse_notification",
+]
+
+log = logging.getLogger(__name__)
+
+SOURCETYPE = "aws:cloudtrail"
+#: SQS's limit per ReceiveMessage call.
+MAX_MESSAGES = 10
+#: Long-poll wait (SQS's maximum); ``--once`` uses ONCE_WAIT_SECONDS so it notices an empty queue.
+WAIT_SECONDS = 20
+ONCE_WAIT_SECONDS = 1
+#: One HEC POST carries at most this many bytes / events (Splunk Enterprise accepts up to 800 MB
+#: per request; a 413 from a stricter HEC halves the limit for the rest of the run).
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+MAX_BATCH_EVENTS = 25_000
+MIN_BATCH_BYTES = 64 * 1024
+#: A half-full batch waits at most this long for more messages before it is sent.
+MAX_LATENCY = 0.5
+#: Threads fetching and parsing objects from S3.
+FETCH_WORKERS = 4
+#: Batches posted or waiting to be posted while the next one is built.
+MAX_IN_FLIGHT = 2
+#: Seconds a message stays hidden after it was released because HEC failed.
+RETRY_VISIBILITY = 5
+#: Backoff between HEC health probes while HEC is down.
+BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+HEC_TIMEOUT = (10, 300)  # connect, read: a large batch takes a while to index
+HEC_HEALTH_PATH = "/services/collector/health"
+HEC_EVENT_PATH = "/services/collector/event"
+DEFAULT_PORT = 8095
+
+# HEC's JSON error codes (wire spec 1.9), by what the sender should do about them.
+_HEC_DATA_CODES = {5, 6, 12, 13, 15}  # this payload is bad: isolate the message that caused it
+_HEC_BUSY_CODES = {8, 9}  # the server cannot take it now: retry later
+_HEC_CONFIG_CODES = {1, 2, 3, 4, 7, 10, 11, 14}  # fix the token, index or channel settings
+
+
+# -- notifications -----------------------------------------------------------------------------
+class NotificationError(ValueError):
+    """A message body that is not a notification this input understands."""
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What one SQS message asks for: the objects to read (possibly none).
+
+    ``kind`` is ``"s3"``, ``"sns/s3"``, ``"cloudtrail"``, ``"sns/cloudtrail"``, ``"test"`` or
+    ``"sns/test"``; ``ignored`` counts records that name no new object (e.g. deletions).
+    """
+
+    kind: str
+    objects: tuple[S3Object, ...] = ()
+    ignored: int = 0
+
+    @property
+    def test_event(self) -> bool:
+        return self.kind.endswith("test")
+
+
+def parse_notification(body: str) -> Notification:
+    """The objects an SQS message body names, or :class:`NotificationError` saying why not.
+
+    >>> parse_notification('{"Records": [{"eventSource": "aws:s3", '
+    ...     '"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "trail"}, '
+    ...     '"object": {"key": "AWSLogs/x+y.json.gz"}}}]}').objects
+    (S3Object(bucket='trail', key='AWSLogs/x y.json.gz'),)
+    >>> parse_notification('{"Service": "Amazon S3", "Event": "s3:TestEvent"}').test_event
+    True
+    """
+    try:
+        doc = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise NotificationError(f"message body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise NotificationError("message body is not a JSON object")
+    prefix = ""
+    if doc.get("Type") == "Notification" and "Message" in doc:
+        prefix = "sns/"
+        inner = doc["Message"]
+        if isinstance(inner, str):
+            try:
+                inner = json.loads(inner)
+            except ValueError as exc:
+                raise NotificationError(f"SNS Message is not JSON: {exc}") from None
+        if not isinstance(inner, dict):
+            raise NotificationError("SNS Message is not a JSON object")
+        doc = inner
+    elif doc.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        return Notification("sns/control", ignored=1)
+    if doc.get("Event") == "s3:TestEvent":
+        return Notification(prefix + "test")
+    if "Records" in doc:
+        return _s3_event(doc["Records"], prefix)
+    if "s3Bucket" in doc and "s3ObjectKey" in doc:  # CloudTrail's own SNS notification
+        bucket, keys = doc["s3Bucket"], doc["s3ObjectKey"]
+        keys = [keys] if isinstance(keys, str) else keys
+        if not isinstance(bucket, str) or not isinstance(keys, list):
+            raise NotificationError("CloudTrail notification without s3Bucket/s3ObjectKey")
+        return Notification(prefix + "cloudtrail", tuple(S3Object(bucket, k) for k in keys))
+    raise NotificationError("not an S3 event notification (no Records, Event or s3ObjectKey)")
+
+
+def _s3_event(records: Any, prefix: str) -> Notification:
+    if not isinstance(records, list):
+        raise NotificationError('"Records" is not a list')
+    objects, ignored = [], 0
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise NotificationError(f"Records[{number}] is not an object")
+        name = str(record.get("eventName", ""))
+        if record.get("eventSource", "aws:s3") != "aws:s3" or not name.startswith("ObjectCreated"):
+            ignored += 1
+            continue
+        try:
+            bucket = record["s3"]["bucket"]["name"]
+            key = record["s3"]["object"]["key"]
+        except (KeyError, TypeError):
+            raise NotificationError(f"Records[{number}] has no s3.bucket.name/object.key") from None
+        # S3 URL-encodes keys in notifications, spaces as "+".
+        objects.append(S3Object(bucket, urllib.parse.unquote_plus(key)))
+    return Notification(prefix + "s3", tuple(objects), ignored)
+
+
+def wanted(key: str) -> bool:
+    """Whether a key names a CloudTrail log file (digest files and other objects are skipped)."""
+    return key.lower().endswith(cloudtrail.LOG_SUFFIXES) and cloudtrail.DIGEST_MARKER not in key
+
+
+# -- records -> HEC events ---------------------------------------------------------------------
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+_scan = json.JSONDecoder(parse_constant=_reject_constant).scan_once
+_HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"Records"[ \t\n\r]*:[ \t\n\r]*\[[ \t\n\r]*')
+_NEXT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+_TAIL = re.compile(r"[ \t\n\r]*\}[ \t\n\r]*\Z")
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _scan_records(text: str):
+    """(record, its text) pairs of a ``{"Records": [...]}`` document, or None if it is not
+    exactly that shape (the caller then lets :func:`cloudtrail.parse_log` decide).
+
+    Embedding each record's own text saves serialising it again, which is most of the work.
+    """
+    head = _HEAD.match(text)
+    if head is None:
+        return None
+    pos, out = head.end(), []
+    if text.startswith("]", pos):
+        return out if _TAIL.match(text, pos + 1) else None
+    append, next_ = out.append, _NEXT.match
+    while True:
+        try:
+            record, end = _scan(text, pos)
+        except (ValueError, StopIteration, RecursionError):
+            return None
+        if not isinstance(record, dict):
+            return None
+        append((record, text[pos:end]))
+        sep = next_(text, end)
+        if sep is None:
+            return None
+        pos = sep.end()
+        if sep.group(1) == "]":
+            return out if _TAIL.match(text, pos) else None
+
+
+def _epoch(event_time: Any, cache: dict) -> str | None:
+    text = cache.get(event_time)
+    if text is None and event_time not in cache:
+        try:
+            moment = datetime.fromisoformat(event_time)
+        except (TypeError, ValueError):
+            text = None
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            stamp = moment.timestamp()
+            text = str(int(stamp)) if stamp == int(stamp) else repr(stamp)
+        cache[event_time] = text
+    return text
+
+
+def hec_lines(
+    data: bytes, obj: S3Object, *, index: str, host: str, sourcetype: str = SOURCETYPE
+) -> list[bytes]:
+    """One HEC event (one line of JSON, ``event`` last) per record of a log file's bytes.
+
+    Raises :class:`cloudtrail.CorruptLogError` for a file that cannot be read whole.
+
+    >>> hec_lines(b'{"Records": [{"eventTime": "2026-11-02T14:01:02Z", "eventName": "X"}]}',
+    ...           S3Object("b", "k.json"), index="main", host="h")
+    [b'{"time":1793628062,"host":"h","source":"s3://b/k.json","sourcetype":"aws:cloudtrail",\
+"index":"main","event":{"eventTime": "2026-11-02T14:01:02Z", "eventName": "X"}}']
+    """
+    meta = (
+        f',"host":{_compact(host)},"source":{_compact(obj.uri)},'
+        f'"sourcetype":{_compact(sourcetype)},"index":{_compact(index)},"event":'
+    )
+    pairs = None
+    try:
+        raw = data
+        if raw[:2] == cloudtrail.GZIP_MAGIC:
+            import gzip
+
+            raw = gzip.decompress(raw)
+        pairs = _scan_records(raw.decode("utf-8-sig"))
+    except (OSError, EOFError, ValueError, zlib.error, RecursionError):
+        pairs = None
+    if pairs is None:  # anything unusual: the reader's rules and error messages
+        try:
+            records = cloudtrail.parse_log(data, obj.key)
+            pairs = [(record, _compact(record)) for record in records]
+        except ValueError as exc:  # CorruptLogError, or NaN/Infinity that HEC would refuse
+            if isinstance(exc, cloudtrail.CorruptLogError):
+                raise
+            raise cloudtrail.CorruptLogError(f"not valid JSON for HEC: {exc}") from exc
+    cache: dict = {}
+    lines = []
+    append = lines.append
+    for record, text in pairs:
+        if "\n" in text or "\r" in text:  # pretty-printed: one event per line, like CloudTrail
+            text = _compact(record)
+        stamp = _epoch(record.get("eventTime"), cache)
+        head = '{"time":' + stamp + meta if stamp is not None else "{" + meta[1:]
+        append((head + text + "}").encode())
+    return lines
+
+
+# -- HEC ---------------------------------------------------------------------------------------
+class HecError(RuntimeError):
+    """HEC did not accept a request. ``kind`` says what to do about it:
+
+    ``"unavailable"`` (connection failed, 5xx, busy: retry later), ``"config"`` (token, index or
+    channel refused: a person must fix the settings), ``"data"`` (this payload is bad;
+    ``event_number`` points at the event), ``"too_large"`` (413: send smaller batches).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        status: int | None = None,
+        code: int | None = None,
+        event_number: int | None = None,
+    ):
+        super().__init__(text)
+        self.kind, self.status, self.code, self.event_number = kind, status, code, event_number
+
+
+class HecClient:
+    """Posts concatenated JSON events to a HEC endpoint over one keep-alive session.
+
+    ``url`` is HEC's base (``https://splunk:8088``) or its full event endpoint.
+
+    >>> hec = HecClient("http://127.0.0.1:8088", "0000-token")            # doctest: +SKIP
+    >>> hec.send(b'{"event": "hello"}')                                   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = HEC_TIMEOUT,
+    ):
+        parts = urllib.parse.urlsplit(url)
+        base_path = parts.path.rstrip("/")
+        if "/services/collector" in base_path:
+            event_path = base_path
+            base_path = base_path[: base_path.index("/services/collector")]
+        else:
+            event_path = base_path + HEC_EVENT_PATH
+        self.event_url = urllib.parse.urlunsplit(parts._replace(path=event_path))
+        self.health_url = urllib.parse.urlunsplit(
+            parts._replace(path=base_path + HEC_HEALTH_PATH, query="")
+        )
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self._headers = {
+            "Authorization": f"Splunk {token}",
+            "Content-Type": "application/json",
+            # Safest to always send (wire spec 1.9); one channel per process.
+            "X-Splunk-Request-Channel": str(uuid.uuid4()),
+        }
+
+    def __repr__(self) -> str:  # never the token
+        return f"HecClient({self.event_url!r})"
+
+    def send(self, body: bytes) -> None:
+        """POST one batch; returns when HEC accepted it, else raises :class:`HecError`."""
+        try:
+            resp = self.session.post(
+                self.event_url, data=body, headers=self._headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise HecError("unavailable", f"HEC unreachable: {exc}") from exc
+        try:
+            reply = resp.json()
+        except ValueError:
+            reply = {}
+        if not isinstance(reply, dict):
+            reply = {}
+        code = reply.get("code")
+        text = str(reply.get("text") or resp.reason or "")
+        if resp.status_code == 200 and code in (0, None):
+            return
+        detail = f"HEC answered {resp.status_code} {text!r}" + (
+            f" (code {code})" if code is not None else ""
+        )
+        if resp.status_code == 413:
+            kind = "too_large"
+        elif code in _HEC_BUSY_CODES or resp.status_code >= 500 or resp.status_code == 429:
+            kind = "unavailable"
+        elif code in _HEC_DATA_CODES:
+            kind = "data"
+        elif code in _HEC_CONFIG_CODES or resp.status_code in (401, 403, 404):
+            kind = "config"
+        else:
+            kind = "data" if resp.status_code == 400 else "unavailable"
+        raise HecError(kind, detail, resp.status_code, code, reply.get("invalid-event-number"))
+
+    def healthy(self) -> bool | None:
+        """True if HEC says it is healthy, False if down or unhealthy, None if it cannot say."""
+        try:
+            resp = self.session.get(self.health_url, timeout=(5, 10))
+        except requests.RequestException:
+            return False
+        if resp.status_code in (404, 405):
+            return None
+        return resp.status_code == 200
+
+
+# -- the input ---------------------------------------------------------------------------------
+class Stats:
+    """Counters, safe to read from another thread (the health endpoint)."""
+
+    FIELDS = (
+        "received",
+        "messages",
+        "test_events",
+        "files",
+        "events",
+        "batches",
+        "failures",
+        "hec_errors",
+        "released",
+    )
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._values = dict.fromkeys(self.FIELDS, 0)
+        self.last_error: str | None = None
+        self.state = "starting"
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._values[name] += amount
+
+    def error(self, text: str) -> None:
+        with self._lock:
+            self.last_error = text
+
+    def __getitem__(self, name: str) -> int:
+        return self._values[name]
+
+    def snapshot(self) -> dict:
+        """``received`` messages, ``messages`` deleted after delivery, ``files`` and ``events``
+        delivered, ``batches`` posted, ``failures`` (poison messages or files), ``hec_errors``,
+        ``released`` (messages handed back to the queue), ``last_error``, ``state``."""
+        with self._lock:
+            return {**self._values, "last_error": self.last_error, "state": self.state}
+
+
+class _Message:
+    __slots__ = ("events", "failed", "files", "id", "outstanding", "receipt", "receives", "sealed")
+
+    def __init__(self, raw: dict):
+        self.id = raw["MessageId"]
+        self.receipt = raw["ReceiptHandle"]
+        self.receives = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+        self.outstanding = 0  # batches holding its events that HEC has not accepted yet
+        self.sealed = False  # all its events are in batches
+        self.failed = False
+        self.files = 0
+        self.events = 0
+
+
+@dataclass
+class _Batch:
+    parts: list[tuple[_Message, list[bytes]]] = field(default_factory=list)
+    size: int = 0
+    count: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Ingester:
+    """Moves CloudTrail records from the files an SQS queue announces to Splunk HEC.
+
+    ``queue`` is a queue name or URL. Clients come from ``session`` (``helpers.aws.session()``
+    when omitted) unless ``sqs``/``s3`` are given.
+
+    >>> ingester = Ingester("lab-cloudtrail-ingest", HecClient(url, token))  # doctest: +SKIP
+    >>> ingester.run(once=True)                                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        queue: str,
+        hec: HecClient,
+        *,
+        session: Any = None,
+        sqs: Any = None,
+        s3: Any = None,
+        index: str = "main",
+        host: str | None = None,
+        sourcetype: str = SOURCETYPE,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        max_batch_events: int = MAX_BATCH_EVENTS,
+        max_latency: float = MAX_LATENCY,
+        workers: int = FETCH_WORKERS,
+        wait_seconds: int = WAIT_SECONDS,
+        retry_visibility: int = RETRY_VISIBILITY,
+    ):
+        if sqs is None or s3 is None:
+            if session is None:
+                from helpers.aws import session as make_session
+
+                session = make_session()
+            sqs = sqs or session.client("sqs")
+            s3 = s3 or session.client("s3")
+        self.sqs, self.s3, self.hec = sqs, s3, hec
+        self.queue = queue
+        self.index, self.sourcetype = index, sourcetype
+        self.host = host or socket.gethostname()
+        self.max_batch_bytes, self.max_batch_events = max_batch_bytes, max_batch_events
+        self.max_latency, self.wait_seconds = max_latency, wait_seconds
+        self.retry_visibility = retry_visibility
+        self.stats = Stats()
+        self.max_receives: int | None = None
+        self.dead_letter_queue: str | None = None
+        self._queue_url: str | None = None
+        self._fetch = ThreadPoolExecutor(max(1, workers), thread_name_prefix="ingest-fetch")
+        self._send = ThreadPoolExecutor(1, thread_name_prefix="ingest-send")
+        self._in_flight: deque[Future] = deque()
+        self._batch = _Batch()
+        self._lock = threading.Lock()
+        self._hec_down = threading.Event()
+        self._hec_problem: HecError | None = None
+        self.in_long_poll = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, queue: str | None = None, **options
+    ) -> Ingester:
+        """An ingester from settings: ``CLOUDTRAIL_QUEUE``, ``SPLUNK_HEC_URL``,
+        ``SPLUNK_HEC_TOKEN``, ``SPLUNK_INDEX`` and the AWS settings."""
+        from helpers.aws import session
+
+        settings = settings or get_settings()
+        queue = queue or settings.require("cloudtrail_queue", "the queue S3 notifications reach")
+        hec = HecClient(
+            settings.require("splunk_hec_url", "where events are sent"),
+            settings.require("splunk_hec_token", "the HEC token"),
+        )
+        options.setdefault("index", settings.splunk_index)
+        return cls(queue, hec, session=session(settings), **options)
+
+    # -- queue -------------------------------------------------------------------------------
+    @property
+    def queue_url(self) -> str:
+        """The queue's URL (resolved from its name once); raises if SQS cannot be reached."""
+        if self._queue_url is None:
+            if self.queue.startswith(("https://", "http://")):
+                url = self.queue
+            else:
+                url = self.sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+            attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+            policy = attrs.get("Attributes", {}).get("RedrivePolicy")
+            if policy:
+                redrive = json.loads(policy)
+                self.max_receives = int(redrive.get("maxReceiveCount", 0)) or None
+                self.dead_letter_queue = str(redrive.get("deadLetterTargetArn", "")) or None
+            self._queue_url = url
+        return self._queue_url
+
+    def _receive(self, wait: int) -> list[dict]:
+        self.in_long_poll = wait > 0
+        try:
+            reply = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=MAX_MESSAGES,
+                WaitTimeSeconds=wait,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
+        finally:
+            self.in_long_poll = False
+        return reply.get("Messages", [])
+
+    def _delete(self, messages: list[_Message]) -> None:
+        for start in range(0, len(messages), MAX_MESSAGES):
+            chunk = messages[start : start + MAX_MESSAGES]
+            entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
+            try:
+                reply = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception as exc:  # the events are in Splunk; a redelivery duplicates them
+                log.error("could not delete %d delivered messages: %s", len(chunk), exc)
+                self.stats.error(f"delete failed: {exc}")
+                continue
+            failed = {f["Id"] for f in reply.get("Failed", [])}
+            for i, message in enumerate(chunk):
+                if str(i) in failed:
+                    log.error("could not delete delivered message %s", message.id)
+                    continue
+                self.stats.add("messages")
+                self.stats.add("files", message.files)
+
+    def _release(self, messages: list[_Message]) -> None:
+        """Hand messages back to the queue, visible again after ``retry_visibility`` seconds."""
+        for start in range(0, len(messages), MAX_MESSAGES):
+            chunk = messages[start : start + MAX_MESSAGES]
+            entries = [
+                {
+                    "Id": str(i),
+                    "ReceiptHandle": m.receipt,
+                    "VisibilityTimeout": self.retry_visibility,
+                }
+                for i, m in enumerate(chunk)
+            ]
+            try:
+                self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception as exc:  # they come back after the queue's visibility timeout
+                log.warning("could not release %d messages: %s", len(chunk), exc)
+            self.stats.add("released", len(chunk))
+
+    # -- one receive -------------------------------------------------------------------------
+    def poll(self, wait: int = 0) -> int:
+        """Receive up to 10 messages and queue their events for HEC; returns how many came."""
+        raws = self._receive(wait)
+        if not raws:
+            return 0
+        self.stats.add("received", len(raws))
+        messages = [_Message(raw) for raw in raws]
+        work: list[tuple[_Message, list[tuple[S3Object, Future]]]] = []
+        done: list[_Message] = []
+        for raw, message in zip(raws, messages, strict=True):
+            try:
+                notification = parse_notification(raw.get("Body", ""))
+            except NotificationError as exc:
+                excerpt = raw.get("Body", "")[:200]
+                self._poison(message, f"message {message.id}: {exc}; body starts {excerpt!r}")
+                continue
+            if notification.test_event:
+                self.stats.add("test_events")
+                log.info("acknowledged s3:TestEvent (message %s)", message.id)
+            objects = [o for o in notification.objects if wanted(o.key)]
+            if not objects:
+                message.sealed = True
+                done.append(message)
+                continue
+            futures = [(o, self._fetch.submit(self._read, o)) for o in objects]
+            work.append((message, futures))
+        if done:
+            self._delete(done)
+        for message, futures in work:
+            results = []
+            for obj, future in futures:
+                try:
+                    results.append(future.result())
+                except Exception as exc:
+                    self._poison(message, f"{obj.uri}: {exc}")
+                    break
+            if message.failed:
+                continue
+            message.files = len(results)
+            for lines in results:
+                self._add(message, lines)
+            self._seal(message)
+        return len(raws)
+
+    def _read(self, obj: S3Object) -> list[bytes]:
+        body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+        return hec_lines(body, obj, index=self.index, host=self.host, sourcetype=self.sourcetype)
+
+    def _poison(self, message: _Message, reason: str) -> None:
+        """Leave a message in the queue; after max receives SQS moves it to the DLQ."""
+        message.failed = True
+        self.stats.add("failures")
+        self.stats.error(reason)
+        if self.max_receives:
+            fate = (
+                "moves to the dead-letter queue now"
+                if message.receives >= self.max_receives
+                else f"moves to the dead-letter queue after {self.max_receives} receives"
+            )
+        else:
+            fate = "the queue has no redrive policy: it will be retried until it expires"
+        log.error(
+            "cannot ingest %s (receive %d); left in the queue, %s", reason, message.receives, fate
+        )
+
+    # -- batches -----------------------------------------------------------------------------
+    def _add(self, message: _Message, lines: list[bytes]) -> None:
+        batch = self._batch
+        start = 0
+        for number, line in enumerate(lines):
+            size = len(line) + 1
+            if batch.count and (
+                batch.size + size > self.max_batch_bytes or batch.count >= self.max_batch_events
+            ):
+                self._take(batch, message, lines[start:number])
+                start = number
+                self.flush()
+                batch = self._batch
+            batch.size += size
+            batch.count += 1
+        self._take(batch, message, lines[start:])
+        message.events += len(lines)
+
+    def _take(self, batch: _Batch, message: _Message, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        if batch.parts and batch.parts[-1][0] is message:
+            batch.parts[-1][1].extend(lines)
+            return
+        if not batch.parts:
+            batch.started = time.monotonic()
+        with self._lock:
+            message.outstanding += 1
+        batch.parts.append((message, list(lines)))
+
+    def _seal(self, message: _Message) -> None:
+        with self._lock:
+            message.sealed = True
+            ready = message.outstanding == 0 and not message.failed
+        if ready:
+            self._delete([message])
+
+    def flush(self) -> None:
+        """Hand the batch being built to the sender (waiting while too many are in flight)."""
+        batch, self._batch = self._batch, _Batch()
+        if not batch.parts:
+            return
+        while len(self._in_flight) >= MAX_IN_FLIGHT:
+            self._in_flight.popleft().result()
+        self._in_flight.append(self._send.submit(self._deliver, batch))
+
+    def drain(self) -> None:
+        """Send what is batched and wait until every batch is answered."""
+        self.flush()
+        while self._in_flight:
+            self._in_flight.popleft().result()
+
+    def _deliver(self, batch: _Batch) -> None:
+        """Sender thread: post a batch, then delete the messages it completes."""
+        messages = [m for m, _ in batch.parts]
+        if self._hec_down.is_set():  # an earlier batch failed: do not pile on
+            self._fail(messages)
+            return
+        try:
+            poisoned = self._post(batch.parts)
+        except HecError as exc:
+            self._fail(messages)
+            self._hec_problem = exc
+            self._hec_down.set()
+            self.stats.add("hec_errors")
+            self.stats.error(str(exc))
+            if exc.kind == "config":
+                log.error("HEC refused the batch: %s; check SPLUNK_HEC_TOKEN and SPLUNK_INDEX", exc)
+            else:
+                log.warning("HEC is unavailable: %s; %d messages stay queued", exc, len(messages))
+            return
+        except Exception as exc:  # never lose track of the messages
+            log.exception("sending a batch failed")
+            self._fail(messages)
+            self.stats.error(f"send failed: {exc}")
+            return
+        self.stats.add("batches")
+        self.stats.add("events", sum(len(lines) for m, lines in batch.parts if m not in poisoned))
+        ready = []
+        with self._lock:
+            for message in messages:
+                message.outstanding -= 1
+                if message.outstanding == 0 and message.sealed and not message.failed:
+                    ready.append(message)
+        if ready:
+            self._delete(ready)
+
+    def _post(self, parts: list[tuple[_Message, list[bytes]]]) -> set[_Message]:
+        """POST parts as one request (or smaller ones on 413); returns messages HEC refused as
+        bad data, marked failed. Raises ``HecError`` when HEC is down or misconfigured."""
+        try:
+            self.hec.send(b"\n".join(line for _, lines in parts for line in lines))
+            return set()
+        except HecError as exc:
+            total = sum(len(lines) for _, lines in parts)
+            if exc.kind == "too_large" and total > 1:
+                self.max_batch_bytes = max(MIN_BATCH_BYTES, self.max_batch_bytes // 2)
+                log.warning(
+                    "HEC: batch too large; batches are now at most %d bytes", self.max_batch_bytes
+                )
+                first, second = _halve(parts)
+                return self._post(first) | self._post(second)
+            if exc.kind not in ("data", "too_large"):
+                raise
+            if len(parts) > 1:  # find the message whose events HEC refuses
+                poisoned: set[_Message] = set()
+                for part in parts:
+                    poisoned |= self._post([part])
+                return poisoned
+            message = parts[0][0]
+            if not message.failed:
+                self._poison(message, f"message {message.id}: HEC refused its events: {exc}")
+            return {message}
+
+    def _fail(self, messages: list[_Message]) -> None:
+        with self._lock:
+            fresh = [m for m in messages if not m.failed]
+            for message in fresh:
+                message.failed = True
+        if fresh:
+            self._release(fresh)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None, *, once: bool = False) -> bool:
+        """Poll until ``stop`` is set (or, with ``once``, until the queue is empty).
+
+        Returns False if HEC failed (with ``once``) or any message could not be ingested.
+        """
+        stop = stop or threading.Event()
+        failures = self.stats["failures"]
+        self._hec_down.clear()  # each run tries HEC afresh
+        self.stats.state = "running"
+        try:
+            while not stop.is_set():
+                if self._hec_down.is_set():
+                    self._abandon_batch()
+                    if once:
+                        return False
+                    self._wait_for_hec(stop)
+                    continue
+                building = bool(self._batch.parts)
+                wait = ONCE_WAIT_SECONDS if once else (0 if building else self.wait_seconds)
+                got = self.poll(wait)
+                if got < MAX_MESSAGES or time.monotonic() - self._batch.started >= self.max_latency:
+                    self.flush()
+                if once and got == 0:
+                    break
+            self.drain()
+            if self._hec_down.is_set():
+                self._abandon_batch()
+                return False
+        finally:
+            self.stats.state = "stopped"
+        return self.stats["failures"] == failures
+
+    def _abandon_batch(self) -> None:
+        """After a HEC failure: release what is batched, wait for the sender to settle."""
+        batch, self._batch = self._batch, _Batch()
+        self._fail([m for m, _ in batch.parts])
+        while self._in_flight:
+            self._in_flight.popleft().result()
+
+    def _wait_for_hec(self, stop: threading.Event) -> None:
+        delay = BACKOFF_START
+        self.stats.state = "waiting for HEC"
+        while not stop.wait(delay):
+            health = self.hec.healthy()
+            if health is None or health:
+                break
+            delay = min(delay * 2, BACKOFF_MAX)
+        log.info("HEC is back; resuming")
+        self._hec_problem = None
+        self._hec_down.clear()
+        self.stats.state = "running"
+
+    def close(self) -> None:
+        self._fetch.shutdown(wait=True)
+        self._send.shutdown(wait=True)
+
+    def __enter__(self) -> Ingester:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _halve(parts: list[tuple[_Message, list[bytes]]]):
+    if len(parts) > 1:
+        middle = len(parts) // 2
+        return parts[:middle], parts[middle:]
+    message, lines = parts[0]
+    middle = len(lines) // 2
+    return [(message, lines[:middle])], [(message, lines[middle:])]
+
+
+# -- the service: python -m helpers.ingest -----------------------------------------------------
+class _Interrupted(BaseException):
+    """Raised by the SIGTERM handler to cut a long poll short."""
+
+
+class HealthServer:
+    """``GET /health``: 200 with the counters once SQS answered, 503 before."""
+
+    def __init__(self, port: int, status):
+        status_of = status
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.split("?")[0] not in ("/health", "/"):
+                    self.send_error(404)
+                    return
+                info = status_of()
+                body = json.dumps(info).encode()
+                self.send_response(200 if info.get("ready") else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # the lab log stays about ingest
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> HealthServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.ingest",
+        description="SQS-based S3 input: CloudTrail files announced on a queue -> Splunk HEC.",
+    )
+    parser.add_argument("--queue", help="queue name or URL (default: CLOUDTRAIL_QUEUE)")
+    parser.add_argument("--once", action="store_true", help="drain the queue, then exit")
+    parser.add_argument("--index", help="Splunk index (default: SPLUNK_INDEX)")
+    parser.add_argument("--host", help="the events' host field (default: this host's name)")
+    parser.add_argument("--batch-bytes", type=int, default=MAX_BATCH_BYTES)
+    parser.add_argument("--batch-events", type=int, default=MAX_BATCH_EVENTS)
+    parser.add_argument("--workers", type=int, default=FETCH_WORKERS)
+    parser.add_argument("--port", type=int, help="health port (default: $LAB_PORT_INGEST)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the input until SIGTERM (or once); see ``python -m helpers.ingest --help``."""
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    settings = get_settings()
+    stop = threading.Event()
+    state: dict[str, Any] = {"ready": False, "ingester": None, "idle": None}
+
+    def status() -> dict:
+        ingester = state["ingester"]
+        info = ingester.stats.snapshot() if ingester else dict.fromkeys(Stats.FIELDS, 0)
+        if state["idle"]:
+            info["state"] = "idle"
+            info["reason"] = state["idle"]
+        info["ready"] = state["ready"]
+        info["queue"] = ingester.queue if ingester else (args.queue or settings.cloudtrail_queue)
+        info["hec"] = ingester.hec.event_url if ingester else None
+        return info
+
+    port = args.port or int(os.environ.get("LAB_PORT_INGEST") or 0)
+    health = HealthServer(port, status).start() if port else None
+
+    def on_term(*_):
+        stop.set()
+        ingester = state["ingester"]
+        if ingester is not None and ingester.in_long_poll:
+            raise _Interrupted
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    try:
+        return _serve(args, settings, stop, state)
+    except _Interrupted:
+        ingester = state["ingester"]
+        if ingester is not None:
+            ingester.drain()
+        return 0
+    finally:
+        if state["ingester"] is not None:
+            state["ingester"].close()
+        if health is not None:
+            health.stop()
+        log.info("stopped")
+
+
+def _serve(args, settings: Settings, stop: threading.Event, state: dict) -> int:
+    from helpers.aws import session
+
+    queue = args.queue or settings.cloudtrail_queue
+    missing = [
+        name
+        for name, value in (
+            ("CLOUDTRAIL_QUEUE", queue),
+            ("SPLUNK_HEC_URL", settings.splunk_hec_url),
+            ("SPLUNK_HEC_TOKEN", settings.splunk_hec_token),
+        )
+        if not value
+    ]
+    aws = session(settings)
+    sqs = aws.client("sqs")
+    if missing:
+        reason = f"{', '.join(missing)} not set: nothing to ingest from or to"
+        log.warning("idle: %s (set them and restart)", reason)
+        state["idle"] = reason
+        if args.once:
+            return 1
+        _wait_until(stop, lambda: _reachable(sqs, queue), state)
+        stop.wait()
+        return 0
+    ingester = Ingester(
+        queue,
+        HecClient(settings.require("splunk_hec_url"), settings.require("splunk_hec_token")),
+        session=aws,
+        index=args.index or settings.splunk_index,
+        host=args.host,
+        max_batch_bytes=args.batch_bytes,
+        max_batch_events=args.batch_events,
+        workers=args.workers,
+    )
+    state["ingester"] = ingester
+    _wait_until(stop, lambda: bool(ingester.queue_url), state)
+    if stop.is_set():
+        return 0
+    log.info(
+        "ingesting %s -> %s (index %s)", ingester.queue_url, ingester.hec.event_url, ingester.index
+    )
+    ok = ingester.run(stop, once=args.once)
+    return 0 if ok or not args.once else 1
+
+
+def _reachable(sqs, queue: str | None) -> bool:
+    if queue and not queue.startswith(("https://", "http://")):
+        sqs.get_queue_url(QueueName=queue)
+    else:
+        sqs.list_queues(MaxResults=1)
+    return True
+
+
+def _wait_until(stop: threading.Event, check, state: dict) -> None:
+    """Retry ``check`` with backoff until it passes; then the service is ready."""
+    delay, logged = 0.2, False
+    while not stop.is_set():
+        try:
+            if check():
+                state["ready"] = True
+                return
+        except Exception as exc:
+            if not logged:
+                log.warning("SQS not reachable yet (%s); retrying", exc)
+                logged = True
+        stop.wait(delay)
+        delay = min(delay * 2, 5.0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
