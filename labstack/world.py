@@ -74,9 +74,19 @@ class Running:
 class World:
     """The set of local services under one lab home."""
 
-    def __init__(self, home: Path | None = None, port_overrides: dict[str, int] | None = None):
+    def __init__(
+        self,
+        home: Path | None = None,
+        port_overrides: dict[str, int] | None = None,
+        only: tuple[str, ...] | None = None,
+    ):
+        """``only`` limits the world to some services (e.g. ``("aws",)`` to record samples)."""
         self.home = home or lab_home()
         self.port_overrides = port_overrides or {}
+        self.only = only
+
+    def services(self) -> list[Service]:
+        return [s for s in registry.all_services() if self.only is None or s.name in self.only]
 
     # -- files ---------------------------------------------------------------------------------
     def _path(self, *parts: str) -> Path:
@@ -95,7 +105,7 @@ class World:
         """Generated secrets, created on first use and kept until ``lab reset``."""
         path = self._path("config.json")
         config = json.loads(path.read_text()) if path.exists() else {}
-        wanted = {name for s in registry.all_services() for name in s.secrets}
+        wanted = {name for s in self.services() for name in s.secrets}
         missing = wanted - set(config.get("secrets", {}))
         if missing:
             config.setdefault("secrets", {}).update(
@@ -128,14 +138,14 @@ class World:
         return Running(service, None, self.ports(service), False)
 
     def statuses(self) -> list[Running]:
-        return [self.status(s) for s in registry.all_services()]
+        return [self.status(s) for s in self.services()]
 
     # -- up ------------------------------------------------------------------------------------
     def up(self, timeout: float = 90.0) -> list[Running]:
         """Start every service that is not already healthy and wait until all are."""
         secrets_ = self.secrets()
         plan: list[tuple[Service, Running | None, dict[str, int]]] = []
-        for service in registry.all_services():
+        for service in self.services():
             current = self.status(service)
             if current.pid is not None and current.healthy:
                 plan.append((service, current, current.ports))
@@ -227,7 +237,7 @@ class World:
     # -- settings ------------------------------------------------------------------------------
     def settings(self, all_ports: dict[str, dict[str, int]], secrets_: dict[str, str]) -> dict:
         values = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-        for service in registry.all_services():
+        for service in self.services():
             ports = all_ports.get(service.name) or self.ports(service)
             values.update(service.settings(ports, secrets_))
         return values
@@ -262,7 +272,7 @@ class World:
     # -- down / reset --------------------------------------------------------------------------
     def down(self) -> list[str]:
         stopped = []
-        for service in reversed(registry.all_services()):
+        for service in reversed(self.services()):
             run = self._run_path(service.name)
             if not run.exists():
                 continue

@@ -48,7 +48,7 @@ def record(out: str | Path) -> list[Path]:
         os.environ["LAB_RANDOM_SEED"] = "1"
         # Deliver only when asked: one file per scenario, and moto's seeded ids stay in step.
         os.environ["LAB_CLOUDTRAIL_DELIVERY_SECONDS"] = "3600"
-        world = World(home)
+        world = World(home, only=("aws",))  # nothing else may touch the account while recording
         world.up()
         try:
             return _record_all(world, out)
