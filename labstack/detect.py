@@ -27,7 +27,7 @@ from helpers import cloudtrail, detections
 from labstack.splunk.spl import SPLError
 from labstack.splunk.store import EventStore
 
-__all__ = ["DetectError", "detect", "main", "read_records"]
+__all__ = ["DetectError", "detect", "event_store", "main", "read_records"]
 
 SOURCETYPE = detections.MACRO_SOURCETYPE
 INDEX = "main"
@@ -51,7 +51,10 @@ def read_records(paths: Iterable[str], on_error=None) -> list[dict]:
     return list(cloudtrail.read_files(list(paths), on_error=on_error))
 
 
-def _store(records: list[dict], keys: list[str]) -> EventStore:
+def event_store(records: list[dict], keys: list[str] | None = None) -> EventStore:
+    """An in-memory event store holding ``records`` (searched under ``keys`` as their eventIDs),
+    the ``cloudtrail`` macro and the catalog's lookups; close it when done."""
+    keys = _keys(records) if keys is None else keys
     store = EventStore()
     store.set_macro(detections.MACRO, detections.macro_definition(INDEX))
     for name, csv_text in detections.lookups().items():
@@ -96,7 +99,7 @@ def detect(
     """
     chosen = [d for d in detections.load() if d.enabled] if catalog is None else list(catalog)
     keys = _keys(records)
-    store = _store(records, keys)
+    store = event_store(records, keys)
     fired: dict[str, list[str]] = {key: [] for key in keys}
     try:
         for detection in chosen:

@@ -441,11 +441,6 @@ def saved_search_params(detection: Detection, webhook_url: str) -> dict[str, str
     return params
 
 
-def _lookup_search(name: str, csv_text: str) -> str:
-    data = csv_text.strip().replace("\\", "\\\\").replace('"', '\\"')
-    return f'| makeresults format=csv data="{data}" | outputlookup {name}'
-
-
 def install(
     service: Any,
     webhook_url: str,
@@ -457,7 +452,7 @@ def install(
 
     Also defines the ``cloudtrail`` macro when the server has none (an existing one is kept: it
     is where a site points the detections at its own index) and writes the catalog's CSV lookups
-    with ``outputlookup`` (``makeresults format=csv`` needs Splunk 9 or later). Returns
+    (``helpers.splunk.upload_lookup``: an ``outputlookup`` search). Returns
     ``{detection id: "created" | "updated"}``; the saved search is named by the detection id.
 
     >>> from splunklib import client                                        # doctest: +SKIP
@@ -473,8 +468,10 @@ def install(
         if exc.status != 404:
             raise
         service.post("configs/conf-macros", name=MACRO, definition=macro_definition(index))
+    from helpers import splunk  # imported here: helpers.splunk wraps this function
+
     for name, csv_text in lookups().items():
-        service.jobs.oneshot(_lookup_search(name, csv_text))
+        splunk.upload_lookup(name, csv_text, service=service)
     done = {}
     for detection in load() if detections is None else detections:
         params = saved_search_params(detection, webhook_url)
