@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,15 @@ from helpers.ingest import HecClient, Ingester
 from tests.ingest.hecstub import HecStub
 
 ACCOUNT = "123456789012"
+
+
+def until(check, attempts: int = 200, pause: float = 0.05) -> bool:
+    """Poll ``check`` a bounded number of times (no assertion on how long it took)."""
+    for _ in range(attempts):
+        if check():
+            return True
+        time.sleep(pause)
+    return False
 
 
 def records(n: int, tag: str = "t", start: datetime | None = None) -> list[dict]:

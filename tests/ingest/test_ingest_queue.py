@@ -12,22 +12,13 @@ from urllib.parse import unquote_plus
 import pytest
 
 from helpers.ingest import HecClient
-from tests.ingest.conftest import log_file, records
+from tests.ingest.conftest import log_file, records, until
 
 pytestmark = pytest.mark.stack
 
 
 def _ids(events) -> list[str]:
     return [e["event"]["eventID"] for e in events]
-
-
-def _until(check, attempts: int = 200, pause: float = 0.05) -> bool:
-    """Poll ``check`` a bounded number of times (no assertion on how long it took)."""
-    for _ in range(attempts):
-        if check():
-            return True
-        time.sleep(pause)
-    return False
 
 
 def test_delivers_every_record_once_and_deletes_after_accept(pipeline, hec_stub, ingester_for):
@@ -143,13 +134,13 @@ def test_hec_down_then_up_delivers_exactly_once(pipeline, hec_stub, ingester_for
     runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
     runner.start()
     try:
-        assert _until(lambda: ingester.stats.state == "waiting for HEC")
+        assert until(lambda: ingester.stats.state == "waiting for HEC")
         assert p.depth() == 4  # nothing deleted
         assert p.dead_letters() == []
         assert "HEC unreachable" in ingester.stats.last_error
         hec_stub.up()
-        assert _until(lambda: ingester.stats["events"] == 40, attempts=600)
-        assert _until(lambda: p.depth() == 0)
+        assert until(lambda: ingester.stats["events"] == 40, attempts=600)
+        assert until(lambda: p.depth() == 0)
     finally:
         stop.set()
         runner.join(timeout=30)
