@@ -417,6 +417,7 @@ def saved_search_params(detection: Detection, webhook_url: str) -> dict[str, str
         "alert.suppress.period": detection.throttle.period,
         "alert.suppress.fields": ",".join(detection.throttle.fields),
         "actions": "webhook",
+        "action.webhook": "1",  # real Splunk sets it from actions; sent so every reader sees it
         "action.webhook.param.url": webhook_url,
         "disabled": "0" if detection.enabled else "1",
     }

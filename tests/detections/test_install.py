@@ -34,6 +34,7 @@ def test_realtime_detection_is_a_per_result_realtime_alert():
         "alert.suppress.period": "15m",
         "alert.suppress.fields": "resource,account",
         "actions": "webhook",
+        "action.webhook": "1",
         "action.webhook.param.url": HOOK,
         "disabled": "0",
     }
