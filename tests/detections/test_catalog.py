@@ -216,3 +216,18 @@ def test_a_recorded_example_must_exist(tmp_path):
     example = detections.Example("none", scenario="cloudtrail-stop", event_name="CreateBucket")
     with pytest.raises(detections.DetectionError, match="has no CreateBucket"):
         example.records()
+
+
+def test_readme_table_matches_the_catalog():
+    readme = (detections.CATALOG_DIR / "README.md").read_text()
+    rows = {
+        cells[0].strip("` "): [c.strip().strip("`") for c in cells[1:]]
+        for line in readme.splitlines()
+        if line.startswith("| `")
+        for cells in [line.strip("|").split("|")]
+    }
+    assert set(rows) == set(BY_ID)
+    for detection_id, (severity, playbook, mitre) in rows.items():
+        detection = BY_ID[detection_id]
+        assert (severity, playbook) == (detection.severity, detection.playbook)
+        assert mitre == ", ".join(detection.mitre)
