@@ -13,12 +13,13 @@ Times are measured, never asserted: the tests check answers, this script reports
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import resource
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,12 @@ REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
 AGENTS = ["aws-cli/2.15.0 Python/3.11.6", "Boto3/1.34.0 Python/3.11", "console.amazonaws.com"]
 
 
-def generate(n: int, seed: int = 7) -> list[dict]:
-    """``n`` CloudTrail records (~700 bytes of JSON each) as store events."""
+def generate(n: int, seed: int = 7) -> Iterator[dict]:
+    """``n`` CloudTrail records (~700 bytes of JSON each) as store events, one at a time."""
     rng = random.Random(seed)
     names = [e for e in EVENTS for _ in range(e[2])]
     ips = [".".join(str(rng.randint(1, 223)) for _ in range(4)) for _ in range(2000)]
     users = [f"user{i:03d}" for i in range(200)]
-    events = []
     for i in range(n):
         name, source, _ = rng.choice(names)
         user = rng.choice(users)
@@ -93,8 +93,7 @@ def generate(n: int, seed: int = 7) -> list[dict]:
         }
         if rng.random() < 0.03:
             record["errorCode"] = rng.choice(["AccessDenied", "UnauthorizedOperation"])
-        events.append({**META, "_time": float(START + i), "_raw": json.dumps(record)})
-    return events
+        yield {**META, "_time": float(START + i), "_raw": json.dumps(record)}
 
 
 def _parameters(name: str, rng: random.Random) -> dict:
@@ -266,13 +265,10 @@ CASES = [
 ]
 
 
-def timed(fn, repeat: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+def timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
 
 
 def main() -> None:
@@ -284,27 +280,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    started = time.perf_counter()
-    events = generate(args.events)
-    size = sum(len(e["_raw"]) for e in events) / len(events)
-    took = time.perf_counter() - started
-    print(f"generated {len(events):,} events, {size:.0f} bytes of JSON each, in {took:.1f}s")
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "bench.duckdb")
         store = EventStore(path)
-        started = time.perf_counter()
-        for i in range(0, len(events), BATCH):
-            store.add(events[i : i + BATCH])
-        ingest = time.perf_counter() - started
-        print(
-            f"store.add: {len(events) / ingest:,.0f} events/s ({ingest:.1f}s, batches of {BATCH:,})"
-        )
+        events, size, ingest = generate(args.events), 0, 0.0
+        while batch := list(itertools.islice(events, BATCH)):  # generated outside the timing
+            size += sum(len(e["_raw"]) for e in batch)
+            started = time.perf_counter()
+            store.add(batch)
+            ingest += time.perf_counter() - started
+        print(f"{args.events:,} CloudTrail events, {size / args.events:.0f} bytes of JSON each")
+        print(f"store.add: {args.events / ingest:,.0f} events/s (batches of {BATCH:,})")
         con = duckdb.connect(path)  # the same database, for the hand-written SQL
         for case in CASES:
-            engine, results = timed(lambda case=case: store.search(case.spl), args.repeat)
-            hand, expected = timed(lambda case=case: case.sql(con), args.repeat)
+            engine = hand = float("inf")
+            for _ in range(args.repeat):  # alternate, so machine noise hits both alike
+                seconds, results = timed(lambda case=case: store.search(case.spl))
+                engine = min(engine, seconds)
+                seconds, expected = timed(lambda case=case: case.sql(con))
+                hand = min(hand, seconds)
             if len(results.rows) != len(expected):
                 print(
                     f"  !! {case.name}: engine gave {len(results.rows)} rows, SQL {len(expected)}"
@@ -314,16 +309,17 @@ def main() -> None:
         con.close()
         store.close()
 
-    n_pandas = min(args.pandas_events or len(events), len(events))
-    scale = len(events) / n_pandas
+    n_pandas = min(args.pandas_events or args.events, args.events)
+    scale = args.events / n_pandas
+    events = list(generate(n_pandas))  # the same first events the store got
     started = time.perf_counter()
-    frame = pd.json_normalize([json.loads(e["_raw"]) for e in events[:n_pandas]])
-    frame["_time"] = [e["_time"] for e in events[:n_pandas]]
+    frame = pd.json_normalize([json.loads(e["_raw"]) for e in events])
+    frame["_time"] = [e["_time"] for e in events]
     normalize = (time.perf_counter() - started) * scale
     note = "" if scale == 1 else f" (measured on {n_pandas:,} events, scaled)"
-    print(f"pandas json_normalize: {normalize:.1f}s for {len(events):,} events{note}")
+    print(f"pandas json_normalize: {normalize:.1f}s for {args.events:,} events{note}")
     for row, case in zip(rows, CASES, strict=True):
-        filtered, _ = timed(lambda case=case: case.pandas(frame), 1)
+        filtered, _ = timed(lambda case=case: case.pandas(frame))
         row.append(normalize + filtered * scale)
 
     print(
@@ -335,7 +331,7 @@ def main() -> None:
             f"{name:<18}{engine:>10.3f}{hand:>8.3f}{engine / hand:>12.2f}"
             f"{slow:>10.1f}{slow / engine:>15.0f}{count:>7}"
         )
-    print(f"\npeak memory (RSS) before the pandas baseline: {peak:,.0f} MiB")
+    print(f"\npeak memory (RSS) of this process before the pandas baseline: {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ _SCHEMA = [
     "INSERT OR IGNORE INTO indexes VALUES ('main')",
 ]
 _COLUMNS = ("_time", "index", "sourcetype", "source", "host", "_raw")
+# For a database file: checkpoint less often (bulk ingest runs ~2x faster; the WAL keeps it
+# durable) and bound DuckDB's buffer pool so the service stays small.
+FILE_SETTINGS = ["SET checkpoint_threshold = '1GB'", "SET memory_limit = '1GB'"]
 
 
 class EventStore:
@@ -49,11 +52,13 @@ class EventStore:
     def __init__(self, path: str | None = None):
         self._con = duckdb.connect(path or ":memory:")
         self._lock = threading.Lock()
-        for statement in _SCHEMA:
+        for statement in (FILE_SETTINGS if path else []) + _SCHEMA:
             self._sql(statement)
         for name, definition in DEFAULT_MACROS.items():
             self._sql("INSERT OR IGNORE INTO macros VALUES (?, ?, '[]')", [name, definition])
         self._seq = self._sql("SELECT coalesce(max(__seq) + 1, 0) FROM events")[0][0]
+        #: Called as ``listener(events)`` after each add (real-time alerting hooks in here).
+        self.add_listeners: list = []
 
     def _sql(self, statement: str, params: list | None = None) -> list[tuple]:
         """Run one statement to completion (DuckDB wants every result consumed)."""
@@ -81,6 +86,8 @@ class EventStore:
             finally:
                 self._con.unregister("incoming")
             self._seq += len(frame)
+        for listener in list(self.add_listeners):
+            listener(events)
         return len(frame)
 
     def indexes(self) -> dict[str, dict]:

@@ -108,11 +108,12 @@ def execute(commands: list[Command], ctx: Context) -> Rows:
     for position, cmd in enumerate(commands):
         if position == 0 and isinstance(cmd, Search):
             state = event_relation(ctx, cmd)
-        wants_sql = hasattr(cmd, "sql") and (isinstance(state, Relation) or not hasattr(cmd, "run"))
-        if wants_sql:
-            state = cmd.sql(state if isinstance(state, Relation) else load(state, ctx), ctx)
-        else:
-            state = cmd.run(state if isinstance(state, Rows) else materialize(state, ctx), ctx)
+        if hasattr(cmd, "sql") and (isinstance(state, Relation) or not hasattr(cmd, "run")):
+            result = cmd.sql(state if isinstance(state, Relation) else load(state, ctx), ctx)
+            if result is not None:  # None: this use of the command needs its Python run()
+                state = result
+                continue
+        state = cmd.run(state if isinstance(state, Rows) else materialize(state, ctx), ctx)
     return state if isinstance(state, Rows) else materialize(state, ctx)
 
 

@@ -107,8 +107,12 @@ class Context:
     run_subsearch: Callable[[str], Rows] | None = None
     _names: itertools.count = field(default_factory=itertools.count)
 
+    def unique(self, prefix: str) -> str:
+        """A name no other table or column of this search uses."""
+        return f"{prefix}_{next(self._names)}"
+
     def register(self, prefix: str, frame: pd.DataFrame) -> str:
-        name = f"{prefix}_{next(self._names)}"
+        name = self.unique(prefix)
         self.con.register(name, frame)
         return name
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .errors import SPLError
 from .lexer import OP, STRING, SUBSEARCH, WORD, Token, tokenize
 from .relation import LIST, NUM, Context, Relation, Rows
-from .sql import is_number, like_pattern, lit
+from .sql import ilike, is_number, lit
 from .timeutil import parse_time
 
 TIME_TERMS = ("earliest", "latest")
@@ -43,13 +43,9 @@ class Term:
             right = "" if self.text.endswith("*") else "([^a-z0-9]|$)"
             regex = "(?i)" + left + ".*".join(parts) + right
             return f"regexp_matches(_raw, {lit(regex)})"
-        pattern = lit(f"%{like_pattern(self.text)}%")
+        test = ilike(f"*{self.text}*")
         texts = [rel.text(n) for n in rel.kinds if not n.startswith("__")]
-        return (
-            "(" + " OR ".join(f"{t} ILIKE {pattern} ESCAPE '\\'" for t in texts) + ")"
-            if texts
-            else "FALSE"
-        )
+        return "(" + " OR ".join(f"{t} {test}" for t in texts) + ")" if texts else "FALSE"
 
 
 @dataclass(repr=False)
@@ -82,7 +78,7 @@ class Compare:
                 match = f"({expr} = {float(value)!r})"
             else:
                 text = f"spl_num({expr})" if kind == NUM else expr
-                match = f"({text} ILIKE {lit(like_pattern(value))} ESCAPE '\\')"
+                match = f"({text} {ilike(value)})"
             return match if op == "=" else f"({expr} IS NOT NULL AND NOT {match})"
         if is_number(value):
             number = expr if kind == NUM else f"TRY_CAST({expr} AS DOUBLE)"

@@ -2,6 +2,8 @@
 
 >>> ident('userIdentity.arn'), lit("it's")
 ('"userIdentity.arn"', "'it''s'")
+>>> ilike("*Security_Group*")
+"ILIKE '%Security\\\\_Group%' ESCAPE '\\\\'"
 >>> like_pattern("*Security_Group*")
 '%Security\\\\_Group%'
 """
@@ -28,6 +30,12 @@ def like_pattern(value: str) -> str:
     """A Splunk wildcard value as a LIKE pattern (``*`` matches anything)."""
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%")
+
+
+def ilike(value: str) -> str:
+    """``ILIKE 'pattern'`` for a Splunk wildcard value; ESCAPE only when the value needs it."""
+    pattern = like_pattern(value)
+    return f"ILIKE {lit(pattern)}" + (" ESCAPE '\\'" if "\\" in pattern else "")
 
 
 def is_number(text: str) -> bool:

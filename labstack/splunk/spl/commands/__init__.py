@@ -2,7 +2,8 @@
 
 A command parses its arguments when constructed (so a bad query fails before anything runs)
 and implements ``sql(rel, ctx) -> Relation`` when DuckDB can do its work, ``run(rows, ctx) ->
-Rows`` when Python does, or both. ``generating`` commands start a search and must come first.
+Rows`` when Python does, or both (then ``sql`` may return None for the cases only ``run``
+handles). ``generating`` commands start a search and must come first.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..functions import as_number
 from ..lexer import WORD
-from ..relation import Context, Relation, Rows, to_text
+from ..relation import NUM, Context, Relation, Rows, to_text
 from . import Command, command, is_true, positive_int
 
 SORT_LIMIT = 10000
@@ -66,6 +66,29 @@ class Sort(Command):
             i += 1
         if not self.keys:
             raise self.error("Did not find value for required attribute 'field-list'.")
+
+    def sql(self, rel: Relation, ctx: Context) -> Relation:
+        keys = []
+        for name, descending, how in self.keys:
+            expr, kind = rel.field(name)
+            text = rel.text(name)
+            number = (
+                "NULL" if how == "str" else expr if kind == NUM else f"TRY_CAST({text} AS DOUBLE)"
+            )
+            way = " DESC" if descending else ""
+            keys += [
+                f"({expr} IS NULL)",
+                f"({number} IS NULL){way}",
+                f"{number}{way}",
+                f"{text}{way}",
+            ]
+        if rel.order:
+            keys.append(rel.order)  # ties keep their order, as a stable sort would
+        column = ctx.unique("__sort")
+        limit = f" QUALIFY {column} <= {self.limit}" if self.limit else ""
+        ordered = f"row_number() OVER (ORDER BY {', '.join(keys)}) AS {column}"
+        sql = f"SELECT *, {ordered} FROM ({rel.sql}) AS rel{limit}"
+        return Relation(sql, rel.kinds, column, rel.events)
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         ordered = list(rows.rows)

@@ -6,8 +6,17 @@
 
 from __future__ import annotations
 
-from ..relation import Context, Rows
+from ..relation import Context, Relation, Rows
+from ..sql import ident
 from . import Command, command, wildcard_regex
+
+
+def project(rel: Relation, columns: dict[str, tuple[str, str]]) -> Relation:
+    """Only ``columns`` (name -> (SQL, kind)), keeping the row order in a hidden ``__ord``."""
+    selects = [f"{expr} AS {ident(name)}" for name, (expr, _) in columns.items()]
+    selects.append(f"row_number() OVER ({rel.order_by.strip()}) AS __ord")
+    kinds = {name: kind for name, (_, kind) in columns.items()}
+    return Relation(f"SELECT {', '.join(selects)} FROM ({rel.sql}) AS rel", kinds, "__ord")
 
 
 def matching(patterns: list[str], fields: list[str]) -> list[str]:
@@ -34,6 +43,11 @@ class Table(Command):
 
     def parse(self) -> None:
         self.patterns = self.field_names()
+
+    def sql(self, rel: Relation, ctx: Context) -> Relation | None:
+        if any("*" in p for p in self.patterns):
+            return None  # the names wildcards match are known only once events are read
+        return project(rel, {n: rel.field(n) for n in dict.fromkeys(self.patterns)})
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         fields = matching(self.patterns, rows.fields)
