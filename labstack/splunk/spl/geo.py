@@ -29,7 +29,8 @@ def _name(record: dict, key: str) -> str | None:
 
 @cache
 def locate(ip: str) -> dict[str, str] | None:
-    """Splunk's iplocation fields for an address, or None (private, invalid or unknown)."""
+    """Splunk's iplocation fields for an address, or None (private, invalid or unknown: then
+    Splunk adds no fields at all)."""
     try:
         record = _reader().get(str(ipaddress.ip_address(ip.strip())))
     except ValueError:
@@ -48,4 +49,5 @@ def locate(ip: str) -> dict[str, str] | None:
         "MetroCode": location.get("metro_code"),
         "Timezone": location.get("time_zone"),
     }
-    return {k: str(v) for k, v in found.items() if v is not None}
+    # Splunk: a located address gets every field, empty where the database has no value.
+    return {k: "" if v is None else str(v) for k, v in found.items()}
