@@ -10,8 +10,8 @@ place) and sets ``resource``, the thing the incident is about (and ``details`` w
 :attr:`Detection.search` appends the same output tail to every detection, so each alert's result
 row carries the incident fields the automation server, Jira and Slack read: ``detection``,
 ``severity``, ``playbook``, ``resource``, ``account``, ``region``, ``actor``, ``source_ip``,
-``user_agent``, ``event_time``, ``details``, ``eventID``, ``eventName`` and ``dedup_key``
-(``detection:resource:account``).
+``user_agent``, ``event_time``, ``details``, ``eventID``, ``eventName`` and ``dedup_key`` (the
+``dedup_key`` fields joined with ``:``, i.e. ``detection:resource:account``).
 
 >>> from helpers import detections
 >>> [d.id for d in detections.load()][:2]
@@ -197,7 +197,8 @@ class Detection:
             + f'playbook="{self.playbook}", account={account}, region=awsRegion, '
             + f"actor={actor}, source_ip=sourceIPAddress, user_agent=userAgent, "
             + "event_time=eventTime"
-            + '\n| eval dedup_key=detection.":".resource.":".account'
+            + "\n| eval dedup_key="
+            + '.":".'.join(self.dedup_key)
             + "\n| table "
             + " ".join(OUTPUT_FIELDS)
         )
