@@ -17,6 +17,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from labstack.splunk.alerts import Alerting
 from labstack.splunk.api import Splunkd
 from labstack.splunk.auth import Auth
 from labstack.splunk.hec import HecApp
@@ -24,6 +25,10 @@ from labstack.splunk.store import EventStore
 from labstack.splunk.web import web_routes
 
 HOST = "127.0.0.1"
+#: Seconds a thread may hold the GIL while others wait (CPython's default is 0.005). HEC
+#: requests parse JSON in Python while the store's inserts run in DuckDB and need the GIL back
+#: only briefly; a shorter interval keeps those inserts from queueing behind parsing threads.
+SWITCH_INTERVAL = 0.001
 log = logging.getLogger("labstack.splunk")
 
 
@@ -37,6 +42,7 @@ def _require(name: str) -> str:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     api_port = int(os.environ.get("LAB_PORT_SPLUNK") or 8089)
     hec_port = int(os.environ.get("LAB_PORT_SPLUNK_HEC") or 8088)
     state = Path(os.environ.get("LAB_STATE_DIR") or ".lab/state/splunk")
@@ -48,6 +54,7 @@ def main() -> int:
     )
     store = EventStore(str(state / "events.duckdb"))
     splunkd = Splunkd(store, state, auth, extra_routes=web_routes)
+    alerting = Alerting.attach(splunkd, state, web=f"http://{HOST}:{api_port}")
     hec_server = make_server(
         HOST, hec_port, HecApp(store, _require("SPLUNK_HEC_TOKEN")), threaded=True
     )
@@ -61,9 +68,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     hec_thread = threading.Thread(target=hec_server.serve_forever, name="hec", daemon=True)
     hec_thread.start()
+    alerting.start()
     log.info("splunkd on http://%s:%d, HEC on http://%s:%d", HOST, api_port, HOST, hec_port)
     api_server.serve_forever()
     hec_thread.join(timeout=10)
+    alerting.stop()
     splunkd.jobs.shutdown()
     close = getattr(store, "close", None)
     if close is not None:
