@@ -167,6 +167,8 @@ class Splunkd:
         self.started = time.time()
         self.extra_routes = extra_routes
         self.dispatch_hooks: list[Callable] = []
+        #: Called after an index is created or deleted (the HEC's cache of index names).
+        self.index_listeners: list[Callable[[], None]] = []
         self.lookup_staging = self.state_dir / "lookup_tmp"
 
     # -- search ----------------------------------------------------------------------------------
@@ -414,6 +416,8 @@ def create_index(api: Splunkd, call: Call) -> Response:
     if name in api.store.indexes():
         raise ApiError(409, f"In handler 'indexes': Index {name} already exists.")
     api.store.create_index(name)
+    for listener in api.index_listeners:
+        listener()
     return api.feed(call, "indexes", [_index_entity(name, api.store.indexes().get(name))], 201)
 
 
@@ -431,6 +435,8 @@ def delete_index(api: Splunkd, call: Call) -> Response:
         api.store.delete_index(name)
     except (ValueError, KeyError) as exc:
         raise ApiError(400, f"In handler 'indexes': {exc}") from None
+    for listener in api.index_listeners:
+        listener()
     return api.feed(call, "indexes", [])
 
 
@@ -775,6 +781,10 @@ def dispatch_saved(api: Splunkd, call: Call) -> Response:
             search = search.replace(f"${key[5:]}$", value[-1])
     earliest = call.get("dispatch.earliest_time", attrs.get("dispatch.earliest_time")) or None
     latest = call.get("dispatch.latest_time", attrs.get("dispatch.latest_time")) or None
+    # A real-time alert dispatched by hand runs once over its window (rt-5m: -5m; rt: all time).
+    earliest, latest = (
+        (t[2:] or None) if t and t.lower().startswith("rt") else t for t in (earliest, latest)
+    )
     now_text = call.get("dispatch.now") or call.get("now")
     try:
         now = float(now_text) if now_text else None

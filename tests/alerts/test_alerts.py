@@ -275,3 +275,13 @@ def test_alerts_page_and_results_link(splunk, alerts, receiver):
     assert page.status_code == 200 and "Triggered alerts" in page.text
     link = session.get(body["results_link"], timeout=10, allow_redirects=False)
     assert link.status_code == 302 and "/alerts?sid=" in link.headers["Location"]
+
+
+def test_a_real_time_alert_dispatched_by_hand_runs_over_its_window(alerts, receiver):
+    alerts.send({"eventName": "StopLogging", "trail": "t1"})
+    rt = {"dispatch.earliest_time": "rt-1h", "dispatch.latest_time": "rt", "cron_schedule": ""}
+    saved = alerts.create("search index={index} eventName=StopLogging", **rt)  # no webhook yet
+    saved.update(**{"actions": "webhook", "action.webhook.param.url": receiver.url})
+    job = alerts.dispatch(saved)
+    [body] = receiver.wait(1)
+    assert body["sid"] == job.sid and body["result"]["trail"] == "t1"
