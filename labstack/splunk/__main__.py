@@ -55,9 +55,9 @@ def main() -> int:
     store = EventStore(str(state / "events.duckdb"))
     splunkd = Splunkd(store, state, auth, extra_routes=web_routes)
     alerting = Alerting.attach(splunkd, state, web=f"http://{HOST}:{api_port}")
-    hec_server = make_server(
-        HOST, hec_port, HecApp(store, _require("SPLUNK_HEC_TOKEN")), threaded=True
-    )
+    hec = HecApp(store, _require("SPLUNK_HEC_TOKEN"))
+    splunkd.index_listeners.append(hec.indexes.invalidate)
+    hec_server = make_server(HOST, hec_port, hec, threaded=True)
     api_server = make_server(HOST, api_port, splunkd, threaded=True)
 
     def stop(*_):

@@ -7,10 +7,11 @@ text, one event per line; ``GET /services/collector/health`` needs no token. Req
 
 A request is all or nothing: every event is checked before any is stored, so a bad payload
 changes nothing and the error names the first bad event (``invalid-event-number``, from 0).
+An event that is a string is stored as it is; any other JSON value as compact JSON text.
 
 >>> events = parse_events('{"event": "a"} {"time": 5, "event": {"b": 1}}', Defaults(now=1.0))
 >>> [(e["_raw"], e["_time"]) for e in events]
-[('a', 1.0), ('{"b": 1}', 5.0)]
+[('a', 1.0), ('{"b":1}', 5.0)]
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-import duckdb
-import pandas as pd
+import orjson
 from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger("labstack.splunk.hec")
@@ -98,112 +98,65 @@ def _time(value, number: int) -> float:
     raise HecError(INVALID_FORMAT, number)
 
 
-def _raw_event(obj: dict, event, text: str, start: int, end: int) -> str:
-    """The event's text as sent when that is unambiguous, else its JSON serialisation."""
-    if isinstance(event, str):
-        return event
-    # Fast path: "event" is the object's last key and its only occurrence, so the event's own
-    # text runs from after that key to the object's closing brace.
-    if next(reversed(obj)) == "event" and text.count('"event"', start, end) == 1:
-        at = text.index('"event"', start, end) + 7
-        value = text[at : end - 1].strip()
-        if value.startswith(":"):
-            return value[1:].lstrip()
-    return _dumps(event)
-
-
-def parse_events(text: str, defaults: Defaults) -> list[dict]:
+def parse_events(body: bytes | str, defaults: Defaults) -> list[dict]:
     """Events from an /event body, as store rows; raises ``HecError`` naming the bad event.
 
-    Bodies of one well-formed event per line, ``"event"`` last (what :mod:`helpers.splunk` and
-    most senders write) take a fast path that never builds the events as Python objects; any
-    other body, and any body the fast path has doubts about, is parsed event by event.
+    Bodies of one event per line (what :mod:`helpers.splunk` and most senders write) are parsed
+    line by line with orjson; any other body, and any line orjson refuses, goes to the general
+    parser (the standard library's, whose rules decide what is valid JSON), which also finds
+    the number of the first bad event.
     """
-    events = _parse_lines(text, defaults)
-    return events if events is not None else _parse_each(text, defaults)
-
-
-# DuckDB's JSON reader accepts more than RFC 8259 and Python do (trailing commas, nan and inf
-# in any case); an event with anything that looks like those goes to Python's parser instead.
-_DOUBTFUL_SQL = r",\s*[\]}]|[,:\[]\s*-?(?i:nan|inf)"
-_validator_lock = threading.Lock()
-_validator: list = []
-
-
-def _all_valid_json(texts: list[str]) -> bool:
-    """Whether every text is one strict JSON value, checked by DuckDB outside the GIL."""
-    if not texts:
-        return True
-    with _validator_lock:
-        if not _validator:
-            _validator.append(duckdb.connect())
-        cursor = _validator[0].cursor()
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    events = _parse_lines(data, defaults)
+    if events is not None:
+        return events
     try:
-        cursor.register("texts", pd.DataFrame({"t": texts}))
-        row = cursor.execute(
-            "SELECT bool_and(json_valid(t) AND NOT regexp_matches(t, ?)) FROM texts",
-            [_DOUBTFUL_SQL],
-        ).fetchone()
-        return bool(row and row[0])
-    finally:
-        cursor.close()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HecError(INVALID_FORMAT, 0) from None
+    return _parse_each(text, defaults)
 
 
-def _parse_lines(text: str, defaults: Defaults) -> list[dict] | None:
-    """The fast path: one event per line, ``"event"`` its last key; None means "not sure"."""
-    events, to_check = [], []
-    loads, now = json.loads, defaults.now
-    for line in text.split("\n"):
-        line = line.strip()
-        if not line:
+def _compact(event) -> str:
+    """An event object as compact JSON text (what ``_raw`` holds when the sent text is unclear)."""
+    try:
+        return orjson.dumps(event).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
+        return _dumps(event)
+
+
+def _parse_lines(data: bytes, defaults: Defaults) -> list[dict] | None:
+    """One JSON object per line; None when the general parser must decide."""
+    events = []
+    loads, compact, now = orjson.loads, _compact, defaults.now
+    base = {
+        "_time": now,
+        "index": defaults.index,
+        "sourcetype": defaults.sourcetype,
+        "source": defaults.source,
+        "host": defaults.host,
+    }
+    for line in data.split(b"\n"):
+        if not line or line.isspace():
             continue
-        if line[0] != "{" or line[-1] != "}" or line.count('"event"') != 1:
+        try:
+            obj = loads(line)
+        except orjson.JSONDecodeError:
             return None
-        at = line.index('"event"')
-        # The text before "event" plus "}" must itself be an object, so that comma is the
-        # object's own and "event" is a top-level key.
-        prefix = line[:at].rstrip()
-        if prefix == "{":
-            envelope = {}
-        elif prefix[-1] == ",":
+        if type(obj) is not dict:
+            return None
+        event = obj.get("event")
+        if event is None or (type(event) is str and not event.strip()):
+            return None
+        row = base.copy()
+        row["_raw"] = event if type(event) is str else compact(event)
+        if len(obj) > 1:
             try:
-                envelope = loads(prefix[:-1] + "}")
-            except ValueError:
-                return None
-        else:
-            return None
-        rest = line[at + 7 : -1].strip()
-        if rest[:1] != ":":
-            return None
-        raw = rest[1:].lstrip()
-        if not raw or raw == "null":
-            return None
-        if raw[0] == '"':
-            try:
-                raw = loads(raw)
-            except ValueError:
-                return None
-            if not isinstance(raw, str) or not raw.strip():
-                return None
-        else:
-            to_check.append(raw)
-        row = {
-            "_time": now,
-            "index": defaults.index,
-            "sourcetype": defaults.sourcetype,
-            "source": defaults.source,
-            "host": defaults.host,
-            "_raw": raw,
-        }
-        if envelope:
-            try:
-                _apply_envelope(row, envelope, len(events))
+                _apply_envelope(row, obj, len(events))
             except HecError:
                 return None
         events.append(row)
-    if not events or not _all_valid_json(to_check):
-        return None
-    return events
+    return events or None
 
 
 def _apply_envelope(row: dict, obj: dict, number: int) -> None:
@@ -247,7 +200,7 @@ def _parse_each(text: str, defaults: Defaults) -> list[dict]:
             "sourcetype": defaults.sourcetype,
             "source": defaults.source,
             "host": defaults.host,
-            "_raw": _raw_event(obj, event, text, pos, end),
+            "_raw": event if isinstance(event, str) else _compact(event),
         }
         _apply_envelope(row, obj, number)
         events.append(row)
@@ -294,11 +247,44 @@ def parse_raw(text: str, defaults: Defaults) -> list[dict]:
     return events
 
 
+class KnownIndexes:
+    """The store's index names, cached so that ingest does not ask the store on every request.
+
+    A name not in the cache makes one fresh look-up before it is refused; the management API
+    calls :meth:`invalidate` when it deletes an index; and the cache is never older than
+    ``ttl`` seconds (for indexes changed by other means).
+    """
+
+    def __init__(self, store, ttl: float = 5.0):
+        self.store, self.ttl = store, ttl
+        self._names: frozenset[str] = frozenset()
+        self._loaded = float("-inf")
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> frozenset[str]:
+        with self._lock:
+            self._names = frozenset(self.store.indexes())
+            self._loaded = time.monotonic()
+            return self._names
+
+    def __contains__(self, name: str) -> bool:
+        names = self._names
+        if time.monotonic() - self._loaded > self.ttl:
+            names = self._refresh()
+        return name in names or name in self._refresh()
+
+    def invalidate(self) -> None:
+        self._loaded = float("-inf")
+
+
 class HecApp:
     """The WSGI app. ``store`` is the EventStore; ``token`` the one valid HEC token."""
 
-    def __init__(self, store, token: str, host: str | None = None):
+    def __init__(
+        self, store, token: str, host: str | None = None, indexes: KnownIndexes | None = None
+    ):
         self.store = store
+        self.indexes = indexes or KnownIndexes(store)
         self._token = token
         self.host = host or socket.gethostname()
         self._slots = threading.BoundedSemaphore(MAX_CONCURRENT)
@@ -349,7 +335,7 @@ class HecApp:
         if channel is not None and not _GUID.match(channel):
             raise HecError(INVALID_CHANNEL)
 
-    def _body(self, request: Request) -> str:
+    def _body(self, request: Request) -> bytes:
         data = request.get_data(cache=False)
         encoding = request.headers.get("Content-Encoding", "").lower()
         try:
@@ -359,10 +345,7 @@ class HecApp:
                 data = zlib.decompress(data)
         except (OSError, zlib.error, EOFError):
             raise HecError(INVALID_FORMAT, 0) from None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise HecError(INVALID_FORMAT, 0) from None
+        return data
 
     def _defaults(self, request: Request) -> Defaults:
         args = request.args
@@ -402,17 +385,19 @@ class HecApp:
             self._slots.release()
 
     def _ingest(self, request: Request, kind: str) -> Response:
-        text = self._body(request)
+        data = self._body(request)
         defaults = self._defaults(request)
+        del request  # the body can be large; keep only the events
         if kind == "raw":
-            events = parse_raw(text, defaults)
+            try:
+                events = parse_raw(data.decode("utf-8"), defaults)
+            except UnicodeDecodeError:
+                raise HecError(INVALID_FORMAT, 0) from None
         else:
-            del request  # the body can be large; keep only the events
-            events = parse_events(text, defaults)
-        del text
-        known = set(self.store.indexes())
+            events = parse_events(data, defaults)
+        del data
         for number, event in enumerate(events):
-            if event["index"] not in known:
+            if event["index"] not in self.indexes:
                 raise HecError(INCORRECT_INDEX, number)
         self.store.add(events)
         return self._reply(SUCCESS)

@@ -14,7 +14,7 @@ import pytest
 import splunklib.results as results
 
 from labstack.splunk import hec
-from tests.splunk.splunklab import http
+from tests.splunk.splunklab import http, unique
 
 CHANNEL = "0e8a6a4e-4b8a-4f7e-9a66-3a1f3b9c2d11"
 
@@ -246,10 +246,11 @@ def test_fast_and_general_parsers_agree(seed):
         assert (row["_raw"] if isinstance(event, str) else json.loads(row["_raw"])) == event
 
 
-def test_event_text_is_kept_as_sent_when_event_is_last():
-    body = '{"time": 1, "event": {"b":  1,   "a": [1, 2]}}'
-    (row,) = hec.parse_events(body, hec.Defaults(now=0.0))
-    assert row["_raw"] == '{"b":  1,   "a": [1, 2]}'
+def test_object_events_are_stored_as_compact_json_strings_as_they_are():
+    body = '{"time": 1, "event": {"b":  1,   "a": [1, 2], "s": "caf\\u00e9"}}\n{"event": " x "}'
+    first, second = hec.parse_events(body, hec.Defaults(now=0.0))
+    assert first["_raw"] == '{"b":1,"a":[1,2],"s":"café"}'
+    assert second["_raw"] == " x "
 
 
 @pytest.mark.parametrize(
@@ -265,3 +266,27 @@ def test_lax_json_is_rejected(body):
     with pytest.raises(hec.HecError) as err:
         hec.parse_events(body, hec.Defaults(now=0.0))
     assert err.value.status == hec.INVALID_FORMAT
+
+
+def test_a_deleted_index_is_refused_at_once(splunk, service):
+    index = unique("gone")
+    service.indexes.create(index)
+    assert splunk.hec("/services/collector/event", _event(index)).status_code == 200
+    service.indexes.delete(index)
+    resp = splunk.hec("/services/collector/event", _event(index))
+    assert resp.status_code == 400 and resp.json()["code"] == 7
+    assert index not in service.indexes
+
+
+def test_an_index_created_through_the_api_is_usable_at_once(splunk, service):
+    index = unique("new")
+    assert splunk.hec("/services/collector/event", _event(index)).status_code == 400
+    service.indexes.create(index)
+    assert splunk.hec("/services/collector/event", _event(index)).status_code == 200
+    service.indexes.delete(index)
+
+
+def test_big_integers_and_nan_follow_pythons_json_rules():
+    body = '{"event": {"big": 123456789012345678901234567890, "x": NaN}}'
+    (row,) = hec.parse_events(body, hec.Defaults(now=0.0))
+    assert json.loads(row["_raw"])["big"] == 123456789012345678901234567890
