@@ -53,6 +53,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
+from botocore.config import Config
 
 from helpers import cloudtrail
 from helpers.config import Settings, get_settings
@@ -94,6 +95,7 @@ MAX_IN_FLIGHT = 2
 RETRY_VISIBILITY = 5
 #: Backoff between HEC health probes while HEC is down.
 BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+S3_CONFIG = Config(response_checksum_validation="when_required")
 HEC_TIMEOUT = (10, 300)  # connect, read: a large batch takes a while to index
 HEC_HEALTH_PATH = "/services/collector/health"
 HEC_EVENT_PATH = "/services/collector/event"
@@ -283,9 +285,11 @@ def hec_lines(
     try:
         raw = data
         if raw[:2] == cloudtrail.GZIP_MAGIC:
-            import gzip
-
-            raw = gzip.decompress(raw)
+            # One pass in C, CRC checked; several gzip members go the reader's way.
+            inflate = zlib.decompressobj(31)
+            raw = inflate.decompress(raw)
+            if not inflate.eof or inflate.unused_data:
+                raise ValueError("not a single gzip member")
         pairs = _scan_records(raw.decode("utf-8-sig"))
     except (OSError, EOFError, ValueError, zlib.error, RecursionError):
         pairs = None
@@ -506,12 +510,13 @@ class Ingester:
         retry_visibility: int = RETRY_VISIBILITY,
     ):
         if sqs is None or s3 is None:
-            if session is None:
-                from helpers.aws import session as make_session
+            from helpers.aws import DEFAULT_CONFIG
+            from helpers.aws import session as make_session
 
-                session = make_session()
+            session = session or make_session()
             sqs = sqs or session.client("sqs")
-            s3 = s3 or session.client("s3")
+            # gzip's own CRC checks each file; S3's response checksum would be a second pass.
+            s3 = s3 or session.client("s3", config=DEFAULT_CONFIG.merge(S3_CONFIG))
         self.sqs, self.s3, self.hec = sqs, s3, hec
         self.queue = queue
         self.index, self.sourcetype = index, sourcetype
@@ -620,13 +625,18 @@ class Ingester:
     def poll(self, wait: int = 0) -> int:
         """Receive up to 10 messages and queue their events for HEC; returns how many came."""
         raws = self._receive(wait)
+        self._collect(self._start(raws))
+        return len(raws)
+
+    def _start(self, raws: list[dict]) -> list[tuple[_Message, list[tuple[S3Object, Future]]]]:
+        """Read the notifications and start fetching their objects; acknowledge empty ones."""
         if not raws:
-            return 0
+            return []
         self.stats.add("received", len(raws))
-        messages = [_Message(raw) for raw in raws]
         work: list[tuple[_Message, list[tuple[S3Object, Future]]]] = []
         done: list[_Message] = []
-        for raw, message in zip(raws, messages, strict=True):
+        for raw in raws:
+            message = _Message(raw)
             try:
                 notification = parse_notification(raw.get("Body", ""))
             except NotificationError as exc:
@@ -641,10 +651,13 @@ class Ingester:
                 message.sealed = True
                 done.append(message)
                 continue
-            futures = [(o, self._fetch.submit(self._read, o)) for o in objects]
-            work.append((message, futures))
+            work.append((message, [(o, self._fetch.submit(self._read, o)) for o in objects]))
         if done:
             self._delete(done)
+        return work
+
+    def _collect(self, work: list[tuple[_Message, list[tuple[S3Object, Future]]]]) -> None:
+        """Wait for the fetched files and put their events into batches, message by message."""
         for message, futures in work:
             results = []
             for obj, future in futures:
@@ -659,7 +672,13 @@ class Ingester:
             for lines in results:
                 self._add(message, lines)
             self._seal(message)
-        return len(raws)
+
+    def _drop(self, work: list[tuple[_Message, list[tuple[S3Object, Future]]]]) -> None:
+        """Release messages whose files were being fetched when HEC failed."""
+        for _, futures in work:
+            for _, future in futures:
+                future.cancel()
+        self._fail([message for message, _ in work])
 
     def _read(self, obj: S3Object) -> list[bytes]:
         body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
@@ -685,6 +704,16 @@ class Ingester:
     # -- batches -----------------------------------------------------------------------------
     def _add(self, message: _Message, lines: list[bytes]) -> None:
         batch = self._batch
+        message.events += len(lines)
+        size = sum(map(len, lines)) + len(lines)
+        if (
+            batch.size + size <= self.max_batch_bytes
+            and batch.count + len(lines) <= self.max_batch_events
+        ):  # the common case: the whole file fits
+            batch.size += size
+            batch.count += len(lines)
+            self._take(batch, message, lines)
+            return
         start = 0
         for number, line in enumerate(lines):
             size = len(line) + 1
@@ -698,7 +727,6 @@ class Ingester:
             batch.size += size
             batch.count += 1
         self._take(batch, message, lines[start:])
-        message.events += len(lines)
 
     def _take(self, batch: _Batch, message: _Message, lines: list[bytes]) -> None:
         if not lines:
@@ -814,21 +842,33 @@ class Ingester:
         failures = self.stats["failures"]
         self._hec_down.clear()  # each run tries HEC afresh
         self.stats.state = "running"
+        pending: list = []  # the previous receive's files, fetched while the next one runs
         try:
             while not stop.is_set():
                 if self._hec_down.is_set():
+                    self._drop(pending)
+                    pending = []
                     self._abandon_batch()
                     if once:
                         return False
                     self._wait_for_hec(stop)
                     continue
-                building = bool(self._batch.parts)
+                building = bool(self._batch.parts or pending)
                 wait = ONCE_WAIT_SECONDS if once else (0 if building else self.wait_seconds)
-                got = self.poll(wait)
-                if got < MAX_MESSAGES or time.monotonic() - self._batch.started >= self.max_latency:
+                raws = self._receive(wait)
+                work = self._start(raws)
+                self._collect(pending)
+                pending = work
+                if (
+                    len(raws) < MAX_MESSAGES
+                    or time.monotonic() - self._batch.started >= self.max_latency
+                ):  # the queue is drained, or events waited long enough
+                    self._collect(pending)
+                    pending = []
                     self.flush()
-                if once and got == 0:
+                if once and not raws:
                     break
+            self._collect(pending)
             self.drain()
             if self._hec_down.is_set():
                 self._abandon_batch()

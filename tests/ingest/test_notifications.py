@@ -219,3 +219,13 @@ def test_empty_records_make_no_events():
 def test_unreadable_files_raise_with_a_reason(data, reason):
     with pytest.raises(CorruptLogError, match=reason):
         hec_lines(data, OBJ, index="main", host="h")
+
+
+def test_concatenated_gzip_members_are_all_read():
+    """Two gzip members in one object (what appending writers make): nothing is dropped."""
+    first, second = records(2, "one"), records(3, "two")
+    data = gzip.compress(json.dumps({"Records": first}).encode() + b"\n") + gzip.compress(
+        json.dumps({"Records": second}).encode()
+    )
+    events = _events(hec_lines(data, OBJ, index="main", host="h"))
+    assert [e["event"] for e in events] == first + second
