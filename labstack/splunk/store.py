@@ -38,9 +38,11 @@ _SCHEMA = [
     "INSERT OR IGNORE INTO indexes VALUES ('main')",
 ]
 _COLUMNS = ("_time", "index", "sourcetype", "source", "host", "_raw")
-# For a database file: checkpoint less often (bulk ingest runs ~2x faster; the WAL keeps it
-# durable) and bound DuckDB's buffer pool so the service stays small.
+# For a database file: checkpoint less often while events stream in (bulk ingest runs ~2x faster;
+# the WAL keeps it durable), then once ingest has been quiet for a moment (checkpointed data is
+# compressed and scans ~3x faster); and bound DuckDB's buffer pool so the service stays small.
 FILE_SETTINGS = ["SET checkpoint_threshold = '1GB'", "SET memory_limit = '1GB'"]
+QUIET_SECONDS_BEFORE_CHECKPOINT = 2.0
 
 
 class EventStore:
@@ -52,6 +54,8 @@ class EventStore:
     def __init__(self, path: str | None = None):
         self._con = duckdb.connect(path or ":memory:")
         self._lock = threading.Lock()
+        self._durable = path is not None
+        self._checkpoint_timer: threading.Timer | None = None
         for statement in (FILE_SETTINGS if path else []) + _SCHEMA:
             self._sql(statement)
         for name, definition in DEFAULT_MACROS.items():
@@ -86,9 +90,29 @@ class EventStore:
             finally:
                 self._con.unregister("incoming")
             self._seq += len(frame)
+            self._checkpoint_when_quiet()
         for listener in list(self.add_listeners):
             listener(events)
         return len(frame)
+
+    def _checkpoint_when_quiet(self) -> None:
+        """(Re)start the timer that checkpoints once no events arrived for a moment."""
+        if not self._durable:
+            return
+        if self._checkpoint_timer:
+            self._checkpoint_timer.cancel()
+        self._checkpoint_timer = threading.Timer(QUIET_SECONDS_BEFORE_CHECKPOINT, self._checkpoint)
+        self._checkpoint_timer.daemon = True
+        self._checkpoint_timer.start()
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            if self._checkpoint_timer is None:  # closed meanwhile
+                return
+            self._sql("CHECKPOINT")
+            pending = self._sql("SELECT wal_size FROM pragma_database_size()")[0][0]
+            if pending != "0 bytes":  # searches were running, so DuckDB skipped it: retry later
+                self._checkpoint_when_quiet()
 
     def indexes(self) -> dict[str, dict]:
         """``name -> {"totalEventCount", "minTime", "maxTime"}`` (epoch seconds, None if empty)."""
@@ -175,4 +199,7 @@ class EventStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._checkpoint_timer:
+                self._checkpoint_timer.cancel()
+                self._checkpoint_timer = None
             self._con.close()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 
 import pytest
 
+from labstack.splunk import store as store_module
 from labstack.splunk.spl import SPLError
 from labstack.splunk.store import EventStore, Results
 
@@ -128,6 +131,20 @@ def test_persists_to_a_file(tmp_path):
     assert store.search("search a=x | head 1 | table _time", now=NOW).rows == [
         {"_time": "1970-01-01T00:00:02.000+00:00"}
     ]
+    store.close()
+
+
+def test_a_file_store_checkpoints_once_ingest_is_quiet(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "QUIET_SECONDS_BEFORE_CHECKPOINT", 0.05)
+    path = tmp_path / "events.duckdb"
+    store = EventStore(str(path))
+    store.add([event(1, a="x")])
+    wal = f"{path}.wal"
+    deadline = time.monotonic() + 10
+    while os.path.exists(wal) and os.path.getsize(wal) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(wal) or os.path.getsize(wal) == 0
+    assert store.search("search a=x | stats count", now=NOW).rows == [{"count": "1"}]
     store.close()
 
 

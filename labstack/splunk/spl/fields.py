@@ -14,9 +14,6 @@ import json
 import re
 from typing import Any
 
-INTERNAL = ("_time", "_raw", "host", "index", "source", "sourcetype")
-
-
 def scalar_text(value: Any) -> str:
     """JSON scalars as Splunk extracts them: ``true``, ``12``, ``1.5``, ``text``."""
     if isinstance(value, bool):
@@ -60,7 +57,3 @@ def json_path(field: str) -> str:
         key, braces = re.match(r"(.*?)((?:\{\})*)$", piece).groups()
         parts.append('"' + key.replace('"', '\\"') + '"' + "[*]" * (len(braces) // 2))
     return "$." + ".".join(parts)
-
-
-def is_multivalue_name(field: str) -> bool:
-    return "{}" in field
