@@ -42,16 +42,19 @@ class BatchStore(EventStore):
     def __init__(self, main: EventStore):
         super().__init__(None)
         self.main = main
+        self._batch_macros: dict | None = None
 
     def replace(self, events: list[dict]) -> int:
         """Hold exactly ``events`` (the previous batch is dropped)."""
         with self._lock:
             self._sql("DELETE FROM events")
+        # One read of the macros per batch, not one per search: the main store is busy indexing.
+        self._batch_macros = self.main.macros()
         return self.add(events)
 
     # Knowledge objects live in the main store: the saved SPL means the same thing in both.
     def macros(self) -> dict:
-        return self.main.macros()
+        return self.main.macros() if self._batch_macros is None else self._batch_macros
 
     def lookups(self) -> list[str]:
         return self.main.lookups()

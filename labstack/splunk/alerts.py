@@ -62,6 +62,8 @@ log = logging.getLogger("labstack.splunk.alerts")
 TICK = 60.0
 #: Scheduled searches run at once.
 SCHEDULER_WORKERS = 4
+#: Real-time searches run at once over a batch.
+RT_WORKERS = 4
 #: Batches the real-time worker merges when indexing outpaces it (events, not requests).
 RT_MERGE_EVENTS = 50_000
 #: Where Splunk Web lists triggered alerts (we also accept the short forms).
@@ -124,6 +126,8 @@ class Alerting:
         self._lock = threading.Lock()
         self._warned: set[tuple[str, str]] = set()
         self._pool = ThreadPoolExecutor(SCHEDULER_WORKERS, thread_name_prefix="scheduler")
+        self._rt_pool = ThreadPoolExecutor(RT_WORKERS, thread_name_prefix="realtime")
+        self._throttle_lock = threading.Lock()
         self._batches: queue.Queue[list[dict] | None] = queue.Queue()
         self._realtime: list[str] = []
         self._threads: list[threading.Thread] = []
@@ -156,6 +160,7 @@ class Alerting:
         for thread in self._threads:
             thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._rt_pool.shutdown(wait=False, cancel_futures=True)
         self.outbox.stop()
         self.state.close()
 
@@ -285,38 +290,44 @@ class Alerting:
             batch_store.close()
 
     def evaluate_batch(self, batch_store: BatchStore, events: list[dict]) -> list[Fired]:
-        """Run every real-time search over ``events`` (just indexed) and fire what matches."""
+        """Run every real-time search over ``events`` (just indexed) and fire what matches.
+
+        The searches run side by side (DuckDB searches in parallel), and each fires as soon as
+        its own search is done, so one slow search does not delay the others' webhooks."""
         names = list(self._realtime)
         if not names:
             return []
         batch_store.replace(events)
-        fired: list[Fired] = []
         now = self.clock()
-        for name in names:
-            saved = self.api.saved.get(name)
-            if saved is None:
-                continue
-            attrs = saved.content()
-            window = cond.realtime_window(attrs)
-            try:
-                found = batch_store.search(attrs["qualifiedSearch"], earliest=window, now=now)
-                rows = clean_rows(found.fields, found.rows)
-                kind = (attrs.get("alert_type") or "always").strip().lower()
-                if not rows:
-                    continue
-                if kind != "always" and window is not None:
-                    # A rolling-window condition counts over the whole window, not the batch.
-                    whole = self.store.search(attrs["qualifiedSearch"], earliest=window, now=now)
-                    rows = clean_rows(whole.fields, whole.rows)
-            except SPLError as exc:
-                self._warn_once(name, f"real-time search failed: {exc}")
-                continue
+        runs = [self._rt_pool.submit(self._realtime_one, batch_store, n, now) for n in names]
+        return [f for run in runs for f in run.result()]
+
+    def _realtime_one(self, batch_store: BatchStore, name: str, now: float) -> list[Fired]:
+        saved = self.api.saved.get(name)
+        if saved is None:
+            return []
+        attrs = saved.content()
+        window = cond.realtime_window(attrs)
+        try:
+            found = batch_store.search(attrs["qualifiedSearch"], earliest=window, now=now)
+            rows = clean_rows(found.fields, found.rows)
+            if not rows:
+                return []
+            kind = (attrs.get("alert_type") or "always").strip().lower()
+            if kind != "always" and window is not None:
+                # A rolling-window condition counts over the whole window, not the batch.
+                whole = self.store.search(attrs["qualifiedSearch"], earliest=window, now=now)
+                rows = clean_rows(whole.fields, whole.rows)
             sid = (
                 f"rt_scheduler__{saved.owner}__{saved.app}__RMD5{_md5(name)}"
                 f"_at_{int(now)}_{next(self._seq)}"
             )
-            fired += self.evaluate(saved, sid, rows, "realtime", now)
-        return fired
+            return self.evaluate(saved, sid, rows, "realtime", now)
+        except SPLError as exc:
+            self._warn_once(name, f"real-time search failed: {exc}")
+        except Exception:
+            log.exception("real-time search %r failed", name)
+        return []
 
     # -- triggering ------------------------------------------------------------------------------
     def evaluate(
@@ -347,7 +358,8 @@ class Alerting:
             triggers = list(rows)  # per result; a run without results triggers nothing
             if not triggers and kind != "always":
                 triggers = [None]
-        triggers = self._unthrottled(attrs, name, triggers, self.clock())
+        with self._throttle_lock:  # check-and-set: a dispatch may race a real-time trigger
+            triggers = self._unthrottled(attrs, name, triggers, self.clock())
         return self._fire(saved, attrs, sid, triggers, len(rows), digest, mode, when)
 
     def _unthrottled(self, attrs: dict, name: str, triggers: list, now: float) -> list:

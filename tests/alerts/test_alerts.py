@@ -285,3 +285,25 @@ def test_a_real_time_alert_dispatched_by_hand_runs_over_its_window(alerts, recei
     job = alerts.dispatch(saved)
     [body] = receiver.wait(1)
     assert body["sid"] == job.sid and body["result"]["trail"] == "t1"
+
+
+def test_real_time_count_condition_counts_over_the_window(alerts, receiver):
+    saved = alerts.create(
+        "search index={index} action=fail",
+        receiver.url,
+        **{
+            "dispatch.earliest_time": "rt-10m",
+            "dispatch.latest_time": "rt",
+            "alert_type": "number of events",
+            "alert_comparator": "greater than",
+            "alert_threshold": "2",
+            "alert.suppress": "1",
+            "alert.suppress.period": "1h",
+        },
+    )
+    for event in FAILS:  # one at a time: each batch alone is never more than 2 events
+        alerts.send(event)
+    [body] = receiver.wait(1)
+    assert body["search_name"] == saved.name
+    # had it fired on fewer than three events, the throttle would have held this one back
+    assert [f["result_count"] for f in alerts.fired(saved.name)] == ["3"]
