@@ -15,6 +15,7 @@ it cannot help.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -144,7 +145,8 @@ class Outbox:
                 status = post(delivery.url, delivery.payload, self.timeout)
                 error = "" if status < 400 else f"HTTP {status}"
                 retry = status >= 500 or status in RETRYABLE
-            except (OSError, ValueError) as exc:  # refused, timed out, bad URL
+            except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed
+                # out, a garbled answer, a bad URL (ValueError: not worth retrying)
                 error = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
                 retry = not isinstance(exc, ValueError)
             now = self.clock()
@@ -165,6 +167,12 @@ class Outbox:
                 log.info("webhook for %r to %s: %s; retrying", delivery.search, delivery.url, error)
         except Exception:
             log.exception("webhook delivery %s failed", delivery.id)
+            try:  # never hot-loop on a delivery that breaks the sender: try it again later
+                now = self.clock()
+                self.state.attempted(delivery.id, "pending", delivery.attempts + 1,
+                                     now + MAX_BACKOFF, "internal error", None, now)  # fmt: skip
+            except Exception:
+                log.exception("could not reschedule webhook delivery %s", delivery.id)
         finally:
             with self._lock:
                 self._inflight.discard(delivery.id)

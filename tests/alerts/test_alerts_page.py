@@ -1,0 +1,39 @@
+"""A person's view of fired alerts: headless Chromium logs in on the search page, follows the
+"Triggered alerts" link and finds the alert with its webhook delivered."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.browser.cdp import Browser, chromium_path
+
+
+@pytest.fixture
+def browser():
+    binary = chromium_path()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    with Browser(binary) as browser:
+        yield browser
+
+
+def test_the_alerts_page_lists_a_fired_alert_and_its_delivery(browser, splunk, alerts, receiver):
+    alerts.send({"user": "alice", "action": "fail"})
+    saved = alerts.create("search index={index} action=fail", receiver.url)
+    alerts.dispatch(saved)
+    receiver.wait(1)
+
+    browser.open(splunk.url + "/en-US/app/search/search")
+    browser.wait_for("!!document.querySelector('#login:not(.hidden)')", "the login form")
+    browser.evaluate(
+        f"document.getElementById('password').value = {json.dumps(splunk.password)};"
+        "document.getElementById('login').requestSubmit()"
+    )
+    browser.wait_for("!!sessionStorage.getItem('splunkSessionKey')", "the login")
+    browser.click("a[href='/en-US/app/search/alerts']")
+    row = f"Array.from(document.querySelectorAll('#alerts tbody tr'))" \
+          f".find(tr => tr.innerText.includes({json.dumps(saved.name)}))"  # fmt: skip
+    browser.wait_for(f"!!({row}) && ({row}).innerText.includes('delivered')", "the alert row")
+    assert saved.name in browser.text()
