@@ -13,9 +13,12 @@ accepted every batch that holds its events, so delivery is at least once:
   the dead-letter queue, where a person can look at it; other messages flow on. A message is one
   unit: its other files wait in the dead-letter queue with it rather than being sent again and
   again.
-- When HEC is down (connection refused, 5xx, busy) the messages in flight are released
-  (``ChangeMessageVisibility``), the loop stops receiving and probes HEC's health with backoff, so
-  an outage costs each message at most one receive; then delivery resumes.
+- When HEC fails (connection refused, 5xx, busy, or a token or index it refuses), the loop stops
+  receiving. The batch HEC failed on stays in hand, its messages kept in flight
+  (``ChangeMessageVisibility``), and is retried with backoff; messages of later batches go back
+  to the queue. So an outage costs a message at most one receive and sends none to the
+  dead-letter queue; once HEC takes the held batch, delivery resumes. (``--once`` gives up
+  instead and hands everything back.)
 - A message whose events were split over two batches and whose second batch failed is sent again
   whole: its first part is then indexed twice. Large batches make that rare.
 
@@ -95,6 +98,8 @@ MAX_IN_FLIGHT = 2
 RETRY_VISIBILITY = 5
 #: Backoff between HEC health probes while HEC is down.
 BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+#: Seconds a held message stays in flight beyond the next retry.
+HOLD_MARGIN = 30
 S3_CONFIG = Config(response_checksum_validation="when_required")
 HEC_TIMEOUT = (10, 300)  # connect, read: a large batch takes a while to index
 HEC_HEALTH_PATH = "/services/collector/health"
@@ -534,7 +539,9 @@ class Ingester:
         self._batch = _Batch()
         self._lock = threading.Lock()
         self._hec_down = threading.Event()
-        self._hec_problem: HecError | None = None
+        self._held: _Batch | None = None  # the batch HEC failed on, retried as the probe
+        self.backoff = (BACKOFF_START, BACKOFF_MAX)
+        self._backoff = BACKOFF_START
         self.in_long_poll = False
 
     @classmethod
@@ -605,21 +612,20 @@ class Ingester:
 
     def _release(self, messages: list[_Message]) -> None:
         """Hand messages back to the queue, visible again after ``retry_visibility`` seconds."""
+        self._change_visibility(messages, self.retry_visibility)
+        self.stats.add("released", len(messages))
+
+    def _change_visibility(self, messages: list[_Message], seconds: int) -> None:
         for start in range(0, len(messages), MAX_MESSAGES):
             chunk = messages[start : start + MAX_MESSAGES]
             entries = [
-                {
-                    "Id": str(i),
-                    "ReceiptHandle": m.receipt,
-                    "VisibilityTimeout": self.retry_visibility,
-                }
+                {"Id": str(i), "ReceiptHandle": m.receipt, "VisibilityTimeout": seconds}
                 for i, m in enumerate(chunk)
             ]
             try:
                 self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
             except Exception as exc:  # they come back after the queue's visibility timeout
-                log.warning("could not release %d messages: %s", len(chunk), exc)
-            self.stats.add("released", len(chunk))
+                log.warning("could not change the visibility of %d messages: %s", len(chunk), exc)
 
     # -- one receive -------------------------------------------------------------------------
     def poll(self, wait: int = 0) -> int:
@@ -771,26 +777,34 @@ class Ingester:
         try:
             poisoned = self._post(batch.parts)
         except HecError as exc:
-            self._fail(messages)
-            self._hec_problem = exc
+            self._hec_failed(exc, len(messages))
+            # This batch stays in hand (its messages in flight, not received again) and is
+            # retried as the probe; later ones go back to the queue.
+            self._held = batch
             self._hec_down.set()
-            self.stats.add("hec_errors")
-            self.stats.error(str(exc))
-            if exc.kind == "config":
-                log.error("HEC refused the batch: %s; check SPLUNK_HEC_TOKEN and SPLUNK_INDEX", exc)
-            else:
-                log.warning("HEC is unavailable: %s; %d messages stay queued", exc, len(messages))
             return
         except Exception as exc:  # never lose track of the messages
             log.exception("sending a batch failed")
             self._fail(messages)
             self.stats.error(f"send failed: {exc}")
             return
+        self._accepted(batch, poisoned)
+
+    def _hec_failed(self, exc: HecError, messages: int) -> None:
+        self.stats.add("hec_errors")
+        self.stats.error(str(exc))
+        if exc.kind == "config":
+            log.error("HEC refused the batch: %s; check SPLUNK_HEC_TOKEN and SPLUNK_INDEX", exc)
+        else:
+            log.warning("HEC is unavailable: %s; %d messages stay queued", exc, messages)
+
+    def _accepted(self, batch: _Batch, poisoned: set[_Message]) -> None:
+        self._backoff = self.backoff[0]
         self.stats.add("batches")
         self.stats.add("events", sum(len(lines) for m, lines in batch.parts if m not in poisoned))
         ready = []
         with self._lock:
-            for message in messages:
+            for message, _ in batch.parts:
                 message.outstanding -= 1
                 if message.outstanding == 0 and message.sealed and not message.failed:
                     ready.append(message)
@@ -850,8 +864,9 @@ class Ingester:
                     pending = []
                     self._abandon_batch()
                     if once:
+                        self._release_held()
                         return False
-                    self._wait_for_hec(stop)
+                    self._recover(stop)
                     continue
                 building = bool(self._batch.parts or pending)
                 wait = ONCE_WAIT_SECONDS if once else (0 if building else self.wait_seconds)
@@ -872,6 +887,7 @@ class Ingester:
             self.drain()
             if self._hec_down.is_set():
                 self._abandon_batch()
+                self._release_held()
                 return False
         finally:
             self.stats.state = "stopped"
@@ -884,16 +900,32 @@ class Ingester:
         while self._in_flight:
             self._in_flight.popleft().result()
 
-    def _wait_for_hec(self, stop: threading.Event) -> None:
-        delay = BACKOFF_START
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            self._fail([m for m, _ in held.parts])
+
+    def _recover(self, stop: threading.Event) -> None:
+        """Retry the held batch with backoff, keeping its messages in flight, until HEC takes
+        it (or ``stop``). Nothing is received meanwhile, so an outage or a wrong token costs
+        no message a receive, and none reaches the dead-letter queue because of it."""
+        held, self._held = self._held, None
         self.stats.state = "waiting for HEC"
-        while not stop.wait(delay):
-            health = self.hec.healthy()
-            if health is None or health:
-                break
-            delay = min(delay * 2, BACKOFF_MAX)
-        log.info("HEC is back; resuming")
-        self._hec_problem = None
+        while held is not None:
+            delay = self._backoff
+            self._backoff = min(self._backoff * 2, self.backoff[1])
+            self._change_visibility([m for m, _ in held.parts], int(delay) + HOLD_MARGIN)
+            if stop.wait(delay):
+                self._fail([m for m, _ in held.parts])
+                return
+            try:
+                poisoned = self._post(held.parts)
+            except HecError as exc:
+                self._hec_failed(exc, len(held.parts))
+                continue
+            self._accepted(held, poisoned)
+            held = None
+        log.info("HEC accepts events again; resuming")
         self._hec_down.clear()
         self.stats.state = "running"
 

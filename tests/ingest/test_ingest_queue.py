@@ -167,6 +167,45 @@ def test_hec_errors_leave_messages_in_the_queue(pipeline, hec_stub, ingester_for
     assert p.depth() == 0
 
 
+def test_a_refused_token_sends_nothing_to_the_dlq_while_it_is_fixed(
+    pipeline, hec_stub, ingester_for
+):
+    """A wrong token (or index) is a person's to fix: the batch is held and retried, nothing is
+    received again meanwhile, so the messages do not run out of receives."""
+    p = pipeline(visibility=1, max_receives=2)
+    files = [records(4, f"tok{i}") for i in range(3)]
+    for recs in files:
+        p.put(log_file(recs))
+    hec_stub.mode = "bad-token"
+    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1)
+    ingester.backoff = (0.05, 0.2)
+    stop = threading.Event()
+    runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        assert until(lambda: ingester.stats["hec_errors"] >= 8, attempts=600)
+        assert p.dead_letters() == []
+        assert p.depth() == 3
+        assert "Invalid token" in ingester.stats.last_error
+        hec_stub.mode = "ok"
+        assert until(lambda: ingester.stats["events"] == 12, attempts=600)
+        assert until(lambda: p.depth() == 0)
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert sorted(_ids(hec_stub.events)) == sorted(r["eventID"] for f in files for r in f)
+    assert p.dead_letters() == []
+
+
+def test_hec_health_probe(hec_stub):
+    client = HecClient(hec_stub.url, hec_stub.token)
+    assert client.healthy() is True
+    hec_stub.mode = "busy"
+    assert client.healthy() is False
+    hec_stub.down()
+    assert client.healthy() is False
+
+
 def test_events_hec_refuses_are_isolated_to_their_message(pipeline, hec_stub, ingester_for):
     p = pipeline()
     good = records(6, "ok")
