@@ -118,7 +118,7 @@ def parse_events(body: bytes | str, defaults: Defaults) -> list[dict]:
 
 
 def _compact(event) -> str:
-    """An event object as compact JSON text (what ``_raw`` holds when the sent text is unclear)."""
+    """A non-string event as compact JSON text: its ``_raw``."""
     try:
         return orjson.dumps(event).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits

@@ -233,3 +233,34 @@ def test_old_session_keys_do_not_survive_a_restart(tmp_path):
         service = splunk.connect(token=key)
         with pytest.raises(binding.AuthenticationError):
             service.indexes.list()
+
+
+# -- refused requests change nothing ---------------------------------------------------------------
+def test_saved_search_without_name_or_search_is_refused(api, service):
+    before = [s.name for s in service.saved_searches]
+    for data in ({"search": "search index=main"}, {"name": unique("x")}):
+        resp = api.post(api.base + "/services/saved/searches", data=data, timeout=10)
+        assert resp.status_code == 400
+        assert _messages(resp.content)[0][0] == "ERROR"
+    assert [s.name for s in service.saved_searches] == before
+
+
+def test_macro_whose_arguments_do_not_match_its_name_is_refused(service):
+    name = unique("m").replace("-", "_")
+    with pytest.raises(binding.HTTPError) as err:
+        service.macros.create(f"{name}(2)", "index=main x=$a$", args="a")
+    assert err.value.status == 400
+    assert f"{name}(2)" not in service.macros
+
+
+def test_simple_receiver_to_a_missing_index_stores_nothing(api, service):
+    index = unique("nope")
+    resp = api.post(api.base + f"/services/receivers/simple?index={index}", data=b"x=1", timeout=10)
+    assert resp.status_code == 400
+    assert index not in service.indexes
+
+
+def test_a_refused_search_leaves_no_job(service):
+    with pytest.raises(binding.HTTPError):
+        service.jobs.create("search index=main | frobnicate")
+    assert not [j for j in service.jobs.list() if "frobnicate" in j["search"]]
