@@ -229,3 +229,27 @@ def test_concatenated_gzip_members_are_all_read():
     )
     events = _events(hec_lines(data, OBJ, index="main", host="h"))
     assert [e["event"] for e in events] == first + second
+
+
+# -- settings ---------------------------------------------------------------------------------
+def test_from_settings_names_what_is_missing(monkeypatch):
+    from helpers.config import MissingSetting, Settings
+    from helpers.ingest import Ingester
+
+    for name in ("SPLUNK_HEC_URL", "SPLUNK_HEC_TOKEN", "SPLUNK_INDEX", "CLOUDTRAIL_QUEUE"):
+        monkeypatch.delenv(name, raising=False)
+
+    base = {"aws_default_region": "us-east-1", "aws_endpoint_url": "http://127.0.0.1:9"}
+    with pytest.raises(MissingSetting, match="SPLUNK_HEC_URL"):
+        Ingester.from_settings(Settings(**base), queue="q")
+    settings = Settings(
+        **base,
+        splunk_hec_url="https://splunk.example.com:8088",
+        splunk_hec_token="secret",
+        splunk_index="aws",
+        cloudtrail_queue="lab-cloudtrail-ingest",
+    )
+    with Ingester.from_settings(settings) as ingester:
+        assert ingester.queue == "lab-cloudtrail-ingest"
+        assert ingester.index == "aws"
+        assert ingester.hec.event_url == "https://splunk.example.com:8088/services/collector/event"
