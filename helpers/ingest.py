@@ -57,6 +57,7 @@ from typing import Any
 
 import requests
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from helpers import cloudtrail
 from helpers.config import Settings, get_settings
@@ -541,7 +542,7 @@ class Ingester:
         self._hec_down = threading.Event()
         self._held: _Batch | None = None  # the batch HEC failed on, retried as the probe
         self.backoff = (BACKOFF_START, BACKOFF_MAX)
-        self._backoff = BACKOFF_START
+        self._backoff = self._sqs_backoff = BACKOFF_START
         self.in_long_poll = False
 
     @classmethod
@@ -870,7 +871,15 @@ class Ingester:
                     continue
                 building = bool(self._batch.parts or pending)
                 wait = ONCE_WAIT_SECONDS if once else (0 if building else self.wait_seconds)
-                raws = self._receive(wait)
+                try:
+                    raws = self._receive(wait)
+                except (BotoCoreError, ClientError) as exc:  # SQS unreachable or throttling
+                    if once:
+                        raise
+                    self._sqs_failed(exc, stop)
+                    raws = []
+                else:
+                    self._sqs_backoff = self.backoff[0]
                 work = self._start(raws)
                 self._collect(pending)
                 pending = work
@@ -892,6 +901,13 @@ class Ingester:
         finally:
             self.stats.state = "stopped"
         return self.stats["failures"] == failures
+
+    def _sqs_failed(self, exc: Exception, stop: threading.Event) -> None:
+        """Log, wait and go on: what is in hand is still delivered and deleted."""
+        self.stats.error(f"receive failed: {exc}")
+        log.warning("receiving from SQS failed (%s); retrying in %.1f s", exc, self._sqs_backoff)
+        stop.wait(self._sqs_backoff)
+        self._sqs_backoff = min(self._sqs_backoff * 2, self.backoff[1])
 
     def _abandon_batch(self) -> None:
         """After a HEC failure: release what is batched, wait for the sender to settle."""

@@ -10,6 +10,7 @@ import time
 from urllib.parse import unquote_plus
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from helpers.ingest import HecClient
 from tests.ingest.conftest import log_file, records, until
@@ -195,6 +196,33 @@ def test_a_refused_token_sends_nothing_to_the_dlq_while_it_is_fixed(
         runner.join(timeout=30)
     assert sorted(_ids(hec_stub.events)) == sorted(r["eventID"] for f in files for r in f)
     assert p.dead_letters() == []
+
+
+def test_a_failed_receive_is_retried(pipeline, hec_stub, ingester_for):
+    p = pipeline()
+    recs = records(6, "flaky")
+    p.put(log_file(recs))
+    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1)
+    ingester.backoff = (0.05, 0.1)
+    receive, calls = ingester.sqs.receive_message, []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) <= 2:
+            raise EndpointConnectionError(endpoint_url=p.queue_url)
+        return receive(**kwargs)
+
+    ingester.sqs.receive_message = flaky
+    stop = threading.Event()
+    runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        assert until(lambda: ingester.stats["events"] == 6, attempts=600)
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert _ids(hec_stub.events) == [r["eventID"] for r in recs]
+    assert p.depth() == 0
 
 
 def test_hec_health_probe(hec_stub):
