@@ -120,7 +120,7 @@ def _parameters(name: str, rng: random.Random) -> dict:
     return {"instancesSet": {"items": [{"instanceId": f"i-{rng.getrandbits(32):08x}"}]}}
 
 
-J = "json_extract_string(_raw, '$.{}')"
+J = "json_extract_string(__doc, '$.{}')"  # the store keeps JSON events' _raw in __doc
 CLOUDTRAIL = "\"index\" = 'main' AND sourcetype = 'aws:cloudtrail'"
 CIDRS = "'$.requestParameters.ipPermissions.items[*].ipRanges.items[*].cidrIp'"
 
@@ -226,7 +226,7 @@ CASES = [
             f"SELECT {J.format('requestParameters.groupId')} AS g, count(*) FROM events "
             f"WHERE {CLOUDTRAIL} "
             f"AND lower({J.format('eventName')}) = 'authorizesecuritygroupingress' "
-            f"AND list_contains(json_extract_string(_raw, {CIDRS}), '0.0.0.0/0') "
+            f"AND list_contains(json_extract_string(__doc, {CIDRS}), '0.0.0.0/0') "
             f"AND coalesce(lower({J.format('userIdentity.type')}) <> 'assumedrole', TRUE) "
             "AND g IS NOT NULL GROUP BY ALL ORDER BY ALL"
         ),

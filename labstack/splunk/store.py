@@ -29,8 +29,10 @@ __all__ = ["EventStore", "Results", "SPLError"]
 
 DEFAULT_MACROS = {"cloudtrail": "index=main sourcetype=aws:cloudtrail"}
 _SCHEMA = [
+    # _raw is kept in __doc when it is a JSON object (fields are extracted from it) and in
+    # __text otherwise, so field extraction never meets text that is not JSON.
     'CREATE TABLE IF NOT EXISTS events (_time DOUBLE, "index" VARCHAR, sourcetype VARCHAR, '
-    "source VARCHAR, host VARCHAR, _raw VARCHAR, __json BOOLEAN, __seq BIGINT)",
+    "source VARCHAR, host VARCHAR, __doc VARCHAR, __text VARCHAR, __seq BIGINT)",
     "CREATE TABLE IF NOT EXISTS indexes (name VARCHAR PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS macros "
     "(name VARCHAR PRIMARY KEY, definition VARCHAR, args VARCHAR)",
@@ -84,8 +86,10 @@ class EventStore:
             try:
                 self._sql('INSERT OR IGNORE INTO indexes SELECT DISTINCT "index" FROM incoming')
                 self._sql(
-                    'INSERT INTO events SELECT _time, "index", sourcetype, source, host, _raw, '
-                    "left(ltrim(_raw), 1) = '{' AND json_valid(_raw), __seq FROM incoming"
+                    'INSERT INTO events SELECT _time, "index", sourcetype, source, host, '
+                    "CASE WHEN is_json THEN _raw END, CASE WHEN NOT is_json THEN _raw END, __seq "
+                    "FROM (SELECT *, coalesce(left(ltrim(_raw), 1) = '{' AND json_valid(_raw), "
+                    "FALSE) AS is_json FROM incoming)"
                 )
             finally:
                 self._con.unregister("incoming")

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+
 def scalar_text(value: Any) -> str:
     """JSON scalars as Splunk extracts them: ``true``, ``12``, ``1.5``, ``text``."""
     if isinstance(value, bool):

@@ -95,7 +95,10 @@ def event_relation(ctx: Context, search: Search) -> Relation:
         where.append(f"_time >= {ctx.earliest!r}")
     if ctx.latest is not None and not mentions(search.expr, "latest"):
         where.append(f"_time < {ctx.latest!r}")
-    sql = 'SELECT _time, "index", sourcetype, source, host, _raw, __json, __seq FROM events'
+    sql = (
+        'SELECT _time, "index", sourcetype, source, host, coalesce(__doc, __text) AS _raw, '
+        "__doc, __seq FROM events"
+    )
     if where:
         sql += " WHERE " + " AND ".join(where)
     kinds = {"_time": NUM, "index": STR, "sourcetype": STR, "source": STR, "host": STR, "_raw": STR}

@@ -47,7 +47,8 @@ class Rows:
 
 @dataclass
 class Relation:
-    """A SQL query whose columns are fields; ``events`` relations also reach JSON in ``_raw``.
+    """A SQL query whose columns are fields; ``events`` relations also reach the fields of
+    JSON events (their ``_raw`` in column ``__doc``, NULL for other events).
 
     >>> Relation("SELECT 1 AS x", {"x": "num"}, "x").field("y")
     ('NULL', 'str')
@@ -70,8 +71,7 @@ class Relation:
         if not self.events:
             return "NULL", STR
         multi = "{}" in name
-        expr = f"json_extract_string(_raw, {lit(json_path(name))})"
-        return f"CASE WHEN __json THEN {expr} END", LIST if multi else STR
+        return f"json_extract_string(__doc, {lit(json_path(name))})", LIST if multi else STR
 
     def text(self, name: str) -> str:
         """The field as one VARCHAR (multivalue: its first value; numbers as Splunk prints)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .errors import SPLError
 from .lexer import OP, STRING, SUBSEARCH, WORD, Token, tokenize
-from .relation import LIST, NUM, Context, Relation, Rows
+from .relation import LIST, NUM, STR, Context, Relation, Rows
 from .sql import ilike, is_number, lit
 from .timeutil import parse_time
 
@@ -85,6 +85,28 @@ class Compare:
             return f"({number} {op} {float(value)!r})"
         text = f"spl_num({expr})" if kind == NUM else expr
         return f"({text} {op} {lit(value)})"
+
+
+@dataclass(repr=False)
+class In:
+    """``field IN (a, b*)``: one case-insensitive regular expression, so the field is read once."""
+
+    field: str
+    values: list[str]
+
+    def __repr__(self) -> str:
+        return f"In({self.field!r}, {self.values!r})"
+
+    def sql(self, rel: Relation, ctx: Context) -> str:
+        expr, kind = rel.field(self.field)
+        if kind != STR or "*" in self.values:
+            return Or([Compare(self.field, "=", v) for v in self.values]).sql(rel, ctx)
+        options = "|".join(".*".join(_regex_escape(p) for p in v.split("*")) for v in self.values)
+        return f"coalesce(regexp_full_match({expr}, {lit(f'(?is)(?:{options})')}), FALSE)"
+
+
+def _regex_escape(text: str) -> str:
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", text)
 
 
 @dataclass(repr=False)
@@ -242,10 +264,10 @@ class _Parser:
                 continue
             if t.kind not in (WORD, STRING):
                 raise _fail("Right hand side of IN must be a collection of literals.")
-            values.append(Compare(name, "=", t.value))
+            values.append(t.value)
         if t is None:
             raise _fail("Unbalanced parentheses.")
-        return Or(values) if values else Nothing()
+        return In(name, values) if values else Nothing()
 
 
 def parse_search(text: str):
@@ -255,7 +277,7 @@ def parse_search(text: str):
 
 def mentions(node, field: str) -> bool:
     """Whether the expression constrains ``field`` (e.g. ``index``) anywhere."""
-    if isinstance(node, Compare):
+    if isinstance(node, Compare | In):
         return node.field.lower() == field
     items = getattr(node, "items", None) or ([node.item] if isinstance(node, Not) else [])
     return any(mentions(i, field) for i in items)

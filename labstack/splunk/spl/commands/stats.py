@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..fields import json_path
 from ..lexer import STRING, WORD
 from ..relation import LIST, NUM, STR, Context, Relation
-from ..sql import ident
+from ..sql import ident, lit
 from . import Command, command, is_true, positive_int
 
 AGGREGATES: dict[str, Callable[[str, str, Relation], tuple[str, str]]] = {}
@@ -141,25 +142,26 @@ class Aggregate:
     name: str
 
 
-def group_source(rel: Relation, fields: list[str]) -> tuple[Relation, list[str], list[str]]:
-    """``rel`` plus one column per group field (multivalue unnested), and null groups dropped.
+def read_once(rel: Relation, names: list[str]) -> tuple[Relation, dict[str, tuple[str, str]]]:
+    """``rel`` plus a column per field, each event's JSON parsed once for all of them.
 
-    Returns the relation, the group columns, and their kinds.
+    Returns the relation and ``name -> (column, kind)``.
     """
-    columns, kinds, selects = [], [], []
-    for i, name in enumerate(fields):
+    wanted = [n for n in dict.fromkeys(names) if n not in rel.kinds]
+    columns = {n: rel.field(n) for n in dict.fromkeys(names) if n in rel.kinds}
+    scalars = [n for n in wanted if rel.events and "{}" not in n]
+    selects = []
+    if len(scalars) > 1:
+        paths = ", ".join(lit(json_path(n)) for n in scalars)
+        selects.append(f"json_extract_string(__doc, [{paths}]) AS __fields")
+        columns.update({n: (f"__fields[{i}]", STR) for i, n in enumerate(scalars, 1)})
+    for i, name in enumerate(n for n in wanted if n not in columns):
         expr, kind = rel.field(name)
-        column = f"__g{i}"
-        selects.append(f"{f'unnest({expr})' if kind == LIST else expr} AS {column}")
-        columns.append(column)
-        kinds.append(STR if kind == LIST else kind)
-    if not fields:
-        return rel, [], []
-    inner = rel.wrap(
-        f"SELECT *, {', '.join(selects)} FROM {{rel}}", {**rel.kinds, **dict.fromkeys(columns, STR)}
-    )
-    where = " AND ".join(f"{c} IS NOT NULL" for c in columns)
-    return inner.wrap(f"SELECT * FROM {{rel}} WHERE {where}", inner.kinds), columns, kinds
+        selects.append(f"{expr} AS __f{i}")
+        columns[name] = (f"__f{i}", kind)
+    if not selects:
+        return rel, columns
+    return rel.wrap(f"SELECT *, {', '.join(selects)} FROM {{rel}}", rel.kinds), columns
 
 
 def parse_aggregates(cmd: Command, tokens) -> list[Aggregate]:
@@ -192,18 +194,28 @@ def parse_aggregates(cmd: Command, tokens) -> list[Aggregate]:
 
 
 def grouped(rel: Relation, aggregates: list[Aggregate], by: list[str]) -> Relation:
-    """The stats query: one row per by-field combination, sorted by the by-fields."""
-    source, columns, kinds = group_source(rel, by)
+    """The stats query: one row per by-field combination (multivalue by-fields count once per
+    value, null ones not at all), sorted by the by-fields."""
+    source, columns = read_once(rel, [*by, *(a.field for a in aggregates if a.field)])
+    keys = [f"__g{i}" for i in range(len(by))]
+    if by:
+        unnested = ", ".join(
+            f"{f'unnest({c})' if k == LIST else c} AS {g}"
+            for g, (c, k) in zip(keys, (columns[n] for n in by), strict=True)
+        )
+        present = " AND ".join(f"{g} IS NOT NULL" for g in keys)
+        source = source.wrap(f"SELECT *, {unnested} FROM {{rel}}", source.kinds)
+        source = source.wrap(f"SELECT * FROM {{rel}} WHERE {present}", source.kinds)
     selects, out_kinds = [], {}
-    for column, name, kind in zip(columns, by, kinds, strict=True):
-        selects.append(f"{column} AS {ident(name)}")
-        out_kinds[name] = kind
+    for key, name in zip(keys, by, strict=True):
+        selects.append(f"{key} AS {ident(name)}")
+        out_kinds[name] = STR if columns[name][1] == LIST else columns[name][1]
     for agg in aggregates:
-        expr, kind = source.field(agg.field) if agg.field else (None, STR)
+        expr, kind = columns[agg.field] if agg.field else (None, STR)
         sql, out_kind = AGGREGATES[agg.function](expr, kind, source)
         selects.append(f"{sql} AS {ident(agg.name)}")
         out_kinds[agg.name] = out_kind
-    group = f" GROUP BY {', '.join(columns)}" if columns else ""
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
     order = ", ".join(ident(n) for n in by)
     return Relation(
         f"SELECT {', '.join(selects)} FROM ({source.sql}) AS rel{group}", out_kinds, order
