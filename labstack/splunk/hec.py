@@ -29,6 +29,7 @@ import zlib
 from dataclasses import dataclass
 
 import orjson
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger("labstack.splunk.hec")
@@ -64,6 +65,7 @@ EVENT_BLANK = (400, 13, "Event field cannot be blank")
 ACK_DISABLED = (400, 14, "ACK is disabled")
 BAD_FIELDS = (400, 15, "Error in handling indexed fields")
 HEALTHY = (200, 17, "HEC is healthy")
+TOO_LARGE = (413, 27, "Content too large")
 NOT_FOUND = (404, 404, "The requested URL was not found on this server.")
 
 
@@ -306,6 +308,8 @@ class HecApp:
             response = self.dispatch(request)
         except HecError as exc:
             response = self._reply(exc.status, exc.event_number)
+        except RequestEntityTooLarge:
+            response = self._reply(TOO_LARGE)
         except Exception:
             log.exception("HEC request failed")
             response = self._reply(INTERNAL_ERROR)

@@ -12,6 +12,7 @@ import random
 
 import pytest
 import splunklib.results as results
+from werkzeug.test import Client
 
 from labstack.splunk import hec
 from tests.splunk.splunklab import http, unique
@@ -290,3 +291,27 @@ def test_big_integers_and_nan_follow_pythons_json_rules():
     body = '{"event": {"big": 123456789012345678901234567890, "x": NaN}}'
     (row,) = hec.parse_events(body, hec.Defaults(now=0.0))
     assert json.loads(row["_raw"])["big"] == 123456789012345678901234567890
+
+
+def test_a_body_over_the_size_limit_is_413_and_stores_nothing(monkeypatch):
+    """On the app itself, with a stand-in store: no request that large goes over the wire."""
+
+    class Store:
+        added: list = []
+
+        def indexes(self):
+            return {"main": {}}
+
+        def add(self, events):
+            self.added.extend(events)
+
+    monkeypatch.setattr(hec, "MAX_CONTENT_LENGTH", 100)
+    app = hec.HecApp(Store(), "t")
+    resp = Client(app).post(
+        "/services/collector/event",
+        data=json.dumps({"event": "x" * 200}),
+        headers={"Authorization": "Splunk t"},
+    )
+    assert resp.status_code == 413
+    assert resp.json == {"text": "Content too large", "code": 27}
+    assert Store.added == []
