@@ -282,7 +282,6 @@ def _batches(
     max_bytes: int,
 ) -> Iterator[tuple[int, bytes]]:
     """(number of the batch's first record, body) pairs: one event object per line."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
     lines: list[bytes] = []
     size, first = 0, 0
     for number, record in enumerate(records):
@@ -291,8 +290,8 @@ def _batches(
             stamp = _epoch(record.get(time_field), time_field, number)
             if stamp is not None:
                 event = {"time": stamp, **event}
-        event["event"] = record  # last, so the collector can keep its text as sent
-        line = dumps(event).encode("utf-8")
+        event["event"] = record  # last: the order most collectors and senders use
+        line = _json_line(event)
         if lines and (len(lines) >= max_events or size + len(line) > max_bytes):
             yield first, b"\n".join(lines)
             lines, size, first = [], 0, number
@@ -300,6 +299,19 @@ def _batches(
         size += len(line) + 1
     if lines:
         yield first, b"\n".join(lines)
+
+
+_slow_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def _json_line(event: dict) -> bytes:
+    """One event as compact JSON (orjson when it can; the standard library for big integers)."""
+    import orjson
+
+    try:
+        return orjson.dumps(event, default=str)
+    except (TypeError, orjson.JSONEncodeError):
+        return _slow_dumps(event).encode("utf-8")
 
 
 def _epoch(value, field: str, number: int) -> float | None:
