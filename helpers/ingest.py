@@ -99,6 +99,8 @@ MAX_IN_FLIGHT = 2
 RETRY_VISIBILITY = 5
 #: Backoff between HEC health probes while HEC is down.
 BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+#: Seconds between progress lines in the log.
+REPORT_SECONDS = 60
 #: Seconds a held message stays in flight beyond the next retry.
 HOLD_MARGIN = 30
 S3_CONFIG = Config(response_checksum_validation="when_required")
@@ -858,6 +860,7 @@ class Ingester:
         self._hec_down.clear()  # each run tries HEC afresh
         self.stats.state = "running"
         pending: list = []  # the previous receive's files, fetched while the next one runs
+        reported = (time.monotonic(), self.stats["events"])
         try:
             while not stop.is_set():
                 if self._hec_down.is_set():
@@ -892,6 +895,7 @@ class Ingester:
                     self.flush()
                 if once and not raws:
                     break
+                reported = self._report(reported)
             self._collect(pending)
             self.drain()
             if self._hec_down.is_set():
@@ -901,6 +905,25 @@ class Ingester:
         finally:
             self.stats.state = "stopped"
         return self.stats["failures"] == failures
+
+    def _report(self, last: tuple[float, int]) -> tuple[float, int]:
+        """One progress line a minute while events flow (the lab's .lab/logs/ingest.log)."""
+        now, events = time.monotonic(), self.stats["events"]
+        if now - last[0] < REPORT_SECONDS:
+            return last
+        if events != last[1]:
+            info = self.stats.snapshot()
+            log.info(
+                "%d events delivered in the last %.0f s; totals: %d messages, %d files, "
+                "%d events, %d failures",
+                events - last[1],
+                now - last[0],
+                info["messages"],
+                info["files"],
+                info["events"],
+                info["failures"],
+            )
+        return now, events
 
     def _sqs_failed(self, exc: Exception, stop: threading.Event) -> None:
         """Log, wait and go on: what is in hand is still delivered and deleted."""
