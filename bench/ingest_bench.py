@@ -47,6 +47,7 @@ from labstack.services import all_services
 from labstack.world import World, free_port
 
 ACCOUNT = "123456789012"
+PROCS = ("aws", "splunk")
 EVENTS = [
     ("ec2.amazonaws.com", "DescribeInstances", True),
     ("s3.amazonaws.com", "GetBucketAcl", True),
@@ -181,6 +182,12 @@ def parse_rate(files, bucket: str) -> float:
     return count / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_ingest(pipe: Pipe, hec: HecClient, aws, index: str, files: int) -> tuple[float, dict]:
     """Seconds until the running input (the service's loop) has delivered and deleted every
     file's message, and its counters."""
@@ -238,7 +245,9 @@ def main() -> int:
         record_bytes = statistics.mean(
             len(json.dumps(r, separators=(",", ":"))) for r in records[:1000]
         )
-        base_rates, ingest_rates, parse_rates = [], [], []
+        pids = {r.service.name: r.pid for r in world.statuses() if r.service.name in PROCS}
+        pids["ingest"] = os.getpid()
+        base_rates, ingest_rates, parse_rates, cpu = [], [], [], []
         for round_ in range(args.rounds):
             files = files_of(records, args.per_file)
             base_ix, ingest_ix = f"bench-base-{round_}", f"bench-ingest-{round_}"
@@ -248,7 +257,9 @@ def main() -> int:
             parse_rates.append(parse_rate(files, pipe.bucket))
             base_rates.append(baseline(hec, files, pipe.bucket, base_ix))
             pipe.upload(files)
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             elapsed, stats = run_ingest(pipe, hec, aws, ingest_ix, len(files))
+            cpu.append({name: cpu_seconds(pid) - before[name] for name, pid in pids.items()})
             if stats["events"] != args.events or stats["failures"]:
                 raise SystemExit(f"ingest round {round_} incomplete: {stats}")
             ingest_rates.append(args.events / elapsed)
@@ -272,6 +283,12 @@ def main() -> int:
             "hec_accept_events_per_second_rounds": [round(r) for r in base_rates],
             "aim_events_per_second": 50_000,
             "batches_last_round": stats["batches"],
+            # CPU seconds per 100,000 events during the ingest phase, by process (median):
+            # moto + recorder ("aws"), the Splunk stand-in ("splunk"), this ingester ("ingest").
+            "cpu_seconds_per_100k_events": {
+                name: round(statistics.median(c[name] for c in cpu) * 100_000 / args.events, 2)
+                for name in pids
+            },
             "verified_in_splunk": True,
         }
         print(json.dumps(report, indent=2))
