@@ -55,8 +55,7 @@ def main() -> int:
     store = EventStore(str(state / "events.duckdb"))
     splunkd = Splunkd(store, state, auth, extra_routes=web_routes)
     alerting = Alerting.attach(splunkd, state, web=f"http://{HOST}:{api_port}")
-    hec = HecApp(store, _require("SPLUNK_HEC_TOKEN"))
-    splunkd.index_listeners.append(hec.indexes.invalidate)
+    hec = HecApp(store, _require("SPLUNK_HEC_TOKEN"), indexes=splunkd.known_indexes)
     hec_server = make_server(HOST, hec_port, hec, threaded=True)
     api_server = make_server(HOST, api_port, splunkd, threaded=True)
 

@@ -30,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from labstack.splunk import atom, results
 from labstack.splunk.auth import Auth
+from labstack.splunk.hec import KnownIndexes
 from labstack.splunk.jobs import Job, Jobs
 from labstack.splunk.saved import SavedSearches
 from labstack.splunk.spl import SPLError
@@ -167,8 +168,10 @@ class Splunkd:
         self.started = time.time()
         self.extra_routes = extra_routes
         self.dispatch_hooks: list[Callable] = []
-        #: Called after an index is created or deleted (the HEC's cache of index names).
-        self.index_listeners: list[Callable[[], None]] = []
+        #: Index names for ingest checks, shared with the HEC; refreshed when indexes change.
+        self.known_indexes = KnownIndexes(store)
+        #: Called after an index is created or deleted.
+        self.index_listeners: list[Callable[[], None]] = [self.known_indexes.invalidate]
         self.lookup_staging = self.state_dir / "lookup_tmp"
 
     # -- search ----------------------------------------------------------------------------------
@@ -450,7 +453,7 @@ def receivers_simple(api: Splunkd, call: Call) -> Response:
     except UnicodeDecodeError:
         text = data.decode("latin-1")  # what http.client sends for a str body
     index = call.get("index") or "main"
-    if index not in api.store.indexes():
+    if index not in api.known_indexes:
         raise ApiError(400, f"Index '{index}' does not exist.")
     event = {
         "_time": time.time(),
