@@ -516,6 +516,7 @@ class Ingester:
         workers: int = FETCH_WORKERS,
         wait_seconds: int = WAIT_SECONDS,
         retry_visibility: int = RETRY_VISIBILITY,
+        backoff: tuple[float, float] = (BACKOFF_START, BACKOFF_MAX),
     ):
         if sqs is None or s3 is None:
             from helpers.aws import DEFAULT_CONFIG
@@ -543,8 +544,8 @@ class Ingester:
         self._lock = threading.Lock()
         self._hec_down = threading.Event()
         self._held: _Batch | None = None  # the batch HEC failed on, retried as the probe
-        self.backoff = (BACKOFF_START, BACKOFF_MAX)
-        self._backoff = self._sqs_backoff = BACKOFF_START
+        self.backoff = backoff  # first and longest wait between retries, seconds
+        self._backoff = self._sqs_backoff = backoff[0]
         self.in_long_poll = False
 
     @classmethod

@@ -130,7 +130,9 @@ def test_hec_down_then_up_delivers_exactly_once(pipeline, hec_stub, ingester_for
     hec_stub.down()  # connection refused
     for recs in files:
         p.put(log_file(recs))
-    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1, retry_visibility=0)
+    ingester = ingester_for(
+        p, hec_stub.url, hec_stub.token, wait_seconds=1, retry_visibility=0, backoff=(0.2, 1.0)
+    )
     stop = threading.Event()
     runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
     runner.start()
@@ -178,8 +180,7 @@ def test_a_refused_token_sends_nothing_to_the_dlq_while_it_is_fixed(
     for recs in files:
         p.put(log_file(recs))
     hec_stub.mode = "bad-token"
-    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1)
-    ingester.backoff = (0.05, 0.2)
+    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1, backoff=(0.05, 0.2))
     stop = threading.Event()
     runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
     runner.start()
@@ -202,8 +203,7 @@ def test_a_failed_receive_is_retried(pipeline, hec_stub, ingester_for):
     p = pipeline()
     recs = records(6, "flaky")
     p.put(log_file(recs))
-    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1)
-    ingester.backoff = (0.05, 0.1)
+    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1, backoff=(0.05, 0.1))
     receive, calls = ingester.sqs.receive_message, []
 
     def flaky(**kwargs):
