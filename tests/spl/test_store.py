@@ -7,10 +7,14 @@ import os
 import threading
 import time
 
+import duckdb
 import pytest
 
 from labstack.splunk import store as store_module
 from labstack.splunk.spl import SPLError
+from labstack.splunk.spl.planner import execute, parse
+from labstack.splunk.spl.relation import Context, Rows
+from labstack.splunk.spl.sql import SETUP
 from labstack.splunk.store import EventStore, Results
 
 NOW = 1700086400.0
@@ -174,3 +178,14 @@ def test_errors_are_spl_errors_never_tracebacks(store):
     for spl in ["index=main", "search | stats foo(x)", "search a=", "| eval", "search [", ""]:
         with pytest.raises(SPLError):
             store.search(spl, now=NOW)
+
+
+def test_execute_can_start_from_rows(store):
+    """An alert condition runs over a search's results rather than the index."""
+    commands = parse("search count>5 | sort - count", store.macros())
+    cursor = duckdb.connect()
+    for statement in SETUP:
+        cursor.execute(statement).fetchall()
+    rows = Rows([{"count": "8"}, {"count": "2"}, {"count": "30"}], ["count"])
+    done = execute(commands, Context(cursor, store, NOW), start=rows)
+    assert [r["count"] for r in done.rows] == ["30", "8"]

@@ -105,11 +105,14 @@ def event_relation(ctx: Context, search: Search) -> Relation:
     return Relation(sql, kinds, "_time DESC, __seq DESC", events=True)
 
 
-def execute(commands: list[Command], ctx: Context) -> Rows:
-    """Run parsed commands; the data moves between SQL and Python only when a command needs it."""
-    state: Relation | Rows = Rows([], [])
+def execute(commands: list[Command], ctx: Context, start: Rows | None = None) -> Rows:
+    """Run parsed commands; the data moves between SQL and Python only when a command needs it.
+
+    ``start``: rows to run on instead of the event index (an alert condition over results).
+    """
+    state: Relation | Rows = Rows([], []) if start is None else start
     for position, cmd in enumerate(commands):
-        if position == 0 and isinstance(cmd, Search):
+        if position == 0 and start is None and isinstance(cmd, Search):
             state = event_relation(ctx, cmd)
         if hasattr(cmd, "sql") and (isinstance(state, Relation) or not hasattr(cmd, "run")):
             result = cmd.sql(state if isinstance(state, Relation) else load(state, ctx), ctx)
