@@ -99,6 +99,8 @@ MAX_IN_FLIGHT = 2
 RETRY_VISIBILITY = 5
 #: Backoff between HEC health probes while HEC is down.
 BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+#: Delivered objects remembered, so a duplicated notification is not indexed twice.
+REMEMBER_OBJECTS = 100_000
 #: Seconds between progress lines in the log.
 REPORT_SECONDS = 60
 #: Seconds a held message stays in flight beyond the next retry.
@@ -124,6 +126,8 @@ class NotificationError(ValueError):
 class S3Object:
     bucket: str
     key: str
+    #: The object's ETag when the notification names it (S3 events do; CloudTrail's do not).
+    etag: str = field(default="", repr=False)
 
     @property
     def uri(self) -> str:
@@ -207,7 +211,8 @@ def _s3_event(records: Any, prefix: str) -> Notification:
         except (KeyError, TypeError):
             raise NotificationError(f"Records[{number}] has no s3.bucket.name/object.key") from None
         # S3 URL-encodes keys in notifications, spaces as "+".
-        objects.append(S3Object(bucket, urllib.parse.unquote_plus(key)))
+        etag = record["s3"]["object"].get("eTag") or ""
+        objects.append(S3Object(bucket, urllib.parse.unquote_plus(key), str(etag)))
     return Notification(prefix + "s3", tuple(objects), ignored)
 
 
@@ -440,6 +445,7 @@ class Stats:
         "failures",
         "hec_errors",
         "released",
+        "duplicates",
     )
 
     def __init__(self):
@@ -462,13 +468,24 @@ class Stats:
     def snapshot(self) -> dict:
         """``received`` messages, ``messages`` deleted after delivery, ``files`` and ``events``
         delivered, ``batches`` posted, ``failures`` (poison messages or files), ``hec_errors``,
-        ``released`` (messages handed back to the queue), ``last_error``, ``state``."""
+        ``released`` (messages handed back to the queue), ``duplicates`` (notifications of
+        objects already delivered, acknowledged without sending), ``last_error``, ``state``."""
         with self._lock:
             return {**self._values, "last_error": self.last_error, "state": self.state}
 
 
 class _Message:
-    __slots__ = ("events", "failed", "files", "id", "outstanding", "receipt", "receives", "sealed")
+    __slots__ = (
+        "events",
+        "failed",
+        "files",
+        "id",
+        "objects",
+        "outstanding",
+        "receipt",
+        "receives",
+        "sealed",
+    )
 
     def __init__(self, raw: dict):
         self.id = raw["MessageId"]
@@ -479,6 +496,7 @@ class _Message:
         self.failed = False
         self.files = 0
         self.events = 0
+        self.objects: tuple[S3Object, ...] = ()
 
 
 @dataclass
@@ -537,6 +555,7 @@ class Ingester:
         self.max_receives: int | None = None
         self.dead_letter_queue: str | None = None
         self._queue_url: str | None = None
+        self._delivered: dict[S3Object, None] = {}  # recently delivered objects, oldest first
         self._fetch = ThreadPoolExecutor(max(1, workers), thread_name_prefix="ingest-fetch")
         self._send = ThreadPoolExecutor(1, thread_name_prefix="ingest-send")
         self._in_flight: deque[Future] = deque()
@@ -613,6 +632,11 @@ class Ingester:
                     continue
                 self.stats.add("messages")
                 self.stats.add("files", message.files)
+                with self._lock:
+                    for obj in message.objects:
+                        self._delivered[obj] = None
+                        if len(self._delivered) > REMEMBER_OBJECTS:
+                            del self._delivered[next(iter(self._delivered))]
 
     def _release(self, messages: list[_Message]) -> None:
         """Hand messages back to the queue, visible again after ``retry_visibility`` seconds."""
@@ -657,10 +681,16 @@ class Ingester:
                 self.stats.add("test_events")
                 log.info("acknowledged s3:TestEvent (message %s)", message.id)
             objects = [o for o in notification.objects if wanted(o.key)]
+            if objects and all(o in self._delivered for o in objects):
+                # S3 and SQS deliver at least once: the same notification again is acknowledged.
+                self.stats.add("duplicates")
+                log.info("already delivered %s; acknowledged again", objects[0].uri)
+                objects = []
             if not objects:
                 message.sealed = True
                 done.append(message)
                 continue
+            message.objects = tuple(objects)
             work.append((message, [(o, self._fetch.submit(self._read, o)) for o in objects]))
         if done:
             self._delete(done)

@@ -49,6 +49,23 @@ def test_delivers_every_record_once_and_deletes_after_accept(pipeline, hec_stub,
     assert request["X-Splunk-Request-Channel"]
 
 
+def test_a_duplicated_notification_is_acknowledged_without_sending_again(
+    pipeline, hec_stub, ingester_for
+):
+    p = pipeline()
+    recs = records(5, "dup")
+    p.put(log_file(recs))
+    ingester = ingester_for(p, hec_stub.url, hec_stub.token)
+    got = p.sqs.receive_message(QueueUrl=p.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    body = next(m["Body"] for m in got["Messages"] if "ObjectCreated" in m["Body"])
+    assert ingester.run(once=True)
+    p.send(body)  # S3 and SQS deliver at least once
+    assert ingester.run(once=True)
+    assert _ids(hec_stub.events) == [r["eventID"] for r in recs]
+    assert ingester.stats["duplicates"] == 1
+    assert p.depth() == 0
+
+
 def test_s3_events_through_sns(pipeline, hec_stub, ingester_for):
     p = pipeline(via="sns")
     recs = records(4, "sns")

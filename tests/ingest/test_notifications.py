@@ -59,14 +59,14 @@ def sns(message: dict | str) -> str:
 def test_plain_s3_event():
     note = parse_notification(json.dumps(s3_event()))
     assert note.kind == "s3"
-    assert note.objects == (S3Object("trail", KEY),)
+    assert note.objects == (S3Object("trail", KEY, "abc"),)
     assert note.objects[0].uri == f"s3://trail/{KEY}"
 
 
 def test_s3_event_inside_sns_envelope():
     note = parse_notification(sns(s3_event()))
     assert note.kind == "sns/s3"
-    assert note.objects == (S3Object("trail", KEY),)
+    assert note.objects == (S3Object("trail", KEY, "abc"),)
 
 
 def test_keys_are_url_decoded():
