@@ -26,6 +26,7 @@ __all__ = [
     "realtime_window",
     "suppress_key",
     "triggered",
+    "validate",
 ]
 
 COMPARATORS = (
@@ -72,6 +73,52 @@ def realtime_window(attrs: dict) -> str | None:
     text = str(attrs.get("dispatch.earliest_time") or "").strip()
     window = text[2:].strip() if text.lower().startswith("rt") else text
     return window or None
+
+
+ALERT_TYPES = (
+    "always",
+    "number of events",
+    "number of results",
+    "number of hosts",
+    "number of sources",
+    "custom",
+)
+
+
+def validate(attrs: dict) -> None:
+    """Reject alert settings Splunk would reject on save; ConditionError names the attribute.
+
+    >>> validate({"cron_schedule": "*/5 * * * *", "alert.suppress.period": "10m"})
+    >>> try:
+    ...     validate({"alert_comparator": "bigger than"})
+    ... except ConditionError as exc:
+    ...     print(str(exc)[:52])
+    Invalid value for alert_comparator: 'bigger than' (o
+    """
+    from croniter import croniter
+
+    cron = str(attrs.get("cron_schedule") or "").strip()
+    if cron and not croniter.is_valid(cron):
+        raise ConditionError(f"Invalid value for cron_schedule: '{cron}'.")
+    kind = str(attrs.get("alert_type") or "").strip().lower()
+    if kind and kind not in ALERT_TYPES:
+        raise ConditionError(
+            f"Invalid value for alert_type: '{attrs['alert_type']}' (one of: "
+            f"{', '.join(ALERT_TYPES)})."
+        )
+    comparator = str(attrs.get("alert_comparator") or "").strip().lower()
+    if comparator and comparator not in COMPARATORS:
+        raise ConditionError(
+            f"Invalid value for alert_comparator: '{attrs['alert_comparator']}' (one of: "
+            f"{', '.join(COMPARATORS)})."
+        )
+    _number(attrs, "alert_threshold")
+    for key in ("alert.suppress.period", "alert.expires"):
+        if str(attrs.get(key) or "").strip():
+            try:
+                period_seconds(attrs[key])
+            except ConditionError as exc:
+                raise ConditionError(f"Invalid value for {key}: {exc}") from None
 
 
 def _number(attrs: dict, key: str) -> float:

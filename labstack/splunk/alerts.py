@@ -146,6 +146,7 @@ class Alerting:
         self = cls(api, state_dir, web, options or Options.from_env())
         api.alerting = self
         api.dispatch_hooks.append(self.on_dispatch)
+        api.saved_checks.append(cond.validate)
         api.saved.listeners.append(self.on_saved_change)
         self.store.add_listeners.append(self.on_events)
         pages = api.extra_routes

@@ -168,6 +168,8 @@ class Splunkd:
         self.started = time.time()
         self.extra_routes = extra_routes
         self.dispatch_hooks: list[Callable] = []
+        #: ``check(attrs)`` for a saved search about to be stored; ValueError rejects it (400).
+        self.saved_checks: list[Callable] = []
         #: Index names for ingest checks, shared with the HEC; refreshed when indexes change.
         self.known_indexes = KnownIndexes(store)
         #: Called after an index is created or deleted.
@@ -728,6 +730,14 @@ def _saved(api: Splunkd, call: Call):
     return saved
 
 
+def _check_saved(api: Splunkd, attrs: dict) -> None:
+    for check in api.saved_checks:
+        try:
+            check(attrs)
+        except ValueError as exc:
+            raise ApiError(400, f"In handler 'savedsearch': {exc}") from None
+
+
 @route("saved/searches", "GET")
 def list_saved(api: Splunkd, call: Call) -> Response:
     return api.listing(call, "savedsearch", [_saved_entity(s) for s in api.saved.list()])
@@ -742,6 +752,7 @@ def create_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(400, "In handler 'savedsearch': Missing required argument: search")
     app = call.get("app") or (call.app if call.app not in (None, "-") else "search")
     owner = call.get("owner") or (call.owner if call.owner not in (None, "-") else "nobody")
+    _check_saved(api, call.flat(skip=_SAVED_ACL_PARAMS))
     try:
         saved = api.saved.create(name, call.flat(skip=_SAVED_ACL_PARAMS), owner=owner, app=app)
     except KeyError:
@@ -763,6 +774,7 @@ def update_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(
             400, "In handler 'savedsearch': Argument \"name\" is not supported by this handler."
         )
+    _check_saved(api, {**saved.attrs, **call.flat(skip=_SAVED_ACL_PARAMS)})
     saved = api.saved.update(saved.name, call.flat(skip=_SAVED_ACL_PARAMS))
     return api.feed(call, "savedsearch", [_saved_entity(saved)])
 

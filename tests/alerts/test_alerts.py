@@ -7,6 +7,7 @@ import json
 
 import pytest
 import splunklib.results as splunk_results
+from splunklib.binding import HTTPError
 
 from helpers.webhooks import Receiver
 from labstack.world import free_port
@@ -307,3 +308,25 @@ def test_real_time_count_condition_counts_over_the_window(alerts, receiver):
     assert body["search_name"] == saved.name
     # had it fired on fewer than three events, the throttle would have held this one back
     assert [f["result_count"] for f in alerts.fired(saved.name)] == ["3"]
+
+
+@pytest.mark.parametrize(
+    ("attrs", "named"),
+    [
+        ({"cron_schedule": "every minute"}, "cron_schedule"),
+        ({"alert_type": "number of cats"}, "alert_type"),
+        ({"alert_comparator": "bigger than"}, "alert_comparator"),
+        ({"alert_threshold": "ten"}, "alert_threshold"),
+        ({"alert.suppress.period": "soon"}, "alert.suppress.period"),
+    ],
+)
+def test_bad_alert_settings_are_rejected_and_change_nothing(alerts, receiver, attrs, named):
+    with pytest.raises(HTTPError) as created:
+        alerts.create("search index={index}", receiver.url, **attrs)
+    assert created.value.status == 400 and named in str(created.value)
+    saved = alerts.create("search index={index}", receiver.url, alert_threshold="1")
+    with pytest.raises(HTTPError) as updated:
+        saved.update(**attrs)
+    assert updated.value.status == 400 and named in str(updated.value)
+    assert saved.refresh()["alert_threshold"] == "1"
+    assert all(saved[key] != value for key, value in attrs.items())
