@@ -23,12 +23,13 @@ def _reader():
     return geolite2.reader()
 
 
-def _name(record: dict, key: str) -> str | None:
-    return (record.get(key) or {}).get("names", {}).get("en")
+def _name(record: dict, key: str, lang: str) -> str | None:
+    names = (record.get(key) or {}).get("names", {})
+    return names.get(lang) or names.get("en")
 
 
 @cache
-def locate(ip: str) -> dict[str, str] | None:
+def locate(ip: str, lang: str = "en") -> dict[str, str] | None:
     """Splunk's iplocation fields for an address, or None (private, invalid or unknown: then
     Splunk adds no fields at all)."""
     try:
@@ -40,12 +41,12 @@ def locate(ip: str) -> dict[str, str] | None:
     location = record.get("location", {})
     subdivisions = record.get("subdivisions") or [{}]
     found = {
-        "City": _name(record, "city"),
-        "Country": _name(record, "country") or _name(record, "registered_country"),
-        "Region": subdivisions[0].get("names", {}).get("en"),
+        "City": _name(record, "city", lang),
+        "Country": _name(record, "country", lang) or _name(record, "registered_country", lang),
+        "Region": _name({"region": subdivisions[0]}, "region", lang),
         "lat": location.get("latitude"),
         "lon": location.get("longitude"),
-        "Continent": _name(record, "continent"),
+        "Continent": _name(record, "continent", lang),
         "MetroCode": location.get("metro_code"),
         "Timezone": location.get("time_zone"),
     }

@@ -76,6 +76,8 @@ class Command:
         for t in self.tokens if tokens is None else tokens:
             if t.is_op(","):
                 continue
+            if t.is_op("=") and names:  # an option this command does not take: name it
+                raise self.error(f"The argument '{names[-1]}' is invalid.")
             if t.kind not in (WORD, STRING):
                 raise self.error(f"The argument '{t.value}' is invalid.")
             names.append(t.value)

@@ -27,7 +27,7 @@ class Lookup(Command):
     """
 
     def parse(self) -> None:
-        self.take_options("local", "update", "max_matches")
+        self.take_options("local", "update")
         if not self.tokens:
             raise self.error(
                 "Usage: lookup <table> <field> [AS <field>] [OUTPUT|OUTPUTNEW <field>...]."
@@ -122,7 +122,7 @@ class Join(Command):
 
     def parse(self) -> None:
         self.text = self.subsearch()
-        options = self.take_options("type", "max", "overwrite", "usetime", "earlier")
+        options = self.take_options("type", "max", "overwrite")
         self.kind = options.get("type", "inner").lower()
         if self.kind not in ("inner", "left", "outer"):
             raise self.error(f"Invalid join type '{self.kind}'; use inner, left or outer.")

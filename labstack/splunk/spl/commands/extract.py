@@ -27,7 +27,7 @@ class Rex(Command):
     ``max_match=0`` for all matches (multivalue); ``mode=sed "s/x/y/g"`` rewrites the field."""
 
     def parse(self) -> None:
-        options = self.take_options("field", "max_match", "mode", "offset_field")
+        options = self.take_options("field", "max_match", "mode")
         self.field = options.get("field", "_raw")
         self.max_match = positive_int(self, options.get("max_match", "1"))
         self.sed = options.get("mode") == "sed"

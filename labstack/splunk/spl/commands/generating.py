@@ -23,7 +23,7 @@ class MakeResults(Command):
     generating = True
 
     def parse(self) -> None:
-        options = self.take_options("count", "annotate", "format", "data")
+        options = self.take_options("count", "format", "data")
         if self.tokens:
             raise self.error(f"Invalid argument: '{self.tokens[0].value}'.")
         self.count = positive_int(self, options.get("count", "1"))
@@ -71,7 +71,7 @@ class InputLookup(Command):
     generating = True
 
     def parse(self) -> None:
-        self.take_options("append", "start", "max")
+        self.take_options("append")
         if len(self.tokens) != 1:
             raise self.error("Usage: inputlookup <lookup-table-name>.")
         self.table = self.tokens[0].value

@@ -30,6 +30,7 @@ class IpLocation(Command):
         self.field = self.tokens[0].value
         self.names = ALL_FIELDS if is_true(options.get("allfields", "f")) else FIELDS
         self.outputs = [options.get("prefix", "") + n for n in self.names]
+        self.lang = options.get("lang", "en")
 
     def sql(self, rel: Relation, ctx: Context) -> Relation:
         ip = rel.text(self.field)
@@ -37,7 +38,7 @@ class IpLocation(Command):
         addresses = ctx.con.execute(
             f"SELECT DISTINCT __ip FROM ({source.sql}) AS rel WHERE __ip IS NOT NULL"
         ).fetchall()
-        located = {a: locate(a) for (a,) in addresses}
+        located = {a: locate(a, self.lang) for (a,) in addresses}
         frame = pd.DataFrame(
             {
                 "__ip": list(located),

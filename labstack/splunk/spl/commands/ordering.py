@@ -136,9 +136,12 @@ class Tail(Command):
 @command("dedup")
 class Dedup(Command):
     """Keep the first N results (default 1) per combination of values: ``dedup 2 user src``.
-    Results missing any of the fields are dropped unless ``keepempty=true``."""
+    Results missing any of the fields are dropped unless ``keepempty=true``; ``sortby -_time``
+    sorts what is kept."""
 
     def parse(self) -> None:
+        self.tokens, sortby = self.split_keyword("sortby")
+        self.sortby = Sort(self.name, "0 " + " ".join(t.value for t in sortby)) if sortby else None
         options = self.take_options("keepempty", "consecutive")
         self.keepempty = is_true(options.get("keepempty", "f"))
         self.consecutive = is_true(options.get("consecutive", "f"))
@@ -167,4 +170,5 @@ class Dedup(Command):
             seen[key] = seen.get(key, 0) + 1
             if seen[key] <= self.count:
                 kept.append(row)
-        return Rows(kept, rows.fields)
+        kept_rows = Rows(kept, rows.fields)
+        return self.sortby.run(kept_rows, ctx) if self.sortby else kept_rows

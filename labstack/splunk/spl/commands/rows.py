@@ -11,7 +11,7 @@ import re
 
 from ..lexer import STRING, WORD
 from ..relation import Context, Rows, to_text
-from . import Command, command
+from . import Command, command, positive_int
 from .extract import python_regex
 
 
@@ -59,7 +59,7 @@ class MvExpand(Command):
     """One result per value of a multivalue field: ``mvexpand cidr``."""
 
     def parse(self) -> None:
-        self.take_options("limit")
+        self.limit = positive_int(self, self.take_options("limit").get("limit", "0"))
         names = self.field_names()
         if len(names) != 1:
             raise self.error("Usage: mvexpand <field> [limit=<int>].")
@@ -70,7 +70,7 @@ class MvExpand(Command):
         for row in rows.rows:
             value = row.get(self.field)
             if isinstance(value, list):
-                out.extend({**row, self.field: v} for v in value)
+                out.extend({**row, self.field: v} for v in value[: self.limit or None])
             else:
                 out.append(row)
         return Rows(out, rows.fields)

@@ -57,7 +57,7 @@ class Bin(Command):
     """Put values into spans: ``bin _time span=1h``, ``bin bytes span=100 AS size``."""
 
     def parse(self) -> None:
-        options = self.take_options("span", "bins", "minspan", "start", "end", "aligntime")
+        options = self.take_options("span")
         names = self.field_names()
         self.target = names[0] if names else None
         if len(names) == 3 and names[1].lower() == "as":
@@ -90,9 +90,7 @@ class Timechart(Command):
     the rest as ``OTHER``; events without the split field as ``NULL``; empty spans filled)."""
 
     def parse(self) -> None:
-        options = self.take_options(
-            "span", "limit", "useother", "usenull", "otherstr", "nullstr", "cont", "partial", "bins"
-        )
+        options = self.take_options("span", "limit", "useother", "usenull", "otherstr", "nullstr")
         head, tail = self.split_keyword("by")
         self.aggregates = parse_aggregates(self, head) or [Aggregate("count", None, "count")]
         self.by = self.field_names(tail)
