@@ -44,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from croniter import croniter
 from werkzeug.wrappers import Request, Response
@@ -439,7 +440,7 @@ class Alerting:
         if path in GO_PAGES:  # results_link: show the alerts of that sid
             sid = request.args.get("sid", "")
             response = Response(status=302)
-            response.headers["Location"] = f"{ALERTS_PAGES[0]}?sid={sid}"
+            response.headers["Location"] = f"{ALERTS_PAGES[0]}?sid={quote(sid, safe='')}"
             return response
         if path not in ALERTS_PAGES:
             return None
