@@ -242,7 +242,12 @@ class _Parser:
         if token.kind == OP:
             raise _fail(f"Unexpected '{token.value}'.")
         following = self.peek()
+        touching = following is not None and following.pos == token.pos + len(token.value)
+        if token.kind == WORD and touching and following.is_op("("):
+            return self.directive(token.value)
         if token.kind == WORD and following is not None and following.is_op(*COMPARATORS):
+            if "*" in token.value:
+                raise _fail(f"Wildcards in field names ('{token.value}') are not supported here.")
             self.take()
             value = self.take() if self.peek() is not None else None
             if value is None or value.kind not in (WORD, STRING):
@@ -256,6 +261,22 @@ class _Parser:
             self.i += 2
             return self.in_list(token.value)
         return Term(token.value)
+
+    def directive(self, name: str):
+        """``TERM(x)``: x as one term (our terms already match whole segments)."""
+        self.take()
+        inner = self.take() if self.peek() is not None else None
+        closing = self.take() if self.peek() is not None else None
+        if name.upper() != "TERM":
+            raise _fail(f"'{name}(...)' is not supported here.")
+        if (
+            inner is None
+            or inner.kind not in (WORD, STRING)
+            or closing is None
+            or not closing.is_op(")")
+        ):
+            raise _fail("TERM() takes one term.")
+        return Term(inner.value)
 
     def in_list(self, name: str):
         values = []
