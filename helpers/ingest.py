@@ -20,7 +20,9 @@ accepted every batch that holds its events, so delivery is at least once:
   dead-letter queue; once HEC takes the held batch, delivery resumes. (``--once`` gives up
   instead and hands everything back.)
 - A message whose events were split over two batches and whose second batch failed is sent again
-  whole: its first part is then indexed twice. Large batches make that rare.
+  whole: its first part is then indexed twice. Large batches make that rare. A second
+  notification for an object this process already delivered (same key and ETag) is acknowledged
+  without sending it again.
 
 Run it as ``python -m helpers.ingest`` (``--once`` drains the queue and exits), or as the ``ingest``
 service of ``lab up``, which also serves ``GET /health`` with counters on ``$LAB_PORT_INGEST``.
