@@ -1,5 +1,7 @@
 """Offline IP geolocation for ``iplocation``: MaxMind GeoLite2 City, the database Splunk
 itself ships, from the ``maxminddb-geolite2`` package (nothing is downloaded at run time).
+The package's snapshot is from 2018; this product includes GeoLite2 data created by MaxMind,
+available from https://www.maxmind.com (CC BY-SA 4.0).
 
 >>> locate("81.2.69.160")["Country"]
 'United Kingdom'
