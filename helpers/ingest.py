@@ -103,6 +103,8 @@ RETRY_VISIBILITY = 5
 BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
 #: Delivered objects remembered, so a duplicated notification is not indexed twice.
 REMEMBER_OBJECTS = 100_000
+#: Visibility timeout assumed until the queue's own is read.
+DEFAULT_VISIBILITY = 30
 #: Seconds between progress lines in the log.
 REPORT_SECONDS = 60
 #: Seconds a held message stays in flight beyond the next retry.
@@ -487,9 +489,11 @@ class _Message:
         "receipt",
         "receives",
         "sealed",
+        "visible_at",
     )
 
-    def __init__(self, raw: dict):
+    def __init__(self, raw: dict, visibility: int):
+        self.visible_at = time.monotonic() + visibility  # when SQS would hand it out again
         self.id = raw["MessageId"]
         self.receipt = raw["ReceiptHandle"]
         self.receives = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", 1))
@@ -558,6 +562,8 @@ class Ingester:
         self.dead_letter_queue: str | None = None
         self._queue_url: str | None = None
         self._delivered: dict[S3Object, None] = {}  # recently delivered objects, oldest first
+        self._live: set[_Message] = set()  # received, neither deleted nor given up: kept hidden
+        self.visibility = DEFAULT_VISIBILITY  # the queue's VisibilityTimeout, read with its URL
         self._fetch = ThreadPoolExecutor(max(1, workers), thread_name_prefix="ingest-fetch")
         self._send = ThreadPoolExecutor(1, thread_name_prefix="ingest-send")
         self._in_flight: deque[Future] = deque()
@@ -595,8 +601,11 @@ class Ingester:
                 url = self.queue
             else:
                 url = self.sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
-            attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
-            policy = attrs.get("Attributes", {}).get("RedrivePolicy")
+            attrs = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["RedrivePolicy", "VisibilityTimeout"]
+            ).get("Attributes", {})
+            self.visibility = int(attrs.get("VisibilityTimeout") or self.visibility)
+            policy = attrs.get("RedrivePolicy")
             if policy:
                 redrive = json.loads(policy)
                 self.max_receives = int(redrive.get("maxReceiveCount", 0)) or None
@@ -618,6 +627,8 @@ class Ingester:
         return reply.get("Messages", [])
 
     def _delete(self, messages: list[_Message]) -> None:
+        with self._lock:
+            self._live.difference_update(messages)
         for start in range(0, len(messages), MAX_MESSAGES):
             chunk = messages[start : start + MAX_MESSAGES]
             entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
@@ -672,7 +683,9 @@ class Ingester:
         work: list[tuple[_Message, list[tuple[S3Object, Future]]]] = []
         done: list[_Message] = []
         for raw in raws:
-            message = _Message(raw)
+            message = _Message(raw, self.visibility)
+            with self._lock:
+                self._live.add(message)
             try:
                 notification = parse_notification(raw.get("Body", ""))
             except NotificationError as exc:
@@ -729,6 +742,8 @@ class Ingester:
     def _poison(self, message: _Message, reason: str) -> None:
         """Leave a message in the queue; after max receives SQS moves it to the DLQ."""
         message.failed = True
+        with self._lock:
+            self._live.discard(message)
         self.stats.add("failures")
         self.stats.error(reason)
         if self.max_receives:
@@ -876,6 +891,7 @@ class Ingester:
 
     def _fail(self, messages: list[_Message]) -> None:
         with self._lock:
+            self._live.difference_update(messages)
             fresh = [m for m in messages if not m.failed]
             for message in fresh:
                 message.failed = True
@@ -894,6 +910,16 @@ class Ingester:
         self.stats.state = "running"
         pending: list = []  # the previous receive's files, fetched while the next one runs
         reported = (time.monotonic(), self.stats["events"])
+        try:
+            self.queue_url  # noqa: B018 - its visibility timeout paces the heartbeat
+        except (BotoCoreError, ClientError):
+            if once:
+                raise  # otherwise the loop retries it
+        heartbeat_done = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._keep_hidden, args=(heartbeat_done,), name="ingest-heartbeat", daemon=True
+        )
+        heartbeat.start()
         try:
             while not stop.is_set():
                 if self._hec_down.is_set():
@@ -936,8 +962,21 @@ class Ingester:
                 self._release_held()
                 return False
         finally:
+            heartbeat_done.set()
             self.stats.state = "stopped"
         return self.stats["failures"] == failures
+
+    def _keep_hidden(self, done: threading.Event) -> None:
+        """Heartbeat thread: extend the visibility of messages still being worked on (slow HEC,
+        large files) before SQS hands them to someone else, which would duplicate events."""
+        while not done.wait(max(0.2, self.visibility / 4)):
+            now = time.monotonic()
+            with self._lock:
+                due = [m for m in self._live if m.visible_at - now < self.visibility / 2]
+            if due:
+                self._change_visibility(due, self.visibility)
+                for message in due:
+                    message.visible_at = now + self.visibility
 
     def _report(self, last: tuple[float, int]) -> tuple[float, int]:
         """One progress line a minute while events flow (the lab's .lab/logs/ingest.log)."""

@@ -66,6 +66,26 @@ def test_a_duplicated_notification_is_acknowledged_without_sending_again(
     assert p.depth() == 0
 
 
+def test_messages_stay_hidden_while_a_slow_hec_works(pipeline, hec_stub, ingester_for):
+    """A POST that outlasts the queue's visibility timeout while the loop keeps receiving: the
+    heartbeat keeps the message hidden, so it is not received again and indexed twice."""
+    p = pipeline(visibility=2)
+    recs = records(5, "slow")
+    p.put(log_file(recs))
+    hec_stub.hook = lambda: time.sleep(5)
+    ingester = ingester_for(p, hec_stub.url, hec_stub.token, wait_seconds=1)
+    stop = threading.Event()
+    runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        assert until(lambda: p.depth() == 0, attempts=600)
+    finally:
+        stop.set()
+        runner.join(timeout=60)  # whatever was received meanwhile is sent before run returns
+    assert _ids(hec_stub.events) == [r["eventID"] for r in recs]
+    assert ingester.stats["received"] == 2  # the file's message and S3's test event, once each
+
+
 def test_s3_events_through_sns(pipeline, hec_stub, ingester_for):
     p = pipeline(via="sns")
     recs = records(4, "sns")
