@@ -20,7 +20,9 @@ accepted every batch that holds its events, so delivery is at least once:
   dead-letter queue; once HEC takes the held batch, delivery resumes. (``--once`` gives up
   instead and hands everything back.)
 - A message whose events were split over two batches and whose second batch failed is sent again
-  whole: its first part is then indexed twice. Large batches make that rare. A second
+  whole: its first part is then indexed twice. Large batches make that rare. A heartbeat
+  extends the visibility of messages still being worked on, so a slow HEC or a large file does
+  not let SQS hand the same message out again meanwhile. A second
   notification for an object this process already delivered (same key and ETag) is acknowledged
   without sending it again.
 
