@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS counts (search TEXT PRIMARY KEY, count INTEGER);
 CREATE TABLE IF NOT EXISTS fired (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, search TEXT, sid TEXT, trigger_time REAL,
     result_count INTEGER, digest INTEGER, severity TEXT, actions TEXT, alert_type TEXT,
-    mode TEXT, owner TEXT, app TEXT, expires REAL);
+    mode TEXT, owner TEXT, app TEXT, expires REAL, tracked INTEGER DEFAULT 1);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, fired_id INTEGER, search TEXT, sid TEXT, url TEXT,
     payload TEXT, status TEXT, attempts INTEGER, next_attempt REAL, last_error TEXT,
@@ -60,6 +60,7 @@ class Fired:
     owner: str
     app: str
     expires: float
+    tracked: bool = True  # alert.track: listed in alerts/fired_alerts (Splunk's Triggered Alerts)
 
 
 @dataclass
@@ -92,6 +93,9 @@ class AlertState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(fired)")}
+        if "tracked" not in columns:  # a state directory from before alert.track was kept
+            self._db.execute("ALTER TABLE fired ADD COLUMN tracked INTEGER DEFAULT 1")
 
     def _run(self, sql: str, params=()) -> list[tuple]:
         with self._lock:
@@ -138,11 +142,11 @@ class AlertState:
             try:
                 cur = self._db.execute(
                     "INSERT INTO fired (name, search, sid, trigger_time, result_count, digest, "
-                    "severity, actions, alert_type, mode, owner, app, expires) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "severity, actions, alert_type, mode, owner, app, expires, tracked) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (fired.name, fired.search, fired.sid, fired.trigger_time, fired.result_count,
                      int(fired.digest), fired.severity, fired.actions, fired.alert_type,
-                     fired.mode, fired.owner, fired.app, fired.expires),
+                     fired.mode, fired.owner, fired.app, fired.expires, int(fired.tracked)),
                 )  # fmt: skip
                 fired.id = cur.lastrowid
                 for url, payload in deliveries:
@@ -161,18 +165,21 @@ class AlertState:
                 raise
         return fired
 
-    def fired(self, search: str | None = None, now: float | None = None) -> list[Fired]:
+    def fired(
+        self, search: str | None = None, now: float | None = None, tracked_only: bool = False
+    ) -> list[Fired]:
         """Unexpired fired alerts, newest first; all searches, or one."""
         now = time.time() if now is None else now
         sql = "SELECT * FROM fired WHERE expires > ?"
         params: tuple = (now,)
+        if tracked_only:
+            sql += " AND tracked = 1"
         if search is not None:
             sql += " AND search = ?"
             params += (search,)
         rows = self._run(sql + " ORDER BY id DESC", params)
-        return [
-            Fired(*row[:6], bool(row[6]), *row[7:])
-            for row in rows  # digest stored as 0/1
+        return [  # digest and tracked are stored as 0/1
+            Fired(*row[:6], bool(row[6]), *row[7:14], bool(row[14])) for row in rows
         ]
 
     def delete_fired(self, name: str) -> bool:

@@ -18,9 +18,11 @@ restart keeps it). A trigger is recorded as a fired alert (``GET alerts/fired_al
 ``/en-US/app/search/alerts`` page) and, with ``actions=webhook``, queued for
 ``action.webhook.param.url`` in the persistent outbox (:mod:`~labstack.splunk.alert_webhook`).
 
-Differences from Splunk worth knowing: fired alerts are listed whether or not ``alert.track`` is
-set; a real-time search is evaluated per indexed batch (no preview, no backfill of events
-indexed before it was saved); a hand-dispatched real-time search runs once over its window.
+As in Splunk, only alerts with ``alert.track=1`` are listed in ``alerts/fired_alerts``; every
+webhook, tracked or not, is listed by the lab-only ``alerts/webhook_deliveries`` endpoint and on
+the alerts page. Differences from Splunk worth knowing: a real-time search is evaluated per
+indexed batch (no preview, no backfill of events indexed before it was saved); a hand-dispatched
+real-time search runs once over its window.
 
 Environment: ``LAB_SPLUNK_SCHEDULER_SECONDS`` (tick, default 60),
 ``LAB_SPLUNK_WEBHOOK_ATTEMPTS`` (default 8), ``LAB_SPLUNK_WEBHOOK_BACKOFF`` (first retry delay in
@@ -424,7 +426,7 @@ class Alerting:
                 result_count=count if digest else 1, digest=digest,
                 severity=attrs.get("alert.severity") or "3", actions=",".join(actions),
                 alert_type=attrs.get("alert_type") or "always", mode=mode, owner=saved.owner,
-                app=saved.app, expires=now + expires,
+                app=saved.app, expires=now + expires, tracked=flag(attrs.get("alert.track", "0")),
             )  # fmt: skip
             body = payload(row, sid, saved.name, saved.owner, saved.app, self.web)
             fired.append(self.state.record(record, [(url, body)] if webhook else [], now))
@@ -517,7 +519,7 @@ def _group_entity(name: str, count: int, owner="nobody", app="search") -> atom.E
 def list_fired_groups(api: Splunkd, call: Call) -> Response:
     """One entry per saved search that has fired (``-`` first: all of them)."""
     alerting = _alerting(api)
-    fired = alerting.state.fired()
+    fired = alerting.state.fired(tracked_only=True)
     groups: dict[str, list[Fired]] = {}
     for item in fired:
         groups.setdefault(item.search, []).append(item)
@@ -534,11 +536,11 @@ def list_fired(api: Splunkd, call: Call) -> Response:
     alerting = _alerting(api)
     name = call.args["name"]
     if name == "-":
-        fired = alerting.state.fired()
+        fired = alerting.state.fired(tracked_only=True)
     else:
-        fired = alerting.state.fired(name)
+        fired = alerting.state.fired(name, tracked_only=True)
         if not fired and api.saved.get(name) is None:
-            fired = [f for f in alerting.state.fired() if f.name == name]
+            fired = [f for f in alerting.state.fired(tracked_only=True) if f.name == name]
             if not fired:
                 raise ApiError(404, f"Could not find object id={name}")
     entities = [_alert_entity(alerting, f) for f in fired]
@@ -596,6 +598,9 @@ th{background:#eee} .delivered{color:#176f2c} .pending{color:#a36a00} .failed{co
 <main><p id="msg"></p>
 <table id="alerts"><thead><tr><th>Time (UTC)</th><th>Saved search</th><th>How</th>
 <th>Results</th><th>Severity</th><th>sid</th><th>Webhook</th></tr></thead><tbody></tbody></table>
+<h3>Webhook deliveries</h3>
+<table id="deliveries"><thead><tr><th>Queued (UTC)</th><th>Saved search</th><th>URL</th>
+<th>Status</th><th>Attempts</th><th>Last error</th></tr></thead><tbody></tbody></table>
 </main>
 <script>
 const key = sessionStorage.getItem("splunkSessionKey");
@@ -623,6 +628,17 @@ async function load() {
       + (c.webhook_error ? ": " + c.webhook_error : "") : "-";
     cell(tr, hook, c.webhook_status || "");
     body.append(tr);
+  }
+  const out = document.querySelector("#deliveries tbody"); out.replaceChildren();
+  const sent = await fetch("/services/alerts/webhook_deliveries?output_mode=json",
+    {headers: {Authorization: "Splunk " + key}});
+  if (!sent.ok) return;
+  for (const d of (await sent.json()).deliveries) {
+    const tr = document.createElement("tr");
+    cell(tr, new Date(d.created * 1000).toISOString().replace("T", " ").slice(0, 19));
+    cell(tr, d.search_name); cell(tr, d.url); cell(tr, d.status, d.status);
+    cell(tr, String(d.attempts)); cell(tr, d.last_error || "");
+    out.append(tr);
   }
 }
 document.getElementById("reload").addEventListener("click", load);

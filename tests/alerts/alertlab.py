@@ -32,9 +32,9 @@ class Alerts:
 
     def create(self, search: str, url: str | None = None, **attrs):
         """A saved search over this test's index (``{index}`` in ``search`` is filled in),
-        scheduled, with a webhook to ``url`` when given."""
+        scheduled and tracked, with a webhook to ``url`` when given."""
         name = unique("alert")
-        params = {"is_scheduled": "1", "cron_schedule": "0 0 1 1 *"}
+        params = {"is_scheduled": "1", "cron_schedule": "0 0 1 1 *", "alert.track": "1"}
         if url:
             params.update({"actions": "webhook", "action.webhook.param.url": url})
         params.update(attrs)

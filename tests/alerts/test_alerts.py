@@ -330,3 +330,20 @@ def test_bad_alert_settings_are_rejected_and_change_nothing(alerts, receiver, at
     assert updated.value.status == 400 and named in str(updated.value)
     assert saved.refresh()["alert_threshold"] == "1"
     assert all(saved[key] != value for key, value in attrs.items())
+
+
+def test_untracked_alerts_send_webhooks_but_are_not_listed(alerts, receiver, service):
+    alerts.send(*FAILS)
+    saved = alerts.create("search index={index} action=fail", receiver.url,
+                          **{"alert.track": "0"})  # fmt: skip
+    job = alerts.dispatch(saved)
+    assert receiver.wait(1)[0]["sid"] == job.sid
+    assert alerts.fired(saved.name) == []  # as Splunk: only alert.track=1 is a triggered alert
+    assert saved.name not in {g.name for g in service.fired_alerts}
+
+    def delivered():
+        response = service.get("alerts/webhook_deliveries", output_mode="json")
+        mine = [d for d in json.loads(response.body.read())["deliveries"] if d["sid"] == job.sid]
+        return mine and mine[0]["status"] == "delivered"
+
+    wait_for(delivered, what="the delivery listed as delivered")

@@ -1,5 +1,5 @@
 """A person's view of fired alerts: headless Chromium logs in on the search page, follows the
-"Triggered alerts" link and finds the alert with its webhook delivered."""
+"Triggered alerts" link and finds the alert with its webhook delivered, and the delivery."""
 
 from __future__ import annotations
 
@@ -36,4 +36,6 @@ def test_the_alerts_page_lists_a_fired_alert_and_its_delivery(browser, splunk, a
     row = f"Array.from(document.querySelectorAll('#alerts tbody tr'))" \
           f".find(tr => tr.innerText.includes({json.dumps(saved.name)}))"  # fmt: skip
     browser.wait_for(f"!!({row}) && ({row}).innerText.includes('delivered')", "the alert row")
+    deliveries = "document.querySelector('#deliveries tbody').innerText"
+    browser.wait_for(f"{deliveries}.includes({json.dumps(saved.name)})", "the delivery row")
     assert saved.name in browser.text()
