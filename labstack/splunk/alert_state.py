@@ -222,8 +222,11 @@ class AlertState:
             (status, attempts, next_attempt, error, http_status, finished, delivery_id),
         )
 
-    def prune_outbox(self, keep: int = MAX_FIRED) -> None:
-        """Forget finished deliveries beyond the newest ``keep`` (pending ones always stay)."""
+    def prune(self, now: float, keep: int = MAX_FIRED) -> None:
+        """Forget what no longer matters: expired throttles and fired alerts, and finished
+        deliveries beyond the newest ``keep`` (pending ones always stay)."""
+        self._run("DELETE FROM throttle WHERE until <= ?", (now,))
+        self._run("DELETE FROM fired WHERE expires <= ?", (now,))
         self._run(
             "DELETE FROM outbox WHERE status != 'pending' "
             "AND id <= (SELECT max(id) FROM outbox) - ?",

@@ -184,6 +184,7 @@ class Alerting:
                 return
             try:
                 self.tick(last, boundary)
+                self.state.prune(boundary)
             except Exception:
                 log.exception("scheduler tick failed")
             last = boundary

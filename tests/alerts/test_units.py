@@ -122,3 +122,17 @@ def test_outbox_backs_off_then_gives_up(tmp_path, monkeypatch):
     assert delays[:2] == [2.0, 4.0]
     assert (after.status, after.attempts) == ("failed", 3)
     assert state.due(clock[0] + 1e6) == []
+
+
+def test_prune_forgets_expired_state_and_keeps_pending_deliveries(tmp_path):
+    state = AlertState(tmp_path / "alerts.sqlite")
+    state.suppress("s", "k", until=10.0)
+    state.suppress("s", "live", until=100.0)
+    for number, expires in enumerate((10.0, 100.0)):
+        fired = Fired(0, f"sid{number}", "s", f"sid{number}", 1.0, 1, True, "3", "webhook",
+                      "always", "dispatch", "nobody", "search", expires)  # fmt: skip
+        state.record(fired, [("http://127.0.0.1:9/hook", {})], now=1.0)
+    state.prune(now=50.0, keep=0)
+    assert [t[1] for t in state.throttles(now=50.0)] == ["live"]
+    assert [f.name for f in state.fired(now=0.0)] == ["sid1"]
+    assert len(state.due(now=1e9)) == 2  # pending deliveries are never pruned
