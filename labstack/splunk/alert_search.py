@@ -25,8 +25,8 @@ import time
 from labstack.splunk.results import clean_rows
 from labstack.splunk.spl.commands import COMMANDS
 from labstack.splunk.spl.errors import SPLError
-from labstack.splunk.spl.planner import parse
-from labstack.splunk.spl.relation import Context, Relation, Rows, load, materialize
+from labstack.splunk.spl.planner import execute, parse
+from labstack.splunk.spl.relation import Context, Rows
 from labstack.splunk.spl.sql import SETUP
 from labstack.splunk.store import EventStore
 
@@ -86,15 +86,7 @@ def search_rows(store: EventStore, spl: str, rows: list[dict], now: float | None
         for statement in ["SET TimeZone = 'UTC'", *SETUP]:
             cursor.execute(statement).fetchall()
         ctx = Context(cursor, store, time.time() if now is None else now)
-        state: Relation | Rows = Rows([dict(r) for r in rows], fields)
-        for cmd in commands:
-            if hasattr(cmd, "sql") and (isinstance(state, Relation) or not hasattr(cmd, "run")):
-                result = cmd.sql(state if isinstance(state, Relation) else load(state, ctx), ctx)
-                if result is not None:
-                    state = result
-                    continue
-            state = cmd.run(state if isinstance(state, Rows) else materialize(state, ctx), ctx)
-        done = state if isinstance(state, Rows) else materialize(state, ctx)
+        done = execute(commands, ctx, start=Rows([dict(r) for r in rows], fields))
     except SPLError:
         raise
     except Exception as exc:  # DuckDB errors read like the engine's own
