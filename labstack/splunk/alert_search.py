@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 import time
 
+import duckdb
+
 from labstack.splunk.results import clean_rows
 from labstack.splunk.spl.commands import COMMANDS
 from labstack.splunk.spl.errors import SPLError
@@ -80,8 +82,7 @@ def search_rows(store: EventStore, spl: str, rows: list[dict], now: float | None
     keeps, as text. Raises SPLError for a bad search."""
     commands = parse(_qualified(spl), store.macros())
     fields = list(dict.fromkeys(name for row in rows for name in row))
-    with store._lock:  # a cursor of the store's own connection, as EventStore.search does
-        cursor = store._con.cursor()
+    cursor = duckdb.connect()  # the rows are all the data; lookups still come from the store
     try:
         for statement in ["SET TimeZone = 'UTC'", *SETUP]:
             cursor.execute(statement).fetchall()
