@@ -43,6 +43,7 @@ __all__ = [
     "connect",
     "define_macro",
     "ensure_index",
+    "install_detections",
     "qualify",
     "search",
     "send_events",
@@ -433,3 +434,27 @@ def ensure_index(name: str, *, service: splunklib.client.Service | None = None) 
     service = service or connect()
     if name not in service.indexes:
         service.indexes.create(name)
+
+
+def install_detections(
+    webhook_url: str | None = None,
+    *,
+    service: splunklib.client.Service | None = None,
+    settings: Settings | None = None,
+) -> dict[str, str]:
+    """Create or update every catalog detection as a saved search alerting ``webhook_url``.
+
+    The URL defaults to ``$AUTOMATION_URL/splunk/alerts``; the index is ``SPLUNK_INDEX``.
+
+    >>> install_detections("http://127.0.0.1:9000/splunk/alerts")          # doctest: +SKIP
+    {'access-key-used-from-unexpected-country': 'created', ...}
+    """
+    from helpers import detections
+
+    settings = settings or get_settings()
+    if webhook_url is None:
+        base = settings.require("automation_url", "where detections send their webhooks")
+        webhook_url = f"{base.rstrip('/')}/splunk/alerts"
+    return detections.install(
+        service or connect(settings), webhook_url, index=settings.splunk_index
+    )
