@@ -2,10 +2,12 @@
 
 1. the world comes up (idempotent);
 2. the attacker opens RDP to the world on a running instance's security group;
-3. the emulated CloudTrail delivers the record to the trail bucket, and S3 -> SNS -> SQS
-   announces the new log file; the demo shows both.
+3. the emulated CloudTrail delivers the record to the trail bucket; S3 -> SNS -> SQS announces
+   the file, the ingest service sends its records to Splunk's HEC;
+4. the detection catalog, installed as real-time Splunk alerts, fires its webhook (here to a small
+   local receiver standing in for the automation server).
 
-Later steps of the flow (Splunk detection, Jira ticket, Slack, remediation) join here as they land.
+Later steps of the flow (Jira ticket, Slack, remediation) join here as they land.
 """
 
 from __future__ import annotations
@@ -30,11 +32,16 @@ def run(world: World, timeout: float = 30.0) -> int:
     print(f"    healthy in {time.monotonic() - started:.1f}s")
     _load_env(world)
 
-    from helpers import simulate
+    from helpers import simulate, splunk
     from helpers.aws import session
     from helpers.config import get_settings
+    from helpers.webhooks import Receiver
 
     settings = get_settings()
+    receiver = Receiver().start()
+    _step("installing the detections as real-time Splunk alerts")
+    installed = splunk.install_detections(receiver.url, settings=settings)
+    print(f"    {len(installed)} saved searches, webhooks to {receiver.url}")
     s3 = session(settings).client("s3")
     bucket = settings.require("cloudtrail_bucket")
     before = _last_key(s3, bucket)
@@ -44,14 +51,22 @@ def run(world: World, timeout: float = 30.0) -> int:
     print(f"    actor {result.actor['accessKeyId']} from {result.actor['sourceIPAddress']}")
     print(f"    opened port {result.resources['port']} on {result.resources['group_id']}")
     try:
-        return _follow(world, settings, result, s3, bucket, before, timeout)
+        code = _follow(world, settings, result, s3, bucket, before, timeout)
+        code = code or _alert(receiver, timeout)
     finally:
+        receiver.stop()
         simulate.revert(result, settings)
         print("    (the demo closed the port again, so it can run again)")
+    if code == 0:
+        _step("done; the world keeps running")
+        print(
+            "    explore:  .venv/bin/jupyter lab notebooks/   (or: lab status, lab simulate list)"
+        )
+        print("    stop:     lab down")
+    return code
 
 
 def _follow(world, settings, result, s3, bucket, before, timeout) -> int:
-    from helpers.aws import session
     from helpers.cloudtrail import read_s3
 
     _step("waiting for CloudTrail to deliver the record to the trail bucket")
@@ -71,15 +86,23 @@ def _follow(world, settings, result, s3, bucket, before, timeout) -> int:
     print(f"    delivered after {time.monotonic() - clock:.1f}s:")
     print(_indent(json.dumps(record, indent=2)))
 
-    _step("S3 -> SNS -> SQS: the notification the ingester will read")
-    sqs = session(settings).client("sqs")
-    url = sqs.get_queue_url(QueueName=settings.require("cloudtrail_queue"))["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    print(f"    {url}: {attributes['ApproximateNumberOfMessages']} messages waiting")
+    return 0
 
-    _step("done; the world keeps running")
-    print("    explore:  .venv/bin/jupyter lab notebooks/   (or: lab status, lab simulate list)")
-    print("    stop:     lab down")
+
+def _alert(receiver, timeout: float) -> int:
+    _step("Splunk: the real-time detection fires its webhook")
+    wanted = "security-group-open-to-world"
+    clock = time.monotonic()
+    try:
+        hits = receiver.wait(timeout=timeout, where=lambda p: p.get("search_name") == wanted)
+    except TimeoutError:
+        print(f"    no {wanted} alert within {timeout:.0f}s: the same incident may be throttled")
+        print("    (it fired on an earlier run); see the alerts page of the Splunk service")
+        return 0
+    result = hits[0]["result"]
+    print(f"    {wanted} fired after {time.monotonic() - clock:.1f}s more:")
+    for key in ("severity", "resource", "actor", "source_ip", "playbook", "dedup_key"):
+        print(f"      {key:<10} {result.get(key)}")
     return 0
 
 
