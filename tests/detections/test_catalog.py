@@ -41,7 +41,7 @@ PLAYBOOKS = {
 }
 #: AWS documentation values that hand-written events may use.
 DOC_ACCOUNTS = {"123456789012"}
-DOC_KEYS = {"AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE", "ASIAIOSFODNN7EXAMPLE", ""}
+DOC_KEYS = {"AKIAIOSFODNN7EXAMPLE", "AKIAEXAMPLEOTHERKEY1", "ASIAIOSFODNN7EXAMPLE", ""}
 
 by_detection = pytest.mark.parametrize("detection", CATALOG, ids=lambda d: d.id)
 
