@@ -8,9 +8,12 @@ with real mouse events, and take a screenshot.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -49,7 +52,10 @@ class Browser:
 
     def __init__(self, binary: str):
         self.binary = binary
-        self.profile = tempfile.TemporaryDirectory(prefix="lab-chromium-")
+        # Chromium's helper processes can still write to the profile while it is removed.
+        self.profile = tempfile.TemporaryDirectory(
+            prefix="lab-chromium-", ignore_cleanup_errors=True
+        )
         self.proc: subprocess.Popen | None = None
         self.ws: websocket.WebSocket | None = None
         self._ids = itertools.count(1)
@@ -61,6 +67,7 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         port = self._devtools_port()
         http = requests.Session()
@@ -77,11 +84,14 @@ class Browser:
         if self.ws is not None:
             self.ws.close()
         if self.proc is not None:
-            self.proc.terminate()
+            # The whole process group: the browser and its renderer and crashpad helpers.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.profile.cleanup()
 
