@@ -39,6 +39,8 @@ from jira import JIRA, Issue, JIRAError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpers.config import MissingSetting, Settings, get_settings, lab_env_file
+from helpers.incident import dedup_key
+from helpers.incident import field as _get
 
 __all__ = [
     "DEDUP_FIELD",
@@ -181,30 +183,6 @@ def field_id(client: JIRA, name: str, by_name: Mapping[str, list[str]] | None = 
 
 
 # -- incidents -------------------------------------------------------------------------------------
-
-
-def _get(incident: Any, *names: str, default: Any = None) -> Any:
-    """The first present attribute or key of an incident (a mapping or an object)."""
-    for name in names:
-        value = (
-            incident.get(name) if isinstance(incident, Mapping) else getattr(incident, name, None)
-        )
-        if value not in (None, ""):
-            return value
-    return default
-
-
-def dedup_key(incident: Any) -> str:
-    """The incident's dedup key: its own, else ``detection:resource:account``.
-
-    >>> dedup_key({"detection": "cloudtrail_stopped", "resource": "trail", "account": "1234"})
-    'cloudtrail_stopped:trail:1234'
-    """
-    key = _get(incident, "dedup_key")
-    if key:
-        return str(key)
-    parts = [_get(incident, n, default="-") for n in ("detection", "resource", "account")]
-    return ":".join(str(p) for p in parts)
 
 
 def _label(text: str) -> str:

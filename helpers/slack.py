@@ -37,6 +37,8 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from helpers.config import Settings, get_settings
+from helpers.incident import dedup_key
+from helpers.incident import field as _field
 
 __all__ = [
     "ACTION_APPROVE",
@@ -144,28 +146,6 @@ def send_webhook(
 
 
 # -- incidents -----------------------------------------------------------------------------------
-def _field(obj: Any, *names: str, default: Any = None) -> Any:
-    """The first present attribute or key of an incident (a mapping or an object)."""
-    for name in names:
-        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-        if value not in (None, ""):
-            return value
-    return default
-
-
-def dedup_key(incident: Any) -> str:
-    """The incident's dedup key: its own, else ``detection:resource:account``.
-
-    >>> dedup_key({"detection": "cloudtrail_stopped", "resource": "trail", "account": "1234"})
-    'cloudtrail_stopped:trail:1234'
-    """
-    key = _field(incident, "dedup_key")
-    if key:
-        return str(key)
-    parts = [_field(incident, n, default="-") for n in ("detection", "resource", "account")]
-    return ":".join(str(p) for p in parts)
-
-
 def _ticket(ticket: Any, settings: Settings) -> tuple[str | None, str | None]:
     """(key, url) of a ticket given as a key, a mapping or a ``jira`` Issue."""
     if ticket is None:

@@ -30,7 +30,7 @@ class WebhookError(Exception):
 def webhook_path(bot_token: str, channel_id: str) -> str:
     """The secret path of a channel's incoming webhook, derived from the workspace's token.
 
-    >>> webhook_path("xoxb-lab-secret", "C0LAB00001").startswith("/services/T0LAB0001/B")
+    >>> webhook_path("lab-bot-token", "C0LAB00001").startswith("/services/T0LAB0001/B")
     True
     """
     key = hmac.new(bot_token.encode(), f"webhook:{channel_id}".encode(), hashlib.sha256)

@@ -9,7 +9,7 @@ from labstack.slack.webhooks import webhook_path
 from labstack.world import free_port
 from tests.slack.lab import SlackAdmin, slack_process
 
-TOKEN = "xoxb-lab-restart-test"
+TOKEN = "lab-restart-test-token"
 SECRET = "restart-test-signing-secret"
 
 
