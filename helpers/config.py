@@ -16,12 +16,13 @@ Secrets are ``SecretStr`` and never printed; a setting that a call needs but nob
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from helpers.runtime.home import lab_home
 
 
 class MissingSetting(RuntimeError):
@@ -37,16 +38,9 @@ class MissingSetting(RuntimeError):
 
 
 def lab_env_file() -> Path | None:
-    """The ``.lab/env`` written by ``lab up``: under ``$LAB_HOME`` or the nearest ``.lab/``."""
-    if os.environ.get("LAB_HOME"):
-        path = Path(os.environ["LAB_HOME"]) / "env"
-        return path if path.exists() else None
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        path = folder / ".lab" / "env"
-        if path.exists():
-            return path
-    return None
+    """The ``.lab/env`` written by ``lab up`` in the lab home, if there is one."""
+    path = lab_home() / "env"
+    return path if path.exists() else None
 
 
 class Settings(BaseSettings):

@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.runtime.home import lab_home
 from labstack import services as registry
 from labstack.services import Service
 
@@ -36,17 +37,6 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class WorldError(RuntimeError):
     """Something a person has to act on; the message says what."""
-
-
-def lab_home() -> Path:
-    """The lab home directory (not created here)."""
-    if os.environ.get("LAB_HOME"):
-        return Path(os.environ["LAB_HOME"]).expanduser().resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / ".lab").is_dir():
-            return folder / ".lab"
-    return here / ".lab"
 
 
 @dataclass
