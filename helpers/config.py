@@ -82,6 +82,24 @@ class Settings(BaseSettings):
 
     # The automation server
     automation_url: str | None = None
+    #: The full URL a Splunk webhook alert posts to (token included); `lab env` prints it.
+    automation_splunk_webhook_url: SecretStr | None = None
+    #: The secret path token of the Splunk webhook URL (the server's side of it).
+    automation_token: SecretStr | None = None
+    #: The guardrails policy file (default: helpers/playbooks/policy.yml).
+    automation_policy: str | None = None
+    #: Where the server keeps its incidents and inbox (default: $LAB_STATE_DIR or ./.automation).
+    automation_state_dir: str | None = None
+    automation_workers: int = 4
+    #: The SQS queue subscribed to the Splunk SNS alert topic (empty: no SNS path).
+    automation_alert_queue: str | None = None
+    #: When to run the response: on Jira's "ticket created" webhook (jira), or at once (alert).
+    automation_respond_on: str = "jira"
+    #: The automation's own AWS identity (never remediated); by default the caller's.
+    automation_aws_access_key_id: str | None = None
+    automation_aws_secret_access_key: SecretStr | None = None
+    #: The secret Jira signs webhooks with (X-Hub-Signature); unset: unsigned webhooks accepted.
+    jira_webhook_secret: SecretStr | None = None
 
     # Attack scenarios (helpers.simulate). The attacker holds the developer's stolen key; the
     # defaults are the local world's documentation values, not secrets.

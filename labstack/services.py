@@ -21,6 +21,7 @@ SERVICE_MODULES = [
     "labstack.slack.service",
     "labstack.jira.service",
     "labstack.splunk.service",
+    "labstack.automation_service",
     "labstack.ingest_service",
 ]
 

@@ -42,6 +42,16 @@ class Trail:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """The SNS alert topic (Splunk's aws_sns_alert action) and the automation's queue on it."""
+
+    topic: str
+    queue: str
+    dead_letter_queue: str
+    max_receive_count: int
+
+
+@dataclass(frozen=True)
 class Account:
     account_id: str
     region: str
@@ -49,6 +59,7 @@ class Account:
     trail: Trail
     users: list[dict]
     raw: dict = field(repr=False)
+    alerts: Alerts | None = None
     default_user: str = "student-admin"
 
     def access_key_of(self, user: str) -> AccessKey:
@@ -68,6 +79,7 @@ def load_account(path: Path = DEFINITION) -> Account:
         trail=Trail(**raw["trail"]),
         users=raw["users"],
         raw=raw,
+        alerts=Alerts(**raw["alerts"]) if raw.get("alerts") else None,
     )
 
 
@@ -110,6 +122,8 @@ class Builder:
             self.client("guardduty").create_detector(Enable=True)
         if raw.get("config_recorder"):
             self._config(raw["config_recorder"])
+        if self.account.alerts is not None:  # last: the ids made before it stay as they were
+            self._alert_pipeline(self.account.alerts)
 
     # -- identities ----------------------------------------------------------------------------
     def _iam(self, raw: dict) -> None:
@@ -151,19 +165,12 @@ class Builder:
                 "RestrictPublicBuckets": True,
             },
         )
-        dlq_url = sqs.create_queue(QueueName=trail.dead_letter_queue)["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        queue_url = sqs.create_queue(
-            QueueName=trail.queue,
-            Attributes={
-                "VisibilityTimeout": str(trail.visibility_timeout),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": trail.max_receive_count}
-                ),
-            },
-        )["QueueUrl"]
+        queue_url = self._queue_with_dlq(
+            trail.queue,
+            trail.dead_letter_queue,
+            trail.max_receive_count,
+            VisibilityTimeout=str(trail.visibility_timeout),
+        )
         queue_arn = f"arn:aws:sqs:{region}:{acct}:{trail.queue}"
         topic_arn = sns.create_topic(Name=trail.topic)["TopicArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
@@ -189,6 +196,32 @@ class Builder:
             **options,
         )
         cloudtrail.start_logging(Name=trail.name)
+
+    def _queue_with_dlq(self, name: str, dlq: str, max_receive: int, **attributes) -> str:
+        """A queue whose poison messages move to ``dlq`` after ``max_receive`` receives."""
+        sqs = self.client("sqs")
+        dlq_url = sqs.create_queue(QueueName=dlq)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive}
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+        return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+    def _alert_pipeline(self, alerts: Alerts) -> None:
+        """Splunk's SNS alert action -> the alert topic -> the automation's queue (+ its DLQ)."""
+        acct, region = self.account.account_id, self.account.region
+        sns, sqs = self.client("sns"), self.client("sqs")
+        queue_url = self._queue_with_dlq(
+            alerts.queue, alerts.dead_letter_queue, alerts.max_receive_count
+        )
+        queue_arn = f"arn:aws:sqs:{region}:{acct}:{alerts.queue}"
+        topic_arn = sns.create_topic(Name=alerts.topic)["TopicArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        sqs.set_queue_attributes(
+            QueueUrl=queue_url,
+            Attributes={"Policy": json.dumps(_queue_policy(queue_arn, topic_arn))},
+        )
 
     # -- network and compute -------------------------------------------------------------------
     def _network(self, raw: dict) -> None:

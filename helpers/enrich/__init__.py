@@ -1,0 +1,110 @@
+"""Enrichers: facts about an incident (account owner, geo-IP, key owner, resource tags, history).
+
+Each enricher is a small function in its own module, registered with :func:`enricher`. It gets
+the incident and the shared :class:`~helpers.clients.Clients` and returns a dict of facts.
+:func:`enrich` runs them all, each within its timeout: one that fails or is too slow is recorded
+as unknown, with the reason, and never fails the incident.
+
+>>> from helpers.incident import Incident
+>>> @enricher("example-echo", timeout=1.0, registry=Registry("enricher"))
+... def echo(incident, clients):
+...     return {"resource": incident.resource}
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from helpers.clients import Clients
+from helpers.incident import Incident
+from helpers.runtime.registry import Registry
+
+__all__ = ["ENRICHERS", "Enricher", "enrich", "enricher", "summary"]
+
+log = logging.getLogger("helpers.enrich")
+
+DEFAULT_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Enricher:
+    name: str
+    fn: Callable[[Incident, Clients], dict[str, Any]]
+    timeout: float = DEFAULT_TIMEOUT
+    description: str = ""
+
+
+ENRICHERS: Registry[Enricher] = Registry("enricher")
+
+
+def enricher(name: str, *, timeout: float = DEFAULT_TIMEOUT, registry: Registry | None = None):
+    """Register the decorated ``fn(incident, clients) -> dict`` as enricher ``name``."""
+
+    def decorate(fn):
+        doc = (fn.__doc__ or "").strip().splitlines()
+        (registry or ENRICHERS).add(name, Enricher(name, fn, timeout, doc[0] if doc else ""))
+        return fn
+
+    return decorate
+
+
+def load() -> Registry[Enricher]:
+    """Import every enricher module of this package (each registers itself)."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return ENRICHERS
+
+
+def enrich(
+    incident: Incident,
+    clients: Clients | None = None,
+    *,
+    names: list[str] | None = None,
+    registry: Registry[Enricher] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run the enrichers (all, or ``names``) and return ``{name: {"ok", "facts", "reason"}}``.
+
+    Enrichers run side by side; each is given its own timeout.
+    """
+    registry = registry or load()
+    chosen = [registry.get(n) for n in names] if names is not None else registry.values()
+    clients = clients or Clients()
+    results: dict[str, dict[str, Any]] = {}
+    if not chosen:
+        return results
+    pool = ThreadPoolExecutor(max_workers=min(8, len(chosen)), thread_name_prefix="enrich")
+    futures = {e.name: (e, pool.submit(e.fn, incident, clients)) for e in chosen}
+    for name, (unit, future) in futures.items():
+        try:
+            facts = future.result(timeout=unit.timeout)
+            if not isinstance(facts, dict):
+                raise TypeError(f"returned {type(facts).__name__}, not a dict of facts")
+            results[name] = {"ok": True, "facts": facts, "reason": ""}
+        except FutureTimeout:
+            results[name] = {"ok": False, "facts": {}, "reason": f"timed out after {unit.timeout}s"}
+        except Exception as err:  # an enricher's failure is a fact too, never the incident's
+            log.warning("enricher %s failed on %s: %s", name, incident.dedup_key, err)
+            results[name] = {"ok": False, "facts": {}, "reason": f"{type(err).__name__}: {err}"}
+    pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def summary(results: dict[str, dict[str, Any]]) -> str:
+    """One line per enricher: its facts, or ``unknown (why)``."""
+    lines = []
+    for name, result in results.items():
+        if result["ok"]:
+            facts = ", ".join(
+                f"{k}: {v}" for k, v in result["facts"].items() if v not in (None, "")
+            )
+            lines.append(f"{name}: {facts or 'nothing found'}")
+        else:
+            lines.append(f"{name}: unknown ({result['reason']})")
+    return "\n".join(lines)
