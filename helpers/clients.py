@@ -1,4 +1,4 @@
-"""The clients a response needs, made lazily from settings and shared: one place to swap them.
+"""The clients (and the guardrails policy) a response needs, made lazily and shared.
 
 Enrichers and playbooks take a :class:`Clients` instead of creating boto3 or Splunk clients
 themselves, so a notebook, a test, the automation server and the Lambda hand them whatever
@@ -22,10 +22,11 @@ class Clients:
     """Lazily made, cached clients: ``aws(service)``, ``splunk()``."""
 
     def __init__(self, settings: Settings | None = None, *, aws_session: Any = None,
-                 splunk: Any = None):  # fmt: skip
+                 splunk: Any = None, policy: Any = None):  # fmt: skip
         self.settings = settings or get_settings()
         self._aws_session = aws_session
         self._splunk = splunk
+        self._policy = policy
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -48,6 +49,28 @@ class Clients:
             if key not in self._cache:
                 self._cache[key] = session.client(service, region_name=region)
             return self._cache[key]
+
+    @property
+    def policy(self):
+        """The guardrails :class:`~helpers.playbooks.guardrails.Policy` (``AUTOMATION_POLICY``)."""
+        with self._lock:
+            if self._policy is None:
+                from helpers.playbooks.guardrails import Policy
+
+                self._policy = Policy.load(self.settings.automation_policy)
+            return self._policy
+
+    def caller_arn(self) -> str:
+        """Who the AWS session is (the automation's own identity is never remediated)."""
+        key = ("sts-caller", "")
+        if key not in self._cache:
+            self._cache[key] = self.aws("sts").get_caller_identity()["Arn"]
+        return self._cache[key]
+
+    def caller_key(self) -> str | None:
+        """The access key id the AWS session signs with, if it uses one."""
+        credentials = self.aws_session.boto.get_credentials()
+        return credentials.access_key if credentials else None
 
     def splunk(self):
         """A splunklib ``Service`` (made on first use)."""

@@ -63,15 +63,20 @@ def state_dir(settings: Settings) -> Path:
 
 def _clients(settings: Settings) -> Clients:
     """The automation acts as its own AWS identity when one is configured."""
+    policy = Policy.load(settings.automation_policy)
     if settings.automation_aws_access_key_id:
         from helpers.aws import session
 
         key = settings.automation_aws_access_key_id
         secret = settings.require("automation_aws_secret_access_key", "the automation's AWS key")
-        return Clients(settings, aws_session=session(settings, aws_access_key_id=key,
-                                                     aws_secret_access_key=secret,
-                                                     region_name=settings.aws_region))  # fmt: skip
-    return Clients(settings)
+        aws = session(
+            settings,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            region_name=settings.aws_region,
+        )
+        return Clients(settings, aws_session=aws, policy=policy)
+    return Clients(settings, policy=policy)
 
 
 def build(settings: Settings | None = None, *, directory: Path | None = None, **engine) -> Service:
@@ -96,7 +101,6 @@ def build(settings: Settings | None = None, *, directory: Path | None = None, **
         "chat": SlackChat(settings) if settings.slack_bot_token else None,
         "results": SplunkResults(settings) if settings.splunk_url else None,
         "clients": _clients(settings),
-        "policy": Policy.load(settings.automation_policy),
         "local": settings.local,
         "respond_on": settings.automation_respond_on,
     }

@@ -78,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     if consumer is not None:
         consumer.start()
     threading.Thread(target=tick, name="upkeep", daemon=True).start()
-    log.info("automation on %s (%d workers, SNS queue: %s)", server.url, len(workers),
-             settings.automation_alert_queue or "none")  # fmt: skip
+    log.info(
+        "automation on %s (%d workers, SNS queue: %s)",
+        server.url,
+        len(workers),
+        settings.automation_alert_queue or "none",
+    )
 
     def on_stop() -> None:
         stop.set()

@@ -84,7 +84,7 @@ class Automation:
         self.chat = chat
         self.results = results
         self.clients = clients or Clients()
-        self.policy = policy or Policy.load()
+        self.policy = policy or self.clients.policy
         self.local = local
         self.respond_on = respond_on
         self.sweep = sweep
@@ -150,8 +150,9 @@ class Automation:
             self.store.set_ticket(key, ticket.key, ticket.url, ticket.created)
             row = self.store.get(key)
         elif self.tickets is None and row["state"] == "received":
-            self.store.move(key, "ticketed", "No ticket system configured (JIRA_URL unset)",
-                            notes=False)  # fmt: skip
+            self.store.move(
+                key, "ticketed", "No ticket system configured (JIRA_URL unset)", notes=False
+            )
         if self.chat is not None and not row["slack"]:
             channel, ts = self.chat.open_thread(incident, ticket)
             self.store.set_thread(key, channel, ts)
@@ -190,15 +191,24 @@ class Automation:
         return self.respond(key)
 
     def _jira_approval(self, event: dict) -> str:
-        """Jira's Approve (-> In Progress) or Reject (-> To Do) on a ticket waiting for approval."""
+        """A person's Approve (Waiting for approval -> In Progress) or Reject (-> To Do) in Jira.
+
+        Only a status change in the webhook's changelog counts, so the automation's own comments
+        and transitions never read as a decision.
+        """
+        nothing = f"{event['ticket']} updated: nothing to do"
+        if self.tickets is not None and event.get("user") == self.tickets.user:
+            return nothing  # our own transitions and comments
+        if event.get("status_from") != "Waiting for approval":
+            return nothing
+        if event.get("status_to") not in ("In Progress", "To Do"):
+            return nothing
         key = self.store.by_ticket(event["ticket"])
         row = self.store.get(key) if key else None
         if row is None or row["state"] != "waiting_for_approval":
-            return f"{event['ticket']} updated: nothing to do"
-        if event.get("status") not in ("In Progress", "To Do"):
-            return f"{event['ticket']} updated: nothing to do"
+            return nothing
         who = f"{event.get('user') or 'someone'} (in Jira)"
-        return self.decide_approval(key, event["status"] == "In Progress", who)
+        return self.decide_approval(key, event["status_to"] == "In Progress", who)
 
     # -- the response: enrich, plan, guard, remediate, verify -------------------------------------
     def respond(self, key: str) -> str:
@@ -232,8 +242,12 @@ class Automation:
         try:
             book = playbooks.get(incident.playbook or "notify-only")
         except UnknownError:
-            self.store.move(key, "planned", f"No playbook {incident.playbook!r} is registered: "
-                            "a person decides.", {"playbook": incident.playbook})  # fmt: skip
+            self.store.move(
+                key,
+                "planned",
+                f"No playbook {incident.playbook!r} is registered: a person decides.",
+                {"playbook": incident.playbook},
+            )
             return "planned"
         try:
             plan = book.plan(incident, self.clients)
@@ -256,8 +270,12 @@ class Automation:
             return "planned"
         if decision.mode == "approve":
             self.store.update_action(action, status="waiting")
-            self.store.move(key, "waiting_for_approval", f"Approval needed: {plan.describe()}",
-                            {"reason": decision.reason})  # fmt: skip
+            self.store.move(
+                key,
+                "waiting_for_approval",
+                f"Approval needed: {plan.describe()}",
+                {"reason": decision.reason},
+            )
             self.store.ask_approval(key, _one_line(plan), decision.reason)
             return "waiting_for_approval"
         if decision.delay:
@@ -282,27 +300,34 @@ class Automation:
                 self.store.move(key, "failed", f"{book.name} failed: {err}")
                 return "failed"
             rollback = [c.command() for c in plan.rollback]
-            self.store.update_action(action["id"], status="applied", result=result,
-                                     rollback={"calls": [c.__dict__ for c in plan.rollback],
-                                               "commands": rollback})  # fmt: skip
-            self.store.record(key, "applied", f"Applied {book.name}:\n{plan.describe()}",
-                              {"result": result})  # fmt: skip
+            self.store.update_action(
+                action["id"],
+                status="applied",
+                result=result,
+                rollback={"calls": [c.__dict__ for c in plan.rollback], "commands": rollback},
+            )
+            self.store.record(
+                key, "applied", f"Applied {book.name}:\n{plan.describe()}", {"result": result}
+            )
         return self._verify(key, action["id"], book, incident)
 
     def _verify(self, key, action_id, book, incident, before: bool = False) -> str:
         check = book.verify(incident, self.clients)
-        self.store.update_action(action_id, verified=check.ok,
-                                 status="verified" if check.ok else "failed")  # fmt: skip
+        self.store.update_action(
+            action_id, verified=check.ok, status="verified" if check.ok else "failed"
+        )
         if check.ok:
             prefix = "Nothing to do, and verified" if before else "Verified"
-            self.store.move(key, "verified", f"{prefix}: {check.details}",
-                            {"observed": check.observed})  # fmt: skip
+            self.store.move(
+                key, "verified", f"{prefix}: {check.details}", {"observed": check.observed}
+            )
             return "verified"
         if before:
             self.store.move(key, "dismissed", f"Nothing to do: {check.details}")
             return "dismissed"
-        self.store.move(key, "failed", f"Verification failed: {check.details}",
-                        {"observed": check.observed})  # fmt: skip
+        self.store.move(
+            key, "failed", f"Verification failed: {check.details}", {"observed": check.observed}
+        )
         return "failed"
 
     # -- approvals -------------------------------------------------------------------------------
@@ -375,8 +400,15 @@ class Automation:
             return "no sweep is configured"
         rows = self.sweep()
         if rows:
-            self.on_alert({"kind": "alert", "source": "sweep", "sid": f"sweep_{int(self.clock())}",
-                           "search_name": "sweep", "rows": rows})  # fmt: skip
+            self.on_alert(
+                {
+                    "kind": "alert",
+                    "source": "sweep",
+                    "sid": f"sweep_{int(self.clock())}",
+                    "search_name": "sweep",
+                    "rows": rows,
+                }
+            )
         return f"sweep found {len(rows)} world-open rule(s)"
 
     def expire_approvals(self) -> list[str]:
@@ -409,8 +441,12 @@ def _title(row: dict[str, Any], alert: dict) -> str:
 
 
 def _source_text(alert: dict) -> str:
-    where = {"splunk-webhook": "Splunk webhook", "sns": "the Splunk SNS alert action",
-             "lambda-sns": "Lambda (SNS)", "lambda-sqs": "Lambda (SQS)",
-             "sweep": "a sweep"}.get(alert.get("source"), str(alert.get("source")))  # fmt: skip
+    where = {
+        "splunk-webhook": "Splunk webhook",
+        "sns": "the Splunk SNS alert action",
+        "lambda-sns": "Lambda (SNS)",
+        "lambda-sqs": "Lambda (SQS)",
+        "sweep": "a sweep",
+    }.get(alert.get("source"), str(alert.get("source")))
     link = f" ({alert['results_link']})" if alert.get("results_link") else ""
     return f"From {where}: {alert.get('search_name') or 'alert'}, sid {alert.get('sid')}{link}"

@@ -221,11 +221,19 @@ def jira_event(body: bytes | str) -> dict:
     fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
     status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
     comment = doc.get("comment") if isinstance(doc.get("comment"), dict) else {}
+    changelog = doc.get("changelog") if isinstance(doc.get("changelog"), dict) else {}
+    moved = [
+        item
+        for item in changelog.get("items") or []
+        if isinstance(item, dict) and item.get("field") == "status"
+    ]
     return {
         "kind": "jira",
         "event": event,
         "ticket": key,
         "status": status.get("name") if isinstance(status.get("name"), str) else None,
+        "status_from": str(moved[-1].get("fromString") or "") if moved else None,
+        "status_to": str(moved[-1].get("toString") or "") if moved else None,
         "comment": comment.get("body") if isinstance(comment.get("body"), str) else None,
         "user": (doc.get("user") or {}).get("name") if isinstance(doc.get("user"), dict) else None,
     }

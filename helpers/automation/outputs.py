@@ -75,6 +75,7 @@ class JiraTickets:
 
     def __init__(self, settings: Settings | None = None, client: Callable[[], JIRA] | None = None):
         self.settings = settings or get_settings()
+        self.user = self.settings.jira_user  # the automation's own account (its events are ours)
         # No retries inside the client: the queue retries with backoff and keeps the worker free.
         self._client = _Lazy(client or (lambda: jira_helpers.connect(self.settings, max_retries=0)))
 

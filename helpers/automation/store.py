@@ -133,12 +133,25 @@ class Store:
                     "INSERT INTO incidents (dedup_key, detection, resource, account, severity, "
                     "state, playbook, incident, created, updated) "
                     "VALUES (?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)",
-                    (key, incident.detection, incident.resource, incident.account,
-                     incident.severity.value, incident.playbook,
-                     json.dumps(incident.as_dict(), default=str), now, now),
-                )  # fmt: skip
-                self._step(key, "received", "received", f"Alert received: {incident.summary}",
-                           {"sid": sid, "evidence": incident.evidence[-1:]})  # fmt: skip
+                    (
+                        key,
+                        incident.detection,
+                        incident.resource,
+                        incident.account,
+                        incident.severity.value,
+                        incident.playbook,
+                        json.dumps(incident.as_dict(), default=str),
+                        now,
+                        now,
+                    ),
+                )
+                self._step(
+                    key,
+                    "received",
+                    "received",
+                    f"Alert received: {incident.summary}",
+                    {"sid": sid, "evidence": incident.evidence[-1:]},
+                )
                 return Received(key, True, True, False, "received")
             stored = Incident.from_dict(json.loads(row["incident"]))
             stored.evidence = (stored.evidence + incident.evidence)[-MAX_EVIDENCE:]
@@ -150,12 +163,12 @@ class Store:
             db.execute(
                 "UPDATE incidents SET incident = ?, severity = ?, seen = seen + 1, state = ?, "
                 "updated = ? WHERE dedup_key = ?",
-                (json.dumps(stored.as_dict(), default=str), stored.severity.value, state, now,
-                 key),
-            )  # fmt: skip
+                (json.dumps(stored.as_dict(), default=str), stored.severity.value, state, now, key),
+            )
             text = "Seen again" + (f" (reopened; it was {row['state']})" if reopened else "")
-            self._step(key, state, "seen-again", text,
-                       {"sid": sid, "evidence": incident.evidence[-1:]})  # fmt: skip
+            self._step(
+                key, state, "seen-again", text, {"sid": sid, "evidence": incident.evidence[-1:]}
+            )
             if row["ticket"]:
                 reopen = {"state": state} if reopened else {}
                 self._note(key, "jira", _seen_again_text(incident, reopened), reopen)
@@ -227,8 +240,13 @@ class Store:
                 (ticket, url, self.clock(), key),
             )
             verb = "opened" if created else "found (opened earlier)"
-            self.move(key, "ticketed", f"Ticket {ticket} {verb}", {"ticket": ticket, "url": url},
-                      notes=False)  # fmt: skip
+            self.move(
+                key,
+                "ticketed",
+                f"Ticket {ticket} {verb}",
+                {"ticket": ticket, "url": url},
+                notes=False,
+            )
 
     def set_thread(self, key: str, channel: str, ts: str) -> None:
         with self._tx() as db:
@@ -237,8 +255,13 @@ class Store:
                 "WHERE dedup_key = ?",
                 (channel, ts, self.clock(), key),
             )
-            self._step(key, self._state(key), "slack-thread", f"Slack thread {ts} in {channel}",
-                       {"channel": channel, "ts": ts})  # fmt: skip
+            self._step(
+                key,
+                self._state(key),
+                "slack-thread",
+                f"Slack thread {ts} in {channel}",
+                {"channel": channel, "ts": ts},
+            )
 
     def update_incident(self, incident: Incident) -> None:
         """Store changed incident facts (enrichment)."""
@@ -287,8 +310,13 @@ class Store:
     def ask_approval(self, key: str, action: str, reason: str) -> None:
         """Queue the approval request (buttons in the thread) and say why on the ticket."""
         with self._tx():
-            self._step(key, self._state(key), "approval-requested", f"Approval requested: {action}",
-                       {"reason": reason})  # fmt: skip
+            self._step(
+                key,
+                self._state(key),
+                "approval-requested",
+                f"Approval requested: {action}",
+                {"reason": reason},
+            )
             self._note(key, "slack", reason, {"approval": action})
 
     def _step(self, key: str, state: str | None, step: str, text: str, data: dict) -> None:
@@ -383,10 +411,14 @@ def _seen_again_text(incident: Incident, reopened: bool) -> str:
     evidence = incident.evidence[-1] if incident.evidence else {}
     facts = ", ".join(
         f"{k}: {v}"
-        for k, v in (("actor", incident.actor), ("source IP", incident.source_ip),
-                     ("event time", incident.event_time), ("event", evidence.get("eventName")))
+        for k, v in (
+            ("actor", incident.actor),
+            ("source IP", incident.source_ip),
+            ("event time", incident.event_time),
+            ("event", evidence.get("eventName")),
+        )
         if v
-    )  # fmt: skip
+    )
     head = "The detection fired again" + (" and the incident is reopened" if reopened else "")
     body = json.dumps(evidence, indent=2, default=str)[:20_000]
     return f"{head} ({facts}).\n\nh3. New evidence\n{{code:json}}\n{body}\n{{code}}"

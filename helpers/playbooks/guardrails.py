@@ -5,8 +5,9 @@
 ('approve', 'approve')
 >>> policy.protected({"auto-remediate": "Off"})
 True
->>> policy.allowed("revoke-security-group-ingress", "sg-1", port=443).reason[:5]
-'HTTPS'
+>>> policy.allowed("revoke-security-group-ingress", "sg-1", port=443, group_name="web-sg").reason
+"the web tier's public HTTPS front end is meant to be reachable from anywhere"
+>>> policy.allowed("revoke-security-group-ingress", "sg-1", port=443, group_name="admin-sg")
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ class Policy:
             expires = entry.pop("expires", None)
             if isinstance(expires, str):
                 expires = dt.date.fromisoformat(expires)
-            allow.append(Allow(playbook, str(entry.pop("resource", "*")), str(reason), expires,
-                               entry))  # fmt: skip
+            allow.append(
+                Allow(playbook, str(entry.pop("resource", "*")), str(reason), expires, entry)
+            )
         return cls(
             modes={w: dict(modes.get(w) or {}) for w in ("local", "real")},
             approval_expiry=_seconds(doc.get("approval_expiry", "24h")),
