@@ -28,8 +28,6 @@ from werkzeug.wrappers import Request, Response
 from labstack.slack import interactivity, webapi, webhooks, webview
 from labstack.slack.store import BOT, EVERYONE, TEAM, USERS, Store
 
-API_PATH = "/api/"
-
 
 @dataclass
 class Faults:
