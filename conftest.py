@@ -1,19 +1,21 @@
 """Test session setup shared by tests/ and the notebooks run under nbval.
 
-The ``lab_world`` fixture starts one fresh local world per test session, on free ports, in a
-temporary lab home, and exports its settings into ``os.environ``; notebook kernels started by
-nbval inherit them, so notebooks run against the same world as the tests.
+The ``lab_world`` fixture starts one fresh local world per test session (``World.scratch``: free
+ports bound before any service starts, in a temporary lab home) and exports its settings into
+``os.environ``; notebook kernels started by nbval inherit them, so notebooks run against the same
+world as the tests.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from labstack import services as registry
-from labstack.world import World, free_port
+from labstack.world import World
 
 
 class LabWorld:
@@ -29,6 +31,7 @@ class LabWorld:
 
 
 _WORLD: list[LabWorld] = []
+_STACK = ExitStack()
 _SAVED_ENV: dict[str, str] = {}
 
 
@@ -37,12 +40,8 @@ def start_lab_world(home: Path) -> LabWorld:
     if _WORLD:
         return _WORLD[0]
     _SAVED_ENV.update(os.environ)
-    for service in registry.all_services():
-        for role in service.ports:
-            os.environ[registry.port_env_name(service.name, role)] = str(free_port())
     os.environ["LAB_HOME"] = str(home)
-    world = World(home)
-    world.up()
+    world = _STACK.enter_context(World.scratch(home))
     settings = world.read_env()
     os.environ.update(settings)
     from helpers.config import get_settings
@@ -67,6 +66,7 @@ def pytest_runtest_setup(item):
 
 def pytest_sessionfinish(session, exitstatus):
     if _WORLD:
-        _WORLD.pop().world.down()
+        _WORLD.pop()
+        _STACK.close()
         os.environ.clear()
         os.environ.update(_SAVED_ENV)

@@ -36,7 +36,7 @@ from helpers import cloudtrail, detections, simulate, splunk
 from helpers.config import get_settings
 from helpers.webhooks import Receiver
 from labstack.services import all_services
-from labstack.world import World, free_port
+from labstack.world import World
 
 #: Scenario -> the detection that answers it (all real-time in the catalog).
 SCENARIOS = {
@@ -67,11 +67,7 @@ def _summary(values: list[float]) -> dict:
 
 def _start_world() -> World:
     home = Path(tempfile.mkdtemp(prefix="lab-bench-alerts-")) / ".lab"
-    ports = {}
-    for service in all_services():
-        for role in service.ports:
-            ports[service.name if role == "api" else f"{service.name}.{role}"] = free_port()
-    world = World(home, port_overrides=ports)
+    world = World(home, free_ports=True)
     world.up()
     os.environ.update(world.read_env())
     os.environ["LAB_HOME"] = str(home)

@@ -43,8 +43,7 @@ from helpers.aws import session
 from helpers.config import load_settings
 from helpers.ingest import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, HecClient, Ingester, S3Object
 from helpers.ingest import hec_lines as encode
-from labstack.services import all_services
-from labstack.world import World, free_port
+from labstack.world import World
 
 ACCOUNT = "123456789012"
 PROCS = ("aws", "splunk")
@@ -218,11 +217,7 @@ def main() -> int:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="lab-bench-ingest-")) / ".lab"
-    ports = {}
-    for service in all_services():
-        for role in service.ports:
-            ports[service.name if role == "api" else f"{service.name}.{role}"] = free_port()
-    world = World(home, port_overrides=ports)
+    world = World(home, free_ports=True)
     world.up()
     try:
         env = world.read_env()

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,34 +23,15 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from labstack.services import all_services
-from labstack.world import World, free_port
+from labstack.process import Process, spawn
+from labstack.world import World
 
 ACCESS = {"aws_access_key_id": "AKIAEXAMPLESTUDENT01", "aws_secret_access_key": "bench"}
 
 
-def _start(record: bool) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(
-        os.environ, LAB_PORT_AWS=str(port), LAB_CLOUDTRAIL_RECORDER="on" if record else "off"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "labstack.aws"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for _ in range(600):
-        try:
-            if opener.open(url + "/_lab/health", timeout=1).status == 200:
-                return proc, url
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the AWS endpoint did not become healthy")
+def _start(record: bool) -> Process:
+    state = Path(tempfile.mkdtemp(prefix="lab-bench-aws-")) / "aws"
+    return spawn("aws", state, {"LAB_CLOUDTRAIL_RECORDER": "on" if record else "off"}, timeout=30)
 
 
 def _calls(url: str):
@@ -84,8 +63,8 @@ def _rate(calls, n: int) -> float:
 
 
 def overhead(calls_per_round: int, rounds: int) -> dict:
-    on_proc, on_url = _start(record=True)
-    off_proc, off_url = _start(record=False)
+    on_proc, off_proc = _start(record=True), _start(record=False)
+    on_url, off_url = on_proc.url, off_proc.url
     try:
         on_calls, off_calls = _calls(on_url), _calls(off_url)
         _rate(on_calls, 40), _rate(off_calls, 40)  # warm both up
@@ -104,8 +83,7 @@ def overhead(calls_per_round: int, rounds: int) -> dict:
         )
     finally:
         for proc in (on_proc, off_proc):
-            proc.terminate()
-            proc.wait(10)
+            proc.stop()
     ratio = statistics.median(ratios)
     return {
         "calls_per_second_recorder_on": round(statistics.median(on_rates), 1),
@@ -122,12 +100,7 @@ def up_time(times: int) -> dict:
     seconds = []
     for _ in range(times):
         home = Path(tempfile.mkdtemp(prefix="lab-bench-")) / ".lab"
-        ports = {}
-        for service in all_services():
-            for role in service.ports:
-                key = service.name if role == "api" else f"{service.name}.{role}"
-                ports[key] = free_port()
-        world = World(home, port_overrides=ports)
+        world = World(home, free_ports=True)
         started = time.perf_counter()
         world.up()
         seconds.append(time.perf_counter() - started)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +32,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spl_bench import generate
 
+from labstack.process import spawn
 from labstack.splunk.store import EventStore
-from labstack.world import free_port
 
 HEC_TOKEN = "00000000-0000-4000-8000-00000000beef"
 PASSWORD = "bench-password"
@@ -67,33 +66,11 @@ class Service:
     """A private ``python -m labstack.splunk`` in a temporary state directory."""
 
     def __init__(self, state: Path):
-        self.api, self.hec = free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.api}"
-        self.hec_url = f"http://127.0.0.1:{self.hec}"
-        env = dict(
-            os.environ,
-            LAB_STATE_DIR=str(state),
-            LAB_PORT_SPLUNK=str(self.api),
-            LAB_PORT_SPLUNK_HEC=str(self.hec),
-            SPLUNK_PASSWORD=PASSWORD,
-            SPLUNK_HEC_TOKEN=HEC_TOKEN,
-        )
-        self.log = open(state.parent / "splunk.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labstack.splunk"], env=env, stdout=self.log, stderr=self.log
-        )
+        env = {"SPLUNK_PASSWORD": PASSWORD, "SPLUNK_HEC_TOKEN": HEC_TOKEN}
+        self.proc = spawn("splunk", state, env, log=state.parent / "splunk.log")
+        self.url, self.hec_url = self.proc.url, self.proc.url_of("hec")
         self.http = requests.Session()
         self.http.trust_env = False
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.http.get(self.url + "/_lab/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the Splunk service did not start; see " + self.log.name)
-            time.sleep(0.05)
 
     def memory(self) -> tuple[float, float]:
         """(current RSS, peak RSS) of the service in MiB, from /proc."""
@@ -117,9 +94,7 @@ class Service:
         return [json.loads(line)["result"] for line in resp.text.splitlines() if line.strip()]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.log.close()
+        self.proc.stop(grace=30)
 
 
 def send_all(url: str, payloads: list[bytes], connections: int) -> float:

@@ -12,7 +12,9 @@ register(
         name="ingest",
         module="helpers.ingest",
         ports={"api": 8095},
+        # Until helpers.ingest serves through helpers.runtime.serve (LAB_FD_INGEST, /_lab/health).
         health="/health",
+        sockets=False,
         settings=lambda ports, secrets: {},
         description="SQS-based S3 input: CloudTrail files from the trail queue to Splunk HEC",
     )

@@ -3,7 +3,8 @@
 Each service is a Python module run as ``python -m <module>``. It reads its ports, its state
 directory and its secrets from environment variables (the same setting names the helpers use, so
 the service accepts exactly the credentials ``.lab/env`` hands to clients) and answers ``GET
-<health>`` with 200 once it is ready.
+/_lab/health`` with 200 once it is ready. It serves through :mod:`helpers.runtime.serve` on the
+listening sockets ``World`` binds and hands down (``LAB_FD_<SERVICE>[_<ROLE>]``).
 
 Adding a service is adding one ``register(Service(...))`` call in its package's ``service.py``
 and listing that module in ``SERVICE_MODULES``.
@@ -14,6 +15,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from helpers.runtime.serve import HEALTH_PATH, port_env_name
+
+__all__ = ["Service", "all_services", "default_port", "get", "port_env_name", "register"]
 
 #: Modules that register a service, in start order.
 SERVICE_MODULES = [
@@ -31,17 +36,20 @@ class Service:
     """A local stand-in for one real product.
 
     ``ports`` maps a role (``"api"``, ``"hec"``...) to its default port; the first role is the one
-    the health check is made on. ``settings(ports, secrets)`` returns the client settings that
-    ``lab up`` writes to ``.lab/env``.
+    the health check is made on; these defaults are written here and nowhere else.
+    ``settings(ports, secrets)`` returns the client settings that ``lab up`` writes to
+    ``.lab/env``. ``sockets`` says whether the process serves on the sockets the world binds for
+    it (``LAB_FD_*``); one that does not binds ``LAB_PORT_*`` itself.
     """
 
     name: str
     module: str
     ports: dict[str, int]
-    health: str
     settings: Callable[[dict[str, int], dict[str, str]], dict[str, str]]
+    health: str = HEALTH_PATH
     secrets: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
+    sockets: bool = True
 
     @property
     def main_role(self) -> str:
@@ -73,7 +81,6 @@ def get(name: str) -> Service:
     return services[name]
 
 
-def port_env_name(service: str, role: str) -> str:
-    """The environment variable that overrides a port, e.g. ``LAB_PORT_SPLUNK_HEC``."""
-    suffix = "" if role == "api" else f"_{role.upper()}"
-    return f"LAB_PORT_{service.upper()}{suffix}"
+def default_port(name: str, role: str = "api") -> int:
+    """A service's default port (the one place defaults are written is its registration)."""
+    return get(name).ports[role]

@@ -17,22 +17,19 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.runtime.home import lab_home
+from labstack import process
 from labstack import services as registry
 from labstack.services import Service
 
 BIND_HOST = "127.0.0.1"
-# Health checks go straight to loopback, whatever proxy the environment names.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class WorldError(RuntimeError):
@@ -69,11 +66,37 @@ class World:
         home: Path | None = None,
         port_overrides: dict[str, int] | None = None,
         only: tuple[str, ...] | None = None,
+        free_ports: bool = False,
     ):
-        """``only`` limits the world to some services (e.g. ``("aws",)`` to record samples)."""
+        """``only`` limits the world to some services (e.g. ``("aws",)`` to record samples);
+        ``free_ports`` starts every service on a port the system picks (scratch worlds)."""
         self.home = home or lab_home()
         self.port_overrides = port_overrides or {}
         self.only = only
+        self.free_ports = free_ports
+
+    @classmethod
+    @contextmanager
+    def scratch(
+        cls, home: Path | None = None, only: tuple[str, ...] | None = None, timeout: float = 90.0
+    ) -> Iterator[World]:
+        """A temporary world on free ports, up for the ``with`` block, stopped by pid after.
+
+        Without ``home`` it lives in a temporary folder that is removed afterwards.
+
+        >>> with World.scratch(only=("aws",)) as world:  # doctest: +SKIP
+        ...     world.read_env()["AWS_ENDPOINT_URL"]
+        'http://127.0.0.1:40123'
+        """
+        folder = None if home is not None else Path(tempfile.mkdtemp(prefix="lab-scratch-"))
+        world = cls(home or folder / ".lab", only=only, free_ports=True)
+        try:
+            world.up(timeout=timeout)
+            yield world
+        finally:
+            world.down()
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def services(self) -> list[Service]:
         return [s for s in registry.all_services() if self.only is None or s.name in self.only]
@@ -107,6 +130,9 @@ class World:
         return config.get("secrets", {})
 
     def ports(self, service: Service) -> dict[str, int]:
+        """The ports a service is to start on: overrides, ``LAB_PORT_*``, then its defaults."""
+        if self.free_ports:
+            return dict.fromkeys(service.ports, 0)
         ports = {}
         for role, default in service.ports.items():
             key = f"{service.name}.{role}" if role != "api" else service.name
@@ -120,9 +146,9 @@ class World:
         if run.exists():
             info = json.loads(run.read_text())
             pid, ports = info["pid"], info["ports"]
-            if _alive(pid):
+            if process.alive(pid):
                 running = Running(service, pid, ports, False)
-                running.healthy = _healthy(running.url + service.health)
+                running.healthy = process.healthy(running.url + service.health)
                 return running
             run.unlink(missing_ok=True)
         return Running(service, None, self.ports(service), False)
@@ -132,37 +158,61 @@ class World:
 
     # -- up ------------------------------------------------------------------------------------
     def up(self, timeout: float = 90.0) -> list[Running]:
-        """Start every service that is not already healthy and wait until all are."""
+        """Start every service that is not already healthy and wait until all are.
+
+        Every listening socket is bound here before any service starts (port 0 in a scratch
+        world) and inherited by its service, so no port can be taken in between. Configured
+        ports that other programs hold are all reported in one :class:`WorldError`.
+        """
         secrets_ = self.secrets()
-        plan: list[tuple[Service, Running | None, dict[str, int]]] = []
+        plan: list[tuple[Service, Running | None]] = []
         for service in self.services():
             current = self.status(service)
             if current.pid is not None and current.healthy:
-                plan.append((service, current, current.ports))
+                plan.append((service, current))
                 continue
             if current.pid is not None:  # alive but not answering: restart it
-                self._stop_pid(current.pid)
-            ports = self.ports(service)
-            for role, port in ports.items():
-                if not _port_free(port):
-                    env = registry.port_env_name(service.name, role)
-                    raise WorldError(
-                        f"port {port} ({service.name} {role}) is already in use by another "
-                        f"program. Stop it, or choose another port: {env}=<port> lab up"
-                    )
-            plan.append((service, None, ports))
-        all_ports = {service.name: ports for service, _, ports in plan}
+                process.stop_pid(current.pid)
+            plan.append((service, None))
+        sockets = self._bind([s for s, current in plan if current is None])
+        all_ports = {
+            service.name: current.ports
+            if current is not None
+            else {role: sock.getsockname()[1] for role, sock in sockets[service.name].items()}
+            for service, current in plan
+        }
         env = self._child_env(all_ports, secrets_)
         started = [
-            (Running(service, None, ports, False), self._spawn(service, ports, env))
-            for service, current, ports in plan
+            self._start(service, sockets[service.name], env)
+            for service, current in plan
             if current is None
         ]
-        for running, proc in started:
-            running.pid = proc.pid
-        self._wait_healthy(started, timeout)
+        try:
+            process.wait_healthy(started, timeout)
+        except process.ServiceFailed as exc:
+            self.down()
+            raise WorldError(str(exc)) from None
         self.write_env(all_ports, secrets_)
-        return [self.status(service) for service, _, _ in plan]
+        return [self.status(service) for service, _ in plan]
+
+    def _bind(self, services: list[Service]) -> dict[str, dict[str, socket.socket]]:
+        """Each service's listening sockets; every clash at once in a :class:`WorldError`."""
+        bound: dict[str, dict[str, socket.socket]] = {}
+        clashes: list[process.PortClash] = []
+        for service in services:
+            sockets, taken = process.bind_ports(service, self.ports(service))
+            bound[service.name] = sockets
+            clashes += taken
+        if clashes:
+            for sockets in bound.values():
+                for sock in sockets.values():
+                    sock.close()
+            lines = "\n".join(f"  {clash}" for clash in clashes)
+            raise WorldError(
+                f"{len(clashes)} port(s) already in use by other programs. Stop them, or "
+                f"choose other ports (e.g. LAB_PORT_X=<port> lab up):\n{lines}"
+            )
+        return bound
 
     def _child_env(self, all_ports: dict[str, dict[str, int]], secrets_: dict[str, str]) -> dict:
         env = dict(os.environ)
@@ -174,49 +224,14 @@ class World:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def _spawn(self, service: Service, ports: dict[str, int], env: dict) -> subprocess.Popen:
-        self.state_dir(service.name).mkdir(parents=True, exist_ok=True)
-        self.log_path(service.name).parent.mkdir(parents=True, exist_ok=True)
-        self._run_path(service.name).parent.mkdir(parents=True, exist_ok=True)
+    def _start(self, service: Service, sockets: dict, env: dict) -> process.Process:
+        for folder in (self.state_dir(service.name), self.log_path(service.name).parent,
+                       self._run_path(service.name).parent):  # fmt: skip
+            folder.mkdir(parents=True, exist_ok=True)
         child_env = dict(env, LAB_STATE_DIR=str(self.state_dir(service.name)))
-        log = open(self.log_path(service.name), "ab")  # noqa: SIM115 - handed to the child
-        proc = subprocess.Popen(
-            [sys.executable, "-m", service.module],
-            env=child_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
-        self._run_path(service.name).write_text(json.dumps({"pid": proc.pid, "ports": ports}))
+        proc = process.start(service, sockets, child_env, self.log_path(service.name))
+        self._run_path(service.name).write_text(json.dumps({"pid": proc.pid, "ports": proc.ports}))
         return proc
-
-    def _wait_healthy(self, started: list[tuple[Running, subprocess.Popen]], timeout: float):
-        deadline = time.monotonic() + timeout
-        pending = list(started)
-        while pending:
-            for item in list(pending):
-                running, proc = item
-                if proc.poll() is not None:
-                    self._run_path(running.service.name).unlink(missing_ok=True)
-                    self.down()
-                    raise WorldError(
-                        f"{running.service.name} exited with code {proc.returncode} while "
-                        f"starting. Last lines of {self.log_path(running.service.name)}:\n"
-                        + self.log_tail(running.service.name)
-                    )
-                if _healthy(running.url + running.service.health):
-                    running.healthy = True
-                    pending.remove(item)
-            if pending and time.monotonic() > deadline:
-                names = ", ".join(r.service.name for r, _ in pending)
-                tails = "\n".join(
-                    f"--- {r.service.name} ---\n{self.log_tail(r.service.name)}" for r, _ in pending
-                )
-                self.down()
-                raise WorldError(f"not healthy after {timeout:.0f}s: {names}\n{tails}")
-            time.sleep(0.05)
 
     def log_tail(self, service: str, lines: int = 20) -> str:
         path = self.log_path(service)
@@ -267,22 +282,11 @@ class World:
             if not run.exists():
                 continue
             pid = json.loads(run.read_text())["pid"]
-            if _alive(pid):
-                self._stop_pid(pid)
+            if process.alive(pid):
+                process.stop_pid(pid)
                 stopped.append(service.name)
             run.unlink(missing_ok=True)
         return stopped
-
-    def _stop_pid(self, pid: int, grace: float = 10.0) -> None:
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
 
     def reset(self) -> None:
         self.down()
@@ -290,41 +294,9 @@ class World:
             shutil.rmtree(self.home)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as gone.
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    except ChildProcessError:
-        return True
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with _DIRECT.open(url, timeout=1.0) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((BIND_HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port() -> int:
-    """A port nobody listens on right now (for tests and `--port auto`)."""
+    """A port nobody listens on right now. Racy: only for addresses nothing will listen on
+    (a dead endpoint in a test); services get their sockets from :mod:`labstack.process`."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((BIND_HOST, 0))
         return sock.getsockname()[1]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from labstack.aws import samples
+from labstack.cli import samples
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "sample_cloudtrail"
 

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS queue_messages_due ON queue_messages (queue, state, visible_at);
+CREATE INDEX IF NOT EXISTS queue_messages_key ON queue_messages (queue, key);
 """
 
 STATES = ("ready", "dead", "done")
@@ -295,8 +296,11 @@ class Queue:
         return cur.rowcount == 1
 
     # -- dead letters and history ------------------------------------------------------------------
-    def messages(self, state: str | None = None, limit: int = 200) -> list[Message]:
-        """Messages newest first, all or in one state (``ready``, ``dead``, ``done``)."""
+    def messages(
+        self, state: str | None = None, limit: int = 200, *, key: str | None = None
+    ) -> list[Message]:
+        """Messages newest first, all or in one state (``ready``, ``dead``, ``done``), all or
+        those put with one ``key``."""
         if state is not None and state not in STATES:
             raise ValueError(f"unknown state {state!r}; known: {', '.join(STATES)}")
         sql = "SELECT * FROM queue_messages WHERE queue = ?"
@@ -304,6 +308,9 @@ class Queue:
         if state:
             sql += " AND state = ?"
             params += (state,)
+        if key is not None:
+            sql += " AND key = ?"
+            params += (key,)
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
             return [_message(r) for r in rows.fetchall()]

@@ -1,8 +1,8 @@
 """Run the emulated AWS account: ``python -m labstack.aws`` (started by ``lab up``).
 
-Environment: ``LAB_PORT_AWS`` (default 4566), ``LAB_CLOUDTRAIL_DELIVERY_SECONDS`` (default 1;
-300 feels like AWS), ``LAB_RANDOM_SEED`` (moto's id generator; default 1, so a fresh world
-always has the same resource ids).
+Environment: ``LAB_FD_AWS``/``LAB_PORT_AWS`` (the listening socket ``lab up`` binds),
+``LAB_CLOUDTRAIL_DELIVERY_SECONDS`` (default 1; 300 feels like AWS), ``LAB_RANDOM_SEED`` (moto's id
+generator; default 1, so a fresh world always has the same resource ids).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import make_server
 
+from helpers.runtime.serve import Server, listener, run
 from labstack.aws import fixes
 from labstack.aws.account import Builder, load_account
 from labstack.aws.recorder import Recorder
@@ -33,7 +33,7 @@ def main() -> int:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = int(os.environ.get("LAB_PORT_AWS", "4566"))
+    fd, port = listener("aws")
     interval = float(os.environ.get("LAB_CLOUDTRAIL_DELIVERY_SECONDS", "1"))
     record = os.environ.get("LAB_CLOUDTRAIL_RECORDER", "on") != "off"
     fixes.apply()
@@ -46,8 +46,11 @@ def main() -> int:
         interval=interval,
     )
     app = recorder if record else _HealthOnly(moto_app, recorder)
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
-    endpoint = f"http://127.0.0.1:{port}"
+    server = Server(
+        app, port=port, fd=fd, health=lambda: _health(recorder), setting="LAB_PORT_AWS",
+        request_handler=MotoRequestHandler, name="aws",
+    )  # fmt: skip
+    endpoint = server.url
 
     def build() -> None:
         try:
@@ -60,16 +63,17 @@ def main() -> int:
             log.exception("building the lab account failed")
             os.kill(os.getpid(), signal.SIGTERM)
 
-    def shutdown(*_):
-        threading.Thread(target=server.shutdown, daemon=True).start()
+    def stop() -> None:
+        if recorder.ready.is_set():
+            recorder.stop()
 
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     threading.Thread(target=build, name="bootstrap", daemon=True).start()
-    server.serve_forever()
-    if recorder.ready.is_set():
-        recorder.stop()
-    return 0
+    return run([server], on_stop=stop)
+
+
+def _health(recorder: Recorder) -> dict:
+    ready = recorder.ready.is_set()
+    return {"ready": ready, "status": "ok" if ready else "starting", "account": recorder.account_id}
 
 
 def _seed(endpoint: str, seed: str) -> None:

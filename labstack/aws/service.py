@@ -22,7 +22,6 @@ register(
         name="aws",
         module="labstack.aws",
         ports={"api": 4566},
-        health="/_lab/health",
         settings=_settings,
         description="moto server wrapped by the CloudTrail recorder",
     )

@@ -1,8 +1,7 @@
-"""Wires the parts of the lab's Jira into one WSGI app and one delivery thread."""
+"""Wires the parts of the lab's Jira into one WSGI app and one delivery worker."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +38,8 @@ def build(config: Config) -> JiraApp:
     cat = Catalog(config)
     store = Store(Path(config.state_dir) / DB_NAME)
     render = Renderer(cat, store)
-    wake = threading.Event()
-    outbox = Outbox(store, render, wake)
+    outbox = Outbox(store, render)
     jira = Jira(cat, store, on_event=outbox.on_event)
     outbox.jira = jira
-    api = Api(cat, store, jira, render, Registry(jira, store, config.base_url, wake))
-    return JiraApp(config, store, jira, api, Web(cat, store, render), Dispatcher(store, wake))
+    api = Api(cat, store, jira, render, Registry(jira, store, config.base_url))
+    return JiraApp(config, store, jira, api, Web(cat, store, render), Dispatcher(store))

@@ -31,7 +31,7 @@ class Config:
     token: str
     deployment: str = "Server"
     state_dir: str = "."
-    port: int = 8081
+    port: int = 0  # LAB_PORT_JIRA; the default port is in the service registry only
 
     @property
     def cloud(self) -> bool:

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 PREFIX = "Error in the JQL Query: "
-OPERATORS = ("=", "!=", "<", ">", "<=", ">=", "~", "!~", "IN", "NOT IN", "IS", "IS NOT")
 _VALID_OPS = (
     "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', "
     "'IS' and 'IS NOT'."

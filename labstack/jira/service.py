@@ -28,7 +28,6 @@ register(
         name="jira",
         module="labstack.jira",
         ports={"api": 8081},
-        health="/status",
         settings=_settings,
         secrets=("JIRA_TOKEN",),
         description="Jira-compatible REST API, webhooks and board",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from helpers.runtime.queue import Backoff, Queue
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -26,12 +27,14 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE TABLE IF NOT EXISTS remotelinks (
     id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS webhooks (id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, webhook_id INTEGER, url TEXT NOT NULL,
-    body TEXT NOT NULL, secret TEXT, state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, last_error TEXT,
-    created REAL NOT NULL);
 """
+#: The webhook outbox's queue in the same database; its states as the deliveries views name them.
+WEBHOOK_QUEUE = "webhooks"
+STATES = {"ready": "pending", "done": "delivered", "dead": "failed"}
+#: Tries per delivery (about 15 minutes of retries), then it is parked as a dead letter.
+MAX_ATTEMPTS = 40
+#: Seconds before the first retry; doubles each attempt up to the cap.
+BACKOFF = Backoff(base=0.5, factor=2.0, cap=30.0, jitter=0.1)
 
 # First ids, so the lab's ids look like a real site's (issues 10001, comments 20000, ...).
 ID_STARTS = {
@@ -56,6 +59,23 @@ class Store:
         self._db.executescript(SCHEMA)
         self._lock = threading.RLock()
         self._depth = 0
+        # Webhook deliveries: a queue on this connection, so a change enqueues them in its own
+        # transaction. Rows hold no secret: it stays on the webhook and is used at send time.
+        self.deliveries_queue = Queue(
+            self._db, WEBHOOK_QUEUE, visibility=60.0, max_attempts=MAX_ATTEMPTS,
+            backoff=BACKOFF, lock=self._lock,
+        )  # fmt: skip
+        self._adopt_old_deliveries()
+
+    def _adopt_old_deliveries(self) -> None:
+        """A database from before the queue: its pending deliveries join the queue."""
+        with self._lock:
+            if not self._q("SELECT 1 FROM sqlite_master WHERE name = 'deliveries'"):
+                return
+            with self.tx():
+                for row in self._q("SELECT * FROM deliveries WHERE state = 'pending'"):
+                    self.enqueue(row["webhook_id"], row["url"], row["body"])
+                self._q("DROP TABLE deliveries")
 
     @contextmanager
     def tx(self):
@@ -183,56 +203,24 @@ class Store:
         self._q("DELETE FROM webhooks WHERE id = ?", (hook_id,))
 
     # -- webhook deliveries (an outbox) ---------------------------------------------------------
-    def enqueue(self, webhook_id: int, url: str, body: str, secret: str | None) -> None:
-        now = time.time()
-        self._q(
-            "INSERT INTO deliveries (webhook_id, url, body, secret, next_at, created) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (webhook_id, url, body, secret, now, now),
-        )
-
-    def due(self, now: float, limit: int = 20) -> list[dict]:
-        rows = self._q(
-            "SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?",
-            (now, limit),
-        )
-        return [dict(r) for r in rows]
-
-    def next_due(self) -> float | None:
-        rows = self._q("SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'")
-        return rows[0]["t"]
-
-    def delivered(self, delivery_id: int) -> None:
-        self._q(
-            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, last_error = NULL "
-            "WHERE id = ?",
-            (delivery_id,),
-        )
-
-    def failed_attempt(self, delivery_id: int, error: str, next_at: float | None) -> None:
-        """Record a failed attempt: retry at ``next_at``, or park it (``None``) for a person."""
-        state = "pending" if next_at is not None else "failed"
-        self._q(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, state = ?, "
-            "next_at = COALESCE(?, next_at) WHERE id = ?",
-            (error, state, next_at, delivery_id),
+    def enqueue(self, webhook_id: int, url: str, body: str) -> None:
+        """Queue one delivery (inside the caller's transaction when one is open)."""
+        self.deliveries_queue.put(
+            {"webhook_id": webhook_id, "url": url, "body": body}, key=str(webhook_id)
         )
 
     def requeue(self, delivery_id: int) -> bool:
         """Send a parked (failed) delivery again now; False when there is no such delivery."""
-        with self.tx():
-            rows = self._q("SELECT state FROM deliveries WHERE id = ?", (delivery_id,))
-            if not rows or rows[0]["state"] != "failed":
-                return False
-            self._q(
-                "UPDATE deliveries SET state = 'pending', next_at = ? WHERE id = ?",
-                (time.time(), delivery_id),
-            )
-            return True
+        return self.deliveries_queue.replay(delivery_id) > 0
 
     def deliveries(self, webhook_id: int | None = None, limit: int = 200) -> list[dict]:
-        sql, args = "SELECT * FROM deliveries", ()
-        if webhook_id is not None:
-            sql, args = sql + " WHERE webhook_id = ?", (webhook_id,)
-        rows = self._q(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
-        return [dict(r) for r in rows]
+        """Recent deliveries, newest first: id, webhook_id, url, state, attempts, last_error."""
+        key = None if webhook_id is None else str(webhook_id)
+        return [
+            {
+                "id": m.id, "webhook_id": m.body["webhook_id"], "url": m.body["url"],
+                "state": STATES[m.state], "attempts": m.attempts,
+                "last_error": None if m.state == "done" else (m.note or None),
+            }
+            for m in self.deliveries_queue.messages(limit=limit, key=key)
+        ]  # fmt: skip

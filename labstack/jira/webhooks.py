@@ -1,9 +1,11 @@
-"""Jira webhooks: the admin API's documents, the outbox, and the delivery thread.
+"""Jira webhooks: the admin API's documents, the outbox, and the delivery worker.
 
-A change to an issue writes one delivery per matching webhook into SQLite, in the change's own
-transaction (the outbox), so nothing is lost across restarts. A background thread POSTs due
-deliveries in order; a receiver that is down or answers 408/429/5xx is retried with exponential
-backoff, any other answer parks the delivery as ``failed`` where the web view shows it.
+A change to an issue queues one delivery per matching webhook (a
+:class:`helpers.runtime.queue.Queue` in the Jira database), in the change's own transaction, so
+nothing is lost across restarts. A worker POSTs due deliveries in order, signing each with its
+webhook's current secret; a receiver that is down or answers 408/429/5xx is retried with
+exponential backoff (a 429's Retry-After is honoured), any other answer parks the delivery as a
+dead letter, ``failed`` where the web view shows it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import requests
 
+from helpers.runtime.queue import Message, Permanent, Retry, Worker
 from labstack.jira import jql
 from labstack.jira.catalog import PROJECT_ID
 from labstack.jira.models import Jira, JiraError
@@ -36,9 +39,6 @@ EVENTS = (
 )
 FILTER_KEY = "issue-related-events-section"
 RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
-BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each attempt
-BACKOFF_MAX = 30.0
-MAX_ATTEMPTS = 40  # about 15 minutes of retries, then the delivery is parked
 TIMEOUT = 5.0
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -52,26 +52,20 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def backoff(attempts: int) -> float:
-    """Seconds to wait after the ``attempts``-th failure (1-based)."""
-    return min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_MAX)
-
-
 # -- admin API -------------------------------------------------------------------------------------
 
 
 class Registry:
     """Validates and renders webhook registrations (``/rest/webhooks/1.0/webhook``)."""
 
-    def __init__(self, jira: Jira, store: Store, base_url: str, wake: threading.Event):
+    def __init__(self, jira: Jira, store: Store, base_url: str):
         self.jira = jira
         self.store = store
         self.base = base_url.rstrip("/") + "/rest/webhooks/1.0/webhook"
-        self._wake = wake
 
     def wake(self) -> None:
-        """Tell the delivery thread there is work now."""
-        self._wake.set()
+        """Tell the delivery worker there is work now."""
+        self.store.deliveries_queue.wake()
 
     def render(self, doc: dict) -> dict:
         return {
@@ -130,10 +124,9 @@ class Registry:
 class Outbox:
     """Turns issue events into queued deliveries (call ``on_event`` inside the change's tx)."""
 
-    def __init__(self, store: Store, renderer: Renderer, wake: threading.Event):
+    def __init__(self, store: Store, renderer: Renderer):
         self.store = store
         self.render = renderer
-        self.wake = wake
         self.jira: Jira | None = None  # set after construction (the Jira needs the outbox too)
 
     def on_event(
@@ -169,10 +162,7 @@ class Outbox:
             if hook.get("jql") and not self._matches(issue, hook["jql"]):
                 continue
             url = _substitute(hook["url"], issue, self.render)
-            self.store.enqueue(
-                hook["id"], url, "" if hook.get("excludeBody") else body, hook.get("secret")
-            )
-        self.wake.set()
+            self.store.enqueue(hook["id"], url, "" if hook.get("excludeBody") else body)
 
     def _matches(self, issue: dict, query: str) -> bool:
         try:
@@ -196,67 +186,44 @@ def _substitute(url: str, issue: dict, render: Renderer) -> str:
 # -- delivery --------------------------------------------------------------------------------------
 
 
-class Dispatcher(threading.Thread):
+class Dispatcher(Worker):
     """Delivers queued webhooks, oldest first, until ``stop()``."""
 
-    def __init__(self, store: Store, wake: threading.Event):
-        super().__init__(name="jira-webhooks", daemon=True)
+    def __init__(self, store: Store):
+        super().__init__(store.deliveries_queue, self.deliver, name="jira-webhooks", batch=5)
         self.store = store
-        self.wake = wake
-        self._stopping = threading.Event()
         self.http = requests.Session()
         self.http.trust_env = False  # receivers are addressed directly, never via a proxy
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self.wake.set()
-
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.deliver_due()
-            except Exception:  # keep delivering whatever one bad row does
-                log.exception("webhook delivery loop failed")
-            next_at = self.store.next_due()
-            wait = 1.0 if next_at is None else max(0.0, min(next_at - time.time(), 1.0))
-            self.wake.wait(wait)
-            self.wake.clear()
-
-    def deliver_due(self) -> None:
-        for row in self.store.due(time.time()):
-            if self._stopping.is_set():
-                return
-            self.deliver(row)
-
-    def deliver(self, row: dict) -> None:
+    def deliver(self, message: Message) -> str:
+        """One attempt (the queue's handler): a note, or ``Retry`` / ``Permanent``."""
+        row = message.body
         body = row["body"].encode()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Atlassian Webhook HTTP Client",
-            "X-Atlassian-Webhook-Identifier": str(row["id"]),
-            "X-Atlassian-Webhook-Retry": str(row["attempts"]),
+            "X-Atlassian-Webhook-Identifier": str(message.id),
+            "X-Atlassian-Webhook-Retry": str(message.attempts - 1),
         }
-        if row.get("secret"):
-            headers[SIGNATURE_HEADER] = sign(row["secret"], body)
+        secret = (self.store.webhook(row["webhook_id"]) or {}).get("secret")
+        if secret:
+            headers[SIGNATURE_HEADER] = sign(secret, body)
         try:
             resp = self.http.post(row["url"], data=body, headers=headers, timeout=TIMEOUT)
         except requests.RequestException as err:
-            self._retry(row, f"{type(err).__name__}: {err}")
-            return
+            self._retrying(message, f"{type(err).__name__}: {err}")
         if 200 <= resp.status_code < 300:
-            self.store.delivered(row["id"])
-        elif resp.status_code in RETRY_STATUSES:
-            self._retry(row, f"HTTP {resp.status_code}")
-        else:
-            self.store.failed_attempt(row["id"], f"HTTP {resp.status_code}", None)
-            log.warning("webhook %s to %s parked: HTTP %s", row["id"], row["url"], resp.status_code)
+            return f"HTTP {resp.status_code}"
+        if resp.status_code in RETRY_STATUSES:
+            self._retrying(message, f"HTTP {resp.status_code}", resp.headers.get("Retry-After"))
+        log.warning("webhook %s to %s parked: HTTP %s", message.id, row["url"], resp.status_code)
+        raise Permanent(f"HTTP {resp.status_code}")
 
-    def _retry(self, row: dict, error: str) -> None:
-        attempts = row["attempts"] + 1
-        if attempts >= MAX_ATTEMPTS:
-            self.store.failed_attempt(row["id"], error, None)
+    def _retrying(self, message: Message, error: str, retry_after: str | None = None) -> NoReturn:
+        if message.attempts >= self.queue.max_attempts:
             log.warning(
-                "webhook %s to %s parked after %s attempts", row["id"], row["url"], attempts
-            )
-            return
-        self.store.failed_attempt(row["id"], error, time.time() + backoff(attempts))
+                "webhook %s to %s parked after %s attempts",
+                message.id, message.body["url"], message.attempts,
+            )  # fmt: skip
+        after = float(retry_after) if retry_after and retry_after.isdigit() else None
+        raise Retry(error, after=after)

@@ -1,7 +1,7 @@
 """``python -m labstack.slack``: serve the workspace on 127.0.0.1 until SIGTERM.
 
-Reads ``LAB_PORT_SLACK``, ``LAB_STATE_DIR``, ``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
-``SLACK_CHANNEL`` and ``AUTOMATION_URL`` (the default Request URL is
+Reads ``LAB_FD_SLACK``/``LAB_PORT_SLACK``, ``LAB_STATE_DIR``, ``SLACK_BOT_TOKEN``,
+``SLACK_SIGNING_SECRET``, ``SLACK_CHANNEL`` and ``AUTOMATION_URL`` (the default Request URL is
 ``$AUTOMATION_URL/slack/actions``).
 """
 
@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
+from helpers.runtime.serve import Server, listener, run
 from labstack.slack.app import SlackApp
 from labstack.slack.store import DEFAULT_CHANNELS, Store
-
-HOST = "127.0.0.1"
-DEFAULT_PORT = 9002
-
 
 #: Webhook keys, response_url tokens and ``token=`` arguments are secrets: never log them.
 _SECRETS = [
@@ -77,19 +72,17 @@ def build_app(environ: dict | os._Environ = os.environ) -> SlackApp:
     )
 
 
-def main() -> None:
-    port = int(os.environ.get("LAB_PORT_SLACK") or DEFAULT_PORT)
-    server = make_server(HOST, port, build_app(), threaded=True, request_handler=_Handler)
-
-    def _stop(*_):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(f"slack: serving on http://{HOST}:{port}", flush=True)
-    server.serve_forever()
+def main() -> int:
+    fd, port = listener("slack")
+    server = Server(
+        build_app(), port=port, fd=fd, setting="LAB_PORT_SLACK", request_handler=_Handler,
+        name="slack",
+    )  # fmt: skip
+    print(f"slack: serving on {server.url}", flush=True)
+    code = run([server])
     print("slack: stopped", flush=True)
+    return code
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,7 +1,7 @@
 """The WSGI app: routes for the Web API, webhooks, interactivity, the admin API and the web view.
 
 ==========================================  ==============================================
-``GET  /health``                            readiness
+``GET  /_lab/health``                       readiness (answered by helpers.runtime.serve)
 ``GET|POST /api/<method>``                  Web API (Bearer token or ``token`` argument)
 ``POST /services/T…/B…/<key>``              incoming webhook of one channel
 ``POST /actions/T…/<n>/<token>``            ``response_url`` of one interaction
@@ -27,8 +27,6 @@ from werkzeug.wrappers import Request, Response
 
 from labstack.slack import interactivity, webapi, webhooks, webview
 from labstack.slack.store import BOT, EVERYONE, TEAM, USERS, Store
-
-API_PATH = "/api/"
 
 
 @dataclass
@@ -65,7 +63,6 @@ class SlackApp:
         self.faults = Faults()
         self.url_map = Map(
             [
-                Rule("/health", endpoint="health"),
                 Rule("/api/<method>", endpoint="api", methods=["GET", "POST"]),
                 Rule("/services/<team>/<hook>/<key>", endpoint="webhook", methods=["POST"]),
                 Rule("/actions/<team>/<n>/<token>", endpoint="response_url", methods=["POST"]),
@@ -95,10 +92,6 @@ class SlackApp:
 
     def request_url(self) -> str | None:
         return self.store.request_url or self.default_request_url
-
-    # -- health --------------------------------------------------------------------------------
-    def on_health(self, request: Request) -> Response:
-        return _json({"ok": True, "service": "slack"})
 
     # -- Web API -------------------------------------------------------------------------------
     def on_api(self, request: Request, method: str) -> Response:

@@ -29,7 +29,6 @@ register(
         name="slack",
         module="labstack.slack",
         ports={"api": 9002},
-        health="/health",
         settings=_settings,
         secrets=("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
         description="Slack-compatible workspace: webhooks, Web API, interactivity, web view",

@@ -1,7 +1,9 @@
 """What alerting must remember across a restart: throttles, fired alerts, the webhook outbox.
 
 One SQLite file under the state directory (``alerts.sqlite``). Every change is committed before
-the caller goes on, so a suppression or a queued webhook survives a crash or a restart.
+the caller goes on, so a suppression or a queued webhook survives a crash or a restart. The
+outbox is a :class:`helpers.runtime.queue.Queue` (``webhooks``) on the same connection: a fired
+alert and its deliveries are written in one transaction.
 
 >>> import pathlib, tempfile
 >>> state = AlertState(pathlib.Path(tempfile.mkdtemp()) / "alerts.sqlite")
@@ -15,11 +17,14 @@ False
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from helpers.runtime.queue import Backoff, Message, Queue
 
 __all__ = ["AlertState", "Delivery", "Fired"]
 
@@ -33,13 +38,13 @@ CREATE TABLE IF NOT EXISTS fired (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, search TEXT, sid TEXT, trigger_time REAL,
     result_count INTEGER, digest INTEGER, severity TEXT, actions TEXT, alert_type TEXT,
     mode TEXT, owner TEXT, app TEXT, expires REAL, tracked INTEGER DEFAULT 1);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, fired_id INTEGER, search TEXT, sid TEXT, url TEXT,
-    payload TEXT, status TEXT, attempts INTEGER, next_attempt REAL, last_error TEXT,
-    http_status INTEGER, created REAL, finished REAL);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt);
 CREATE INDEX IF NOT EXISTS fired_search ON fired (search);
 """
+#: The outbox queue's name in ``alerts.sqlite``.
+WEBHOOKS = "webhooks"
+#: Queue states as the deliveries views name them.
+STATUS = {"ready": "pending", "done": "delivered", "dead": "failed"}
+_HTTP = re.compile(r"\bHTTP (\d{3})\b")
 
 
 @dataclass
@@ -65,7 +70,11 @@ class Fired:
 
 @dataclass
 class Delivery:
-    """One webhook POST and where it stands: pending, delivered or failed (gave up)."""
+    """One webhook POST and where it stands: pending, delivered or failed (gave up).
+
+    A view of one outbox message (:meth:`from_message`); its body holds fired_id, search, sid,
+    url and payload.
+    """
 
     id: int
     fired_id: int
@@ -81,14 +90,28 @@ class Delivery:
     created: float
     finished: float | None
 
+    @classmethod
+    def from_message(cls, message: Message) -> Delivery:
+        body, status = message.body, STATUS[message.state]
+        note = message.note
+        code = _HTTP.search(note)
+        return cls(
+            id=message.id, fired_id=body["fired_id"], search=body["search"], sid=body["sid"],
+            url=body["url"], payload=body["payload"], status=status, attempts=message.attempts,
+            next_attempt=message.visible_at, last_error="" if status == "delivered" else note,
+            http_status=int(code.group(1)) if code else None, created=message.created,
+            finished=None if status == "pending" else message.updated,
+        )  # fmt: skip
+
 
 class AlertState:
     """Thread-safe access to the alerting database (one connection, one lock)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, attempts: int = 8, backoff: Backoff | None = None):
+        """``attempts`` and ``backoff`` govern the webhook outbox (:attr:`webhooks`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -96,6 +119,28 @@ class AlertState:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(fired)")}
         if "tracked" not in columns:  # a state directory from before alert.track was kept
             self._db.execute("ALTER TABLE fired ADD COLUMN tracked INTEGER DEFAULT 1")
+        self.webhooks = Queue(
+            self._db, WEBHOOKS, visibility=60.0, max_attempts=max(1, attempts),
+            backoff=backoff or Backoff(base=1.0, factor=2.0, cap=60.0, jitter=0.1),
+            lock=self._lock,
+        )  # fmt: skip
+        self._adopt_old_outbox()
+
+    def _adopt_old_outbox(self) -> None:
+        """A state directory from before the queue: its pending deliveries join the queue."""
+        with self._lock:
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").fetchone():
+                return
+            rows = self._db.execute(
+                "SELECT fired_id, search, sid, url, payload FROM outbox WHERE status = 'pending'"
+            ).fetchall()
+            self._db.execute("BEGIN")
+            self.webhooks.put_many(
+                {"fired_id": f, "search": s, "sid": sid, "url": u, "payload": json.loads(p)}
+                for f, s, sid, u, p in rows
+            )
+            self._db.execute("DROP TABLE outbox")
+            self._db.execute("COMMIT")
 
     def _run(self, sql: str, params=()) -> list[tuple]:
         with self._lock:
@@ -149,13 +194,14 @@ class AlertState:
                      fired.mode, fired.owner, fired.app, fired.expires, int(fired.tracked)),
                 )  # fmt: skip
                 fired.id = cur.lastrowid
-                for url, payload in deliveries:
-                    self._db.execute(
-                        "INSERT INTO outbox (fired_id, search, sid, url, payload, status, "
-                        "attempts, next_attempt, last_error, created) "
-                        "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, '', ?)",
-                        (fired.id, fired.search, fired.sid, url, json.dumps(payload), now, now),
-                    )
+                self.webhooks.put_many(
+                    (
+                        {"fired_id": fired.id, "search": fired.search, "sid": fired.sid,
+                         "url": url, "payload": payload}
+                        for url, payload in deliveries
+                    ),
+                    key=str(fired.id),
+                )  # fmt: skip
                 self._db.execute(
                     "DELETE FROM fired WHERE id <= (SELECT max(id) FROM fired) - ?", (MAX_FIRED,)
                 )
@@ -186,55 +232,16 @@ class AlertState:
         with self._lock:
             return self._db.execute("DELETE FROM fired WHERE name = ?", (name,)).rowcount > 0
 
-    def due(self, now: float, limit: int = 50) -> list[Delivery]:
-        rows = self._run(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt <= ? "
-            "ORDER BY next_attempt, id LIMIT ?",
-            (now, limit),
-        )
-        return [_delivery(r) for r in rows]
-
-    def next_due(self) -> float | None:
-        rows = self._run("SELECT min(next_attempt) FROM outbox WHERE status = 'pending'")
-        return rows[0][0] if rows else None
-
     def deliveries(self, fired_id: int | None = None, limit: int = 200) -> list[Delivery]:
+        """Webhook deliveries: all (newest first), or one fired alert's (oldest first)."""
         if fired_id is None:
-            rows = self._run("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", (limit,))
-        else:
-            rows = self._run("SELECT * FROM outbox WHERE fired_id = ? ORDER BY id", (fired_id,))
-        return [_delivery(r) for r in rows]
-
-    def attempted(
-        self,
-        delivery_id: int,
-        status: str,
-        attempts: int,
-        next_attempt: float,
-        error: str,
-        http_status: int | None,
-        now: float,
-    ) -> None:
-        finished = now if status != "pending" else None
-        self._run(
-            "UPDATE outbox SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, "
-            "http_status = ?, finished = ? WHERE id = ?",
-            (status, attempts, next_attempt, error, http_status, finished, delivery_id),
-        )
+            return [Delivery.from_message(m) for m in self.webhooks.messages(limit=limit)]
+        messages = self.webhooks.messages(key=str(fired_id), limit=limit)
+        return [Delivery.from_message(m) for m in reversed(messages)]
 
     def prune(self, now: float, keep: int = MAX_FIRED) -> None:
-        """Forget what no longer matters: expired throttles and fired alerts, and finished
-        deliveries beyond the newest ``keep`` (pending ones always stay)."""
+        """Forget what no longer matters: expired throttles and fired alerts, and delivered
+        webhooks beyond the newest ``keep`` (pending and failed ones stay)."""
         self._run("DELETE FROM throttle WHERE until <= ?", (now,))
         self._run("DELETE FROM fired WHERE expires <= ?", (now,))
-        self._run(
-            "DELETE FROM outbox WHERE status != 'pending' "
-            "AND id <= (SELECT max(id) FROM outbox) - ?",
-            (keep,),
-        )
-
-
-def _delivery(row: tuple) -> Delivery:
-    values = list(row)
-    values[5] = json.loads(values[5])
-    return Delivery(*values)
+        self.webhooks.prune(keep)

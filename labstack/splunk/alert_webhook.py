@@ -1,10 +1,11 @@
 """The webhook alert action: Splunk's payload, and an outbox that delivers it with retries.
 
-A fired alert's webhooks are written to the outbox (``alerts.sqlite``, see
-:mod:`~labstack.splunk.alert_state`) before anything is sent, so a receiver that is down, or a
-restart, loses nothing: the :class:`Outbox` thread POSTs each due delivery, retries connection
-errors and 5xx/408/429 answers with exponential backoff, and after ``attempts`` tries marks it
-``failed`` (shown on the alerts page and in ``alerts/fired_alerts``). Like Splunk, the
+A fired alert's webhooks are written to the outbox (a :class:`helpers.runtime.queue.Queue` in
+``alerts.sqlite``, see :mod:`~labstack.splunk.alert_state`) before anything is sent, so a
+receiver that is down, or a restart, loses nothing: the :class:`Outbox` workers POST each due
+delivery, retry connection errors and 5xx/408/429 answers with exponential backoff (a 429's
+Retry-After is honoured), and after ``attempts`` tries keep it as a dead letter, ``failed`` on the
+alerts page and in ``alerts/fired_alerts``. Like Splunk, the
 receiver's answer is otherwise ignored; a 4xx other than 408/429 fails at once, since repeating
 it cannot help.
 
@@ -18,14 +19,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import threading
-import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
-from labstack.splunk.alert_state import AlertState, Delivery
+from helpers.runtime.queue import Message, Permanent, Retry, Worker
+from labstack.splunk.alert_state import AlertState
 from labstack.splunk.atom import VERSION
 
 log = logging.getLogger("labstack.splunk.alerts")
@@ -35,6 +34,8 @@ ATTEMPTS = 8
 #: Seconds before the first retry; doubled after each failure, capped at MAX_BACKOFF.
 BACKOFF = 1.0
 MAX_BACKOFF = 60.0
+#: Each backoff delay is spread over +-10%, so retries of many deliveries do not bunch up.
+JITTER = 0.1
 #: Seconds one POST may take (connect + answer).
 TIMEOUT = 10.0
 #: POSTs in flight at once (a slow receiver must not hold up the others).
@@ -66,9 +67,9 @@ def payload(row: dict | None, sid: str, search_name: str, owner: str, app: str, 
     }
 
 
-def post(url: str, body: dict, timeout: float = TIMEOUT) -> int:
-    """POST ``body`` as JSON; the HTTP status (an ``HTTPError`` status too). Connection
-    problems raise ``OSError``."""
+def post(url: str, body: dict, timeout: float = TIMEOUT) -> tuple[int, float | None]:
+    """POST ``body`` as JSON: the HTTP status (an ``HTTPError`` status too) and the answer's
+    Retry-After seconds, if any. Connection problems raise ``OSError``."""
     data = json.dumps(body).encode()
     request = urllib.request.Request(
         url,
@@ -79,101 +80,74 @@ def post(url: str, body: dict, timeout: float = TIMEOUT) -> int:
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             response.read()
-            return response.status
+            return response.status, None
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, _retry_after(exc.headers.get("Retry-After"))
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: the backoff decides
 
 
 class Outbox:
-    """Delivers pending webhooks from the state database until stopped."""
+    """Delivers the queued webhooks (``state.webhooks``) on a few worker threads until stopped."""
 
-    def __init__(
-        self,
-        state: AlertState,
-        attempts: int = ATTEMPTS,
-        backoff: float = BACKOFF,
-        timeout: float = TIMEOUT,
-        clock=time.time,
-    ):
+    def __init__(self, state: AlertState, timeout: float = TIMEOUT, workers: int = WORKERS):
         self.state = state
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
+        self.queue = state.webhooks
         self.timeout = timeout
-        self.clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._inflight: set[int] = set()
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="webhook")
-        self._thread = threading.Thread(target=self._loop, name="webhook-outbox", daemon=True)
+        # Several workers: a slow receiver must not hold up the others.
+        self._workers = [
+            Worker(self.queue, self.deliver, name=f"webhook-{n}", batch=1) for n in range(workers)
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for worker in self._workers:
+            worker.stop(timeout=0)
+        for worker in self._workers:
+            worker.join(timeout=5)
 
     def wake(self) -> None:
         """New deliveries were queued: look now rather than at the next retry time."""
-        self._wake.set()
+        self.queue.wake()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                for delivery in self.state.due(self.clock()):
-                    with self._lock:
-                        if delivery.id in self._inflight:
-                            continue
-                        self._inflight.add(delivery.id)
-                    self._pool.submit(self._attempt, delivery)
-                next_due = self.state.next_due()
-            except Exception:
-                log.exception("webhook outbox failed; retrying")
-                next_due = None
-            wait = 5.0 if next_due is None else min(max(next_due - self.clock(), 0.01), 5.0)
-            self._wake.wait(wait)
-
-    def _attempt(self, delivery: Delivery) -> None:
+    def deliver(self, message: Message) -> str:
+        """One attempt at one delivery (the queue's handler): a note, or Retry / Permanent."""
+        body = message.body
         try:
-            attempts = delivery.attempts + 1
-            status: int | None = None
-            try:
-                status = post(delivery.url, delivery.payload, self.timeout)
-                error = "" if status < 400 else f"HTTP {status}"
-                retry = status >= 500 or status in RETRYABLE
-            except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, timed
-                # out, a garbled answer, a bad URL (ValueError: not worth retrying)
-                error = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
-                retry = not isinstance(exc, ValueError)
-            now = self.clock()
-            if not error:
-                outcome, next_attempt = "delivered", now
-            elif retry and attempts < self.attempts:
-                outcome = "pending"
-                next_attempt = now + min(self.backoff * 2 ** (attempts - 1), MAX_BACKOFF)
-            else:
-                outcome, next_attempt = "failed", now
-            self.state.attempted(delivery.id, outcome, attempts, next_attempt, error, status, now)
-            if outcome == "failed":
-                log.warning(
-                    "webhook for %r to %s failed after %d attempt(s): %s",
-                    delivery.search, delivery.url, attempts, error,
-                )  # fmt: skip
-            elif outcome == "pending":
-                log.info("webhook for %r to %s: %s; retrying", delivery.search, delivery.url, error)
-        except Exception:
-            log.exception("webhook delivery %s failed", delivery.id)
-            try:  # never hot-loop on a delivery that breaks the sender: try it again later
-                now = self.clock()
-                self.state.attempted(delivery.id, "pending", delivery.attempts + 1,
-                                     now + MAX_BACKOFF, "internal error", None, now)  # fmt: skip
-            except Exception:
-                log.exception("could not reschedule webhook delivery %s", delivery.id)
-        finally:
-            with self._lock:
-                self._inflight.discard(delivery.id)
-            self._wake.set()
+            status, after = post(body["url"], body["payload"], self.timeout)
+        except ValueError as exc:  # a bad URL: repeating it cannot help
+            self._gave_up(message, str(exc))
+            raise Permanent(str(exc)) from None
+        except (OSError, http.client.HTTPException) as exc:  # refused, timed out, garbled
+            error = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+            self._retrying(message, error)
+            raise Retry(error) from None
+        if status < 400:
+            return f"HTTP {status}"
+        error = f"HTTP {status}"
+        if status >= 500 or status in RETRYABLE:
+            self._retrying(message, error)
+            raise Retry(error, after=after if status == 429 else None)
+        self._gave_up(message, error)
+        raise Permanent(error)
+
+    def _retrying(self, message: Message, error: str) -> None:
+        if message.attempts >= self.queue.max_attempts:
+            self._gave_up(message, error)
+        else:
+            log.info("webhook for %r to %s: %s; retrying", message.body["search"],
+                     message.body["url"], error)  # fmt: skip
+
+    def _gave_up(self, message: Message, error: str) -> None:
+        log.warning(
+            "webhook for %r to %s failed after %d attempt(s): %s",
+            message.body["search"], message.body["url"], message.attempts, error,
+        )  # fmt: skip

@@ -51,11 +51,12 @@ from urllib.parse import quote
 from croniter import croniter
 from werkzeug.wrappers import Request, Response
 
+from helpers.runtime.queue import Backoff
 from labstack.splunk import alert_conditions as cond
 from labstack.splunk import atom
 from labstack.splunk.alert_search import BatchStore, search_rows
 from labstack.splunk.alert_state import AlertState, Fired
-from labstack.splunk.alert_webhook import ATTEMPTS, BACKOFF, Outbox, payload
+from labstack.splunk.alert_webhook import ATTEMPTS, BACKOFF, JITTER, MAX_BACKOFF, Outbox, payload
 from labstack.splunk.api import JSON, XML, ApiError, Call, Splunkd, route
 from labstack.splunk.results import clean_rows
 from labstack.splunk.saved import SavedSearch, flag
@@ -126,9 +127,11 @@ class Alerting:
         self.web = web.rstrip("/")
         self.options = options or Options()
         self.clock = time.time
-        self.state = AlertState(Path(state_dir) / "alerts.sqlite")
-        self.outbox = Outbox(self.state, attempts=self.options.attempts,
-                             backoff=self.options.backoff)  # fmt: skip
+        backoff = Backoff(base=self.options.backoff, cap=MAX_BACKOFF, jitter=JITTER)
+        self.state = AlertState(
+            Path(state_dir) / "alerts.sqlite", attempts=self.options.attempts, backoff=backoff
+        )
+        self.outbox = Outbox(self.state)
         self._stop = threading.Event()
         self._seq = itertools.count(1)
         self._running: set[str] = set()

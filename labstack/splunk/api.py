@@ -218,8 +218,6 @@ class Splunkd:
         return Response(atom.messages_xml(messages), exc.status, content_type=XML)
 
     def handle(self, request: Request) -> Response:
-        if request.path == "/_lab/health":
-            return Response('{"status":"ok"}', content_type=JSON)
         raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         raw_path = raw_uri.split("?", 1)[0] if raw_uri else request.path
         split = _split_path(raw_path)

@@ -50,7 +50,6 @@ _META = ("host", "source", "sourcetype", "index")
 
 # Splunk's HEC status texts and codes.
 SUCCESS = (200, 0, "Success")
-TOKEN_DISABLED = (403, 1, "Token disabled")
 TOKEN_REQUIRED = (401, 2, "Token is required")
 INVALID_AUTH = (401, 3, "Invalid authorization")
 INVALID_TOKEN = (403, 4, "Invalid token")

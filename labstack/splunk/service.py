@@ -29,7 +29,6 @@ register(
         name="splunk",
         module="labstack.splunk",
         ports={"api": 8089, "hec": 8088},
-        health="/_lab/health",
         settings=_settings,
         secrets=("SPLUNK_PASSWORD", "SPLUNK_TOKEN", "SPLUNK_HEC_TOKEN"),
         description="Splunk-compatible server: management API, HEC, SPL on DuckDB, search page",

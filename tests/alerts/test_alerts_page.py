@@ -5,19 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.browser.cdp import Browser, chromium_path
-
-
-@pytest.fixture
-def browser():
-    binary = chromium_path()
-    if binary is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
-    with Browser(binary) as browser:
-        yield browser
-
 
 def test_the_alerts_page_lists_a_fired_alert_and_its_delivery(browser, splunk, alerts, receiver):
     alerts.send({"user": "alice", "action": "fail"})

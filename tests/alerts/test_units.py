@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from helpers.runtime.queue import Backoff, Worker
 from labstack.splunk import alert_conditions as cond
 from labstack.splunk.alert_state import AlertState, Fired
 from labstack.splunk.alert_webhook import Outbox, payload
@@ -100,28 +101,61 @@ def test_payload_values_are_strings():
     assert body["results_link"] == "http://h/app/app/@go?sid=sid1"
 
 
+def _fired(name: str = "sid", expires: float = 2000.0) -> Fired:
+    return Fired(0, name, "s", name, 1000.0, 1, True, "3", "webhook", "always", "dispatch",
+                 "nobody", "search", expires)  # fmt: skip
+
+
 def test_outbox_backs_off_then_gives_up(tmp_path, monkeypatch):
     clock = [1000.0]
-    state = AlertState(tmp_path / "alerts.sqlite")
-    fired = Fired(0, "sid", "s", "sid", 1000.0, 1, True, "3", "webhook", "always", "dispatch",
-                  "nobody", "search", 2000.0)  # fmt: skip
-    state.record(fired, [("http://127.0.0.1:9/hook", {"result": {}})], clock[0])
-    outbox = Outbox(state, attempts=3, backoff=2.0, clock=lambda: clock[0])
+    backoff = Backoff(base=2.0, factor=2.0, cap=60.0, jitter=0)
+    state = AlertState(tmp_path / "alerts.sqlite", attempts=3, backoff=backoff)
+    state.webhooks.clock = lambda: clock[0]
+    fired = state.record(_fired(), [("http://127.0.0.1:9/hook", {"result": {}})], clock[0])
+    outbox = Outbox(state)
 
     def refused(url, body, timeout):
         raise ConnectionRefusedError("refused")
 
     monkeypatch.setattr("labstack.splunk.alert_webhook.post", refused)
     delays = []
+    worker = Worker(state.webhooks, outbox.deliver)
     for _ in range(3):
-        [due] = state.due(clock[0])
-        outbox._attempt(due)
+        [due] = state.webhooks.claim()
+        worker.process(due)
         [after] = state.deliveries(fired.id)
         delays.append(after.next_attempt - clock[0])
-        clock[0] = after.next_attempt
+        clock[0] = max(after.next_attempt, clock[0])
     assert delays[:2] == [2.0, 4.0]
     assert (after.status, after.attempts) == ("failed", 3)
-    assert state.due(clock[0] + 1e6) == []
+    assert state.webhooks.claim() == [] and len(state.webhooks.dead_letters()) == 1
+
+
+def test_a_429_is_retried_after_its_retry_after(tmp_path, monkeypatch):
+    state = AlertState(tmp_path / "alerts.sqlite", attempts=3)
+    fired = state.record(_fired(), [("http://127.0.0.1:9/hook", {})], 1000.0)
+    monkeypatch.setattr(
+        "labstack.splunk.alert_webhook.post", lambda url, body, timeout: (429, 120.0)
+    )
+    [due] = state.webhooks.claim()
+    Worker(state.webhooks, Outbox(state).deliver).process(due)
+    [after] = state.deliveries(fired.id)
+    assert (after.status, after.http_status, after.attempts) == ("pending", 429, 1)
+    assert after.next_attempt - after.created >= 119.0
+
+
+def test_a_4xx_is_a_dead_letter_at_once_and_can_be_replayed(tmp_path, monkeypatch):
+    state = AlertState(tmp_path / "alerts.sqlite")
+    fired = state.record(_fired(), [("http://127.0.0.1:9/hook", {})], 1000.0)
+    monkeypatch.setattr(
+        "labstack.splunk.alert_webhook.post", lambda url, body, timeout: (404, None)
+    )
+    [due] = state.webhooks.claim()
+    Worker(state.webhooks, Outbox(state).deliver).process(due)
+    [after] = state.deliveries(fired.id)
+    assert (after.status, after.http_status, after.attempts) == ("failed", 404, 1)
+    assert state.webhooks.replay() == 1
+    assert state.deliveries(fired.id)[0].status == "pending"
 
 
 def test_prune_forgets_expired_state_and_keeps_pending_deliveries(tmp_path):
@@ -129,10 +163,8 @@ def test_prune_forgets_expired_state_and_keeps_pending_deliveries(tmp_path):
     state.suppress("s", "k", until=10.0)
     state.suppress("s", "live", until=100.0)
     for number, expires in enumerate((10.0, 100.0)):
-        fired = Fired(0, f"sid{number}", "s", f"sid{number}", 1.0, 1, True, "3", "webhook",
-                      "always", "dispatch", "nobody", "search", expires)  # fmt: skip
-        state.record(fired, [("http://127.0.0.1:9/hook", {})], now=1.0)
+        state.record(_fired(f"sid{number}", expires), [("http://127.0.0.1:9/hook", {})], now=1.0)
     state.prune(now=50.0, keep=0)
     assert [t[1] for t in state.throttles(now=50.0)] == ["live"]
     assert [f.name for f in state.fired(now=0.0)] == ["sid1"]
-    assert len(state.due(now=1e9)) == 2  # pending deliveries are never pruned
+    assert len(state.webhooks.messages("ready")) == 2  # pending deliveries are never pruned

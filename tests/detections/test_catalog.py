@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from helpers import detections
-from labstack import detect
+from labstack.cli import detect
 
 CATALOG = detections.load()
 BY_ID = {d.id: d for d in CATALOG}

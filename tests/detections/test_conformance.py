@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import cloudtrail, detections
-from labstack import detect
+from labstack.cli import detect
 
 CATALOG = detections.load()
 SAMPLES = detections.SAMPLES_DIR

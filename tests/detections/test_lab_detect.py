@@ -10,7 +10,8 @@ import json
 import pytest
 
 from helpers import detections
-from labstack import cli, detect
+from labstack import cli
+from labstack.cli import detect
 
 STOP = {
     "eventID": "cli-stop",

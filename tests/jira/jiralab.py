@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -18,6 +15,7 @@ import requests
 from jira import JIRA
 
 from labstack.jira.catalog import DEPLOYMENT_ENV
+from labstack.process import spawn
 from labstack.world import free_port
 
 USER = "lab-automation"
@@ -54,52 +52,16 @@ class JiraProcess:
 
 
 @contextmanager
-def jira_process(
-    state_dir: Path, token: str = "test-token", deployment: str = "Server", port: int | None = None
-):
-    """Run ``python -m labstack.jira`` on its own (for Cloud mode and restarts)."""
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        LAB_STATE_DIR=str(state_dir),
-        LAB_PORT_JIRA=str(port),
-        JIRA_URL=url,
-        JIRA_USER=USER,
-        JIRA_TOKEN=token,
-        JIRA_PROJECT="SEC",
-        **{DEPLOYMENT_ENV: deployment},
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "labstack.jira"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_healthy(proc, url)
-        yield JiraProcess(url, token, state_dir, port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str, attempts: int = 400) -> None:
-    session = http()
-    for _ in range(attempts):
-        if proc.poll() is not None:
-            raise RuntimeError(f"jira exited with {proc.returncode}: {proc.stdout.read()!r}")
-        try:
-            if session.get(url + "/status", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("jira did not become healthy")
+def jira_process(state_dir: Path, token: str = "test-token", deployment: str = "Server"):
+    """Run ``python -m labstack.jira`` on its own (for Cloud mode and restarts), on a free port."""
+    env = {
+        "JIRA_USER": USER,
+        "JIRA_TOKEN": token,
+        "JIRA_PROJECT": "SEC",
+        DEPLOYMENT_ENV: deployment,
+    }
+    with spawn("jira", state_dir, env) as proc:
+        yield JiraProcess(proc.url, token, state_dir, proc.ports["api"])
 
 
 @dataclass

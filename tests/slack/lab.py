@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
-from labstack.world import free_port
+from labstack.process import spawn
 
 
 class SlackAdmin:
@@ -55,47 +51,12 @@ class SlackAdmin:
 
 
 @contextmanager
-def slack_process(state_dir: Path, token: str, secret: str, port: int | None = None):
+def slack_process(state_dir: Path, token: str, secret: str):
     """Run ``python -m labstack.slack`` on its own (for restart tests); yields its base URL.
 
     Its output goes to ``<state_dir>/service.log``.
     """
-    port = port or free_port()
-    env = dict(
-        os.environ,
-        LAB_STATE_DIR=str(state_dir),
-        LAB_PORT_SLACK=str(port),
-        SLACK_BOT_TOKEN=token,
-        SLACK_SIGNING_SECRET=secret,
-    )
-    log = open(Path(state_dir) / "service.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "labstack.slack"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(proc, url)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str, attempts: int = 200) -> None:
-    session = requests.Session()
-    session.trust_env = False
-    for _ in range(attempts):
-        if proc.poll() is not None:
-            raise RuntimeError(f"slack exited with {proc.returncode}; see its service.log")
-        try:
-            if session.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("slack did not become healthy")
+    env = {"SLACK_BOT_TOKEN": token, "SLACK_SIGNING_SECRET": secret}
+    log = Path(state_dir) / "service.log"
+    with spawn("slack", state_dir, env, log=log) as proc:
+        yield proc.url

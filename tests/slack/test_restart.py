@@ -6,7 +6,6 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from labstack.slack.webhooks import webhook_path
-from labstack.world import free_port
 from tests.slack.lab import SlackAdmin, slack_process
 
 TOKEN = "lab-restart-test-token"
@@ -14,8 +13,7 @@ SECRET = "restart-test-signing-secret"
 
 
 def test_messages_survive_a_restart(tmp_path):
-    port = free_port()
-    with slack_process(tmp_path, TOKEN, SECRET, port) as url:
+    with slack_process(tmp_path, TOKEN, SECRET) as url:
         client = WebClient(token=TOKEN, base_url=url + "/api/")
         admin = SlackAdmin(url + "/api/", TOKEN)
         extra = admin.new_channel("kept")
@@ -25,7 +23,7 @@ def test_messages_survive_a_restart(tmp_path):
         assert hook.send(text="via webhook").body == "ok"
         before = client.conversations_history(channel=parent["channel"])["messages"]
 
-    with slack_process(tmp_path, TOKEN, SECRET, port) as url:
+    with slack_process(tmp_path, TOKEN, SECRET) as url:
         client = WebClient(token=TOKEN, base_url=url + "/api/")
         after = client.conversations_history(channel=parent["channel"])["messages"]
         assert after == before

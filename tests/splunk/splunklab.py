@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +11,8 @@ from urllib.parse import urlsplit
 import requests
 import splunklib.client as client
 
+from labstack.process import spawn
 from labstack.splunk.service import USERNAME
-from labstack.world import free_port
 
 
 def http() -> requests.Session:
@@ -76,48 +72,15 @@ class Splunk:
         }
 
 
+#: The credentials a private Splunk process accepts.
+PRIVATE = {"password": "test-password", "hec_token": "11111111-2222-4333-8444-555555555555",
+           "token": "test-token"}  # fmt: skip
+
+
 @contextmanager
 def splunk_process(state_dir: Path, timeout: float = 60.0):
     """Run ``python -m labstack.splunk`` on its own (restarts, and tests that need no world)."""
-    api, hec = free_port(), free_port()
-    splunk = Splunk(
-        url=f"http://127.0.0.1:{api}",
-        hec_url=f"http://127.0.0.1:{hec}",
-        password="test-password",
-        hec_token="11111111-2222-4333-8444-555555555555",
-        token="test-token",
-    )
-    env = dict(
-        os.environ,
-        LAB_STATE_DIR=str(state_dir),
-        LAB_PORT_SPLUNK=str(api),
-        LAB_PORT_SPLUNK_HEC=str(hec),
-        **splunk.settings(),
-    )
-    log = Path(state_dir).parent / f"{Path(state_dir).name}.log"
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "labstack.splunk"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"labstack.splunk exited early:\n{log.read_text()}")
-            try:
-                if http().get(splunk.url + "/_lab/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"labstack.splunk not healthy:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield splunk
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = Splunk(url="", hec_url="", **PRIVATE).settings()
+    env = {k: v for k, v in env.items() if not k.endswith("_URL")}
+    with spawn("splunk", state_dir, env, timeout=timeout) as proc:
+        yield Splunk(url=proc.url, hec_url=proc.url_of("hec"), **PRIVATE)

@@ -6,17 +6,8 @@ import json
 
 import pytest
 
-from tests.browser.cdp import Browser, chromium_path
+from tests.browser.cdp import Browser
 from tests.splunk.splunklab import http, unique
-
-
-@pytest.fixture
-def browser():
-    binary = chromium_path()
-    if binary is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
-    with Browser(binary) as browser:
-        yield browser
 
 
 @pytest.mark.parametrize("path", ["/", "/en-US/app/search/search"])

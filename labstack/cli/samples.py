@@ -23,8 +23,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from labstack import services as registry
-from labstack.world import World, free_port
+from labstack.world import World
 
 BASE_TIME = dt.datetime(2026, 11, 2, 9, 0, 0, tzinfo=dt.UTC)
 NAMESPACE = uuid.UUID("6f1f4c1e-4c55-4f57-9a53-1ab0c10d5a11")
@@ -41,19 +40,13 @@ def record(out: str | Path) -> list[Path]:
     home = Path(tempfile.mkdtemp(prefix="lab-samples-")) / ".lab"
     saved = dict(os.environ)
     try:
-        for service in registry.all_services():
-            for role in service.ports:
-                os.environ[registry.port_env_name(service.name, role)] = str(free_port())
         os.environ["LAB_HOME"] = str(home)
         os.environ["LAB_RANDOM_SEED"] = "1"
         # Deliver only when asked: one file per scenario, and moto's seeded ids stay in step.
         os.environ["LAB_CLOUDTRAIL_DELIVERY_SECONDS"] = "3600"
-        world = World(home, only=("aws",))  # nothing else may touch the account while recording
-        world.up()
-        try:
+        # Only AWS: nothing else may touch the account while recording.
+        with World.scratch(home, only=("aws",)) as world:
             return _record_all(world, out)
-        finally:
-            world.down()
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -106,13 +106,13 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from labstack import demo
+    from labstack.cli import demo
 
     return demo.run(World())
 
 
 def cmd_record_samples(args) -> int:
-    from labstack.aws import samples
+    from labstack.cli import samples
 
     written = samples.record(args.out)
     print(f"wrote {len(written)} files under {args.out}")
@@ -120,7 +120,7 @@ def cmd_record_samples(args) -> int:
 
 
 def cmd_detect(args) -> int:
-    from labstack import detect
+    from labstack.cli import detect
 
     return detect.main(args.files)
 
@@ -129,7 +129,7 @@ def cmd_bench(args) -> int:
     import subprocess
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parent.parent / "bench"
+    folder = Path(__file__).resolve().parents[2] / "bench"
     benches = {p.stem.removesuffix("_bench"): p for p in sorted(folder.glob("*_bench.py"))}
     if args.name == "list" or args.name not in (*benches, "all"):
         print("benchmarks: " + ", ".join(benches) + " (or all)")

@@ -7,7 +7,7 @@ to the records by ``eventID``. One JSON line per input record, in input order:
 
     {"eventID": "...", "eventName": "StopLogging", "detections": ["cloudtrail-logging-stopped"]}
 
->>> from labstack import detect
+>>> from labstack.cli import detect
 >>> detect.detect([{"eventID": "e1", "eventName": "StopLogging",
 ...                 "eventSource": "cloudtrail.amazonaws.com",
 ...                 "requestParameters": {"name": "lab-trail"}}])
