@@ -193,13 +193,29 @@ class World:
             self.down()
             raise WorldError(str(exc)) from None
         self.write_env(all_ports, secrets_)
+        self._path("ports.json").write_text(json.dumps(all_ports))
         return [self.status(service) for service, _ in plan]
 
+    def _remembered(self) -> dict[str, dict[str, int]]:
+        path = self._path("ports.json")
+        return json.loads(path.read_text()) if path.exists() else {}
+
     def _bind(self, services: list[Service]) -> dict[str, dict[str, socket.socket]]:
-        """Each service's listening sockets; every clash at once in a :class:`WorldError`."""
+        """Each service's listening sockets; every clash at once in a :class:`WorldError`.
+
+        A scratch world restarting a service first tries the port it had, so the others (and
+        the settings they were given) keep pointing at it; a taken one becomes a free port.
+        """
         bound: dict[str, dict[str, socket.socket]] = {}
         clashes: list[process.PortClash] = []
+        remembered = self._remembered() if self.free_ports else {}
         for service in services:
+            previous = remembered.get(service.name)
+            if previous:
+                sockets, taken = process.bind_ports(service, previous)
+                if not taken:
+                    bound[service.name] = sockets
+                    continue
             sockets, taken = process.bind_ports(service, self.ports(service))
             bound[service.name] = sockets
             clashes += taken

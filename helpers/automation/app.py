@@ -88,6 +88,7 @@ class AutomationApp:
                 Rule("/slack/actions", endpoint="slack_action", methods=["POST"]),
                 Rule("/slack/commands", endpoint="slack_command", methods=["POST"]),
                 Rule("/api/incidents", endpoint="incidents", methods=["GET"]),
+                Rule("/api/incidents/<path:key>/rollback", endpoint="rollback", methods=["POST"]),
                 Rule("/api/incidents/<path:key>", endpoint="incident", methods=["GET"]),
                 Rule("/api/dead-letters", endpoint="dead_letters", methods=["GET"]),
                 Rule("/api/dead-letters/<int:mid>/replay", endpoint="replay", methods=["POST"]),
@@ -198,9 +199,20 @@ class AutomationApp:
         letters = self.automation.inbox.dead_letters(limit=_limit(request))
         return _json({"dead_letters": [m.as_dict() for m in letters]})
 
-    def on_replay(self, request: Request, mid: int) -> Response:
+    def _authorized(self, request: Request) -> bool:
         auth = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(auth.encode(), f"Bearer {self.api_token}".encode()):
+        return hmac.compare_digest(auth.encode(), f"Bearer {self.api_token}".encode())
+
+    def on_rollback(self, request: Request, key: str) -> Response:
+        if not self._authorized(request):
+            return _error(401, "rolling back needs Authorization: Bearer <AUTOMATION_TOKEN>")
+        if self.automation.store.get(key) is None:
+            raise NotFound(f"no incident {key!r}")
+        who = request.headers.get("X-Lab-User") or "the API"
+        return _json({"result": self.automation.rollback(key, who[:100])})
+
+    def on_replay(self, request: Request, mid: int) -> Response:
+        if not self._authorized(request):
             return _error(401, "replaying needs Authorization: Bearer <AUTOMATION_TOKEN>")
         if not self.automation.inbox.replay(mid):
             raise NotFound(f"no dead letter {mid}")

@@ -33,7 +33,7 @@ from helpers.automation.outputs import JiraTickets, SlackChat, SplunkResults, Ti
 from helpers.automation.store import Store
 from helpers.clients import Clients
 from helpers.incident import Incident
-from helpers.playbooks import Plan
+from helpers.playbooks import Change, Plan
 from helpers.playbooks.guardrails import Policy, decide
 from helpers.runtime.queue import Message, Permanent, Queue, Retry
 from helpers.runtime.registry import UnknownError
@@ -410,6 +410,33 @@ class Automation:
                 }
             )
         return f"sweep found {len(rows)} world-open rule(s)"
+
+    def rollback(self, key: str, who: str) -> str:
+        """Undo the incident's last applied action with its rollback record."""
+        with self._lock(key):
+            row = self.store.get(key)
+            if row is None:
+                raise KeyError(f"no incident {key!r}")
+            applied = [a for a in row["actions"] if a["rollback"].get("calls")]
+            if not applied:
+                return f"{key}: no applied action to roll back"
+            action = applied[-1]
+            if action["status"] == "rolled-back":
+                return f"{key}: action {action['id']} was already rolled back"
+            book = playbooks.get(action["playbook"])
+            plan = Plan(
+                action["playbook"],
+                row["resource"],
+                changes=[Change(**c) for c in action["rollback"]["calls"]],
+            )
+            result = book.apply(plan, self.clients)
+            self.store.update_action(action["id"], status="rolled-back")
+            commands = "; ".join(action["rollback"]["commands"])
+            self.store.move(
+                key, "dismissed", f"Rolled back by {who}: {commands}", {"result": result}
+            )
+            self.settle(key)
+        return f"{key}: rolled back ({commands})"
 
     def expire_approvals(self) -> list[str]:
         """Deny approval requests older than the policy's ``approval_expiry``."""

@@ -42,9 +42,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ),
     "waiting_for_approval": frozenset({"remediating", "dismissed", "failed"}),
     "remediating": frozenset({"verified", "failed"}),
-    # A finished incident is reopened when it fires again (or a person retries a failure).
-    "verified": frozenset({"ticketed"}),
-    "failed": frozenset({"ticketed", "remediating"}),
+    # A finished incident is reopened when it fires again (or a person retries a failure);
+    # a person rolling the fix back dismisses it.
+    "verified": frozenset({"ticketed", "dismissed"}),
+    "failed": frozenset({"ticketed", "remediating", "dismissed"}),
     "dismissed": frozenset({"ticketed"}),
     "exempt": frozenset({"ticketed"}),
 }

@@ -189,6 +189,24 @@ def document(server: str = "") -> dict:
                     "responses": {"200": {"description": "the incident"}, "404": _ERROR},
                 }
             },
+            "/api/incidents/{key}/rollback": {
+                "post": {
+                    "summary": "Undo the incident's last action (Authorization: Bearer token)",
+                    "parameters": [
+                        {
+                            "name": "key",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "rolled back"},
+                        "401": _ERROR,
+                        "404": _ERROR,
+                    },
+                }
+            },
             "/api/dead-letters": {
                 "get": {
                     "summary": "Work that gave up after its retries",

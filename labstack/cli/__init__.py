@@ -25,12 +25,30 @@ def _ports(values: list[str]) -> dict[str, int]:
     return ports
 
 
+def _settings(world: World):
+    """The world's settings as helpers read them (its ``.lab/env`` over this environment)."""
+    import os
+
+    from helpers.config import get_settings
+
+    os.environ.update(world.read_env())
+    get_settings.cache_clear()
+    return get_settings()
+
+
 def cmd_up(args) -> int:
     world = World(port_overrides=_ports(args.port))
     started = time.monotonic()
     running = world.up(timeout=args.timeout)
     _print_status(running)
     print(f"healthy in {time.monotonic() - started:.1f}s; settings in {world.home / 'env'}")
+    if args.bare:
+        print("bare: nothing is wired (detections, Jira webhook and Slack app are yours to set)")
+    else:
+        from labstack.cli.wiring import wire
+
+        for part, text in wire(_settings(world)).items():
+            print(f"wired {part:<10} {text}")
     if args.detach:
         return 0
     print("lab is up; press Ctrl-C to stop it")
@@ -105,6 +123,111 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _automation(world: World):
+    settings = _settings(world)
+    base = settings.require("automation_url", "the automation server (lab up)")
+    token = settings.require("automation_token")
+    return base, {"Authorization": f"Bearer {token}"}
+
+
+def _api(method: str, url: str, **kwargs):
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    with session:
+        resp = session.request(method, url, timeout=30, **kwargs)
+    if resp.status_code >= 400:
+        try:
+            message = resp.json().get("error", resp.text)
+        except ValueError:
+            message = resp.text
+        raise WorldError(f"the automation server answered HTTP {resp.status_code}: {message}")
+    return resp.json()
+
+
+def cmd_incidents(args) -> int:
+    base, headers = _automation(World())
+    if args.replay is not None:
+        done = _api("POST", f"{base}/api/dead-letters/{args.replay}/replay", headers=headers)
+        print(f"replayed dead letter {done['replayed']}")
+        return 0
+    if args.key:
+        incident = _api("GET", f"{base}/api/incidents/{args.key}")
+        if args.json:
+            print(json.dumps(incident, indent=2))
+            return 0
+        print(f"{incident['dedup_key']}: {incident['state']} (ticket {incident['ticket']})")
+        for step in incident["timeline"]:
+            when = time.strftime("%H:%M:%S", time.localtime(step["at"]))
+            first, *rest = step["text"].splitlines() or [""]
+            print(f"  {when} {step['state']:<21} {first}")
+            for line in rest:
+                print(f"  {'':8} {'':<21} {line}")
+        return 0
+    params = {"state": args.state} if args.state else {}
+    found = _api("GET", f"{base}/api/incidents", params=params)["incidents"]
+    dead = _api("GET", f"{base}/api/dead-letters")["dead_letters"]
+    if args.json:
+        print(json.dumps({"incidents": found, "dead_letters": dead}, indent=2))
+        return 0
+    print(f"{'updated':<9} {'state':<21} {'ticket':<8} {'seen':>4}  dedup key")
+    for i in found:
+        when = time.strftime("%H:%M:%S", time.localtime(i["updated"]))
+        print(
+            f"{when:<9} {i['state']:<21} {i['ticket'] or '-':<8} {i['seen']:>4}  {i['dedup_key']}"
+        )
+    if not found:
+        print("(no incidents yet: try `lab simulate sg-open-world`)")
+    for letter in dead:
+        print(
+            f"dead letter {letter['id']} ({letter['body'].get('kind')}): {letter['note']}"
+            f"  -> lab incidents --replay {letter['id']}"
+        )
+    return 0
+
+
+def cmd_playbooks(args) -> int:
+    from helpers import playbooks
+    from helpers.playbooks.guardrails import Policy
+
+    registry = playbooks.load()
+    if args.what == "permissions":
+        actions = playbooks.permissions()
+        print(json.dumps(actions, indent=2) if args.json else "\n".join(actions))
+        return 0
+    policy = Policy.load(_settings(World()).automation_policy if args.world else None)
+    rows = [
+        {
+            "name": book.name,
+            "local": policy.mode_for(book.name, local=True),
+            "real": policy.mode_for(book.name, local=False),
+            "permissions": list(book.permissions),
+            "description": book.description,
+        }
+        for book in registry
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(
+            f"{row['name']:<32} local={row['local']:<8} real={row['real']:<8} "
+            f"{', '.join(row['permissions']) or '-'}"
+        )
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    import getpass
+
+    base, headers = _automation(World())
+    headers["X-Lab-User"] = f"{getpass.getuser()} (lab rollback)"
+    done = _api("POST", f"{base}/api/incidents/{args.key}/rollback", headers=headers)
+    print(done["result"])
+    return 0
+
+
 def cmd_demo(args) -> int:
     from labstack.cli import demo
 
@@ -152,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="use another port (also LAB_PORT_<SERVICE>[_<ROLE>])",
     )
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
+    up.add_argument("--bare", action="store_true", help="start the services but wire nothing")
     up.set_defaults(func=cmd_up)
 
     status = sub.add_parser("status", help="show each service and whether it is healthy")
@@ -170,6 +294,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="start the world and run the end-to-end flow").set_defaults(
         func=cmd_demo
     )
+
+    incidents = sub.add_parser("incidents", help="the automation server's incidents")
+    incidents.add_argument("key", nargs="?", help="one incident's timeline (its dedup key)")
+    incidents.add_argument("--state", help="only incidents in this state")
+    incidents.add_argument("--replay", type=int, metavar="ID", help="replay a dead letter")
+    incidents.add_argument("--json", action="store_true")
+    incidents.set_defaults(func=cmd_incidents)
+
+    books = sub.add_parser("playbooks", help="the registered playbooks and their permissions")
+    books.add_argument("what", choices=("list", "permissions"), nargs="?", default="list")
+    books.add_argument("--json", action="store_true")
+    books.add_argument("--world", action="store_true", help="modes from the world's policy")
+    books.set_defaults(func=cmd_playbooks)
+
+    rollback = sub.add_parser("rollback", help="undo an incident's remediation")
+    rollback.add_argument("key", help="the incident's dedup key")
+    rollback.set_defaults(func=cmd_rollback)
 
     bench = sub.add_parser("bench", help="run a benchmark under bench/ ('list' lists them)")
     bench.add_argument("name", nargs="?", default="list")

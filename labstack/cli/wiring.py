@@ -1,0 +1,62 @@
+"""Wire the local world end to end (what ``lab up`` does unless ``--bare``).
+
+- the detection catalog installed as Splunk alerts whose webhook is the automation server's
+  ``AUTOMATION_SPLUNK_WEBHOOK_URL``;
+- Jira's webhook for created and updated issues, signed with ``JIRA_WEBHOOK_SECRET``, pointing at
+  the automation server's ``/jira/webhook``;
+- the Slack app's interactivity Request URL (``/slack/actions``) and its ``/secbot`` slash command
+  (``/slack/commands``) on the automation server.
+
+Each step is idempotent, so wiring twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import requests
+
+__all__ = ["WEBHOOK_NAME", "wire"]
+
+WEBHOOK_NAME = "lab-automation"
+SLASH_COMMAND = "/secbot"
+
+
+def wire(settings) -> dict[str, str]:
+    """Wire detections -> automation, Jira -> automation, Slack -> automation; say what was done."""
+    from helpers import jira, splunk
+
+    automation = settings.require("automation_url", "the automation server's base URL")
+    hook = settings.require("automation_splunk_webhook_url", "the Splunk webhook URL")
+    installed = splunk.install_detections(hook, settings=settings)
+    jira.register_webhook(
+        f"{automation}/jira/webhook",
+        events=("jira:issue_created", "jira:issue_updated"),
+        name=WEBHOOK_NAME,
+        secret=settings.require("jira_webhook_secret", "signing Jira's webhooks"),
+        client=jira.connect(settings),
+    )
+    _slack_app(settings, automation)
+    return {
+        "detections": f"{len(installed)} saved searches alert the automation server",
+        "jira": f"webhook {WEBHOOK_NAME} -> {automation}/jira/webhook (signed)",
+        "slack": f"interactivity and {SLASH_COMMAND} -> {automation}/slack/...",
+    }
+
+
+def _slack_app(settings, automation: str) -> None:
+    """Point the local Slack app's Request URL and slash command at the automation server."""
+    root = settings.require("slack_api_url").rstrip("/").removesuffix("/api")
+    token = settings.require("slack_bot_token")
+    session = requests.Session()
+    session.trust_env = False  # loopback only
+    headers = {"Authorization": f"Bearer {token}"}
+    with session:
+        resp = session.put(
+            f"{root}/_lab/interactivity",
+            json={
+                "request_url": f"{automation}/slack/actions",
+                "commands": {SLASH_COMMAND: f"{automation}/slack/commands"},
+            },
+            headers=headers,
+            timeout=10,
+        )
+        resp.raise_for_status()
