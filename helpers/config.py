@@ -67,11 +67,17 @@ class Settings(BaseSettings):
     splunk_hec_token: SecretStr | None = None
     splunk_index: str = "main"
 
-    # Jira
+    # Jira. JIRA_TEAM_OWNERS is JSON mapping a team to its owner, e.g. {"platform": "alice"}
+    # (a user name on Data Center, an e-mail address on Cloud). JIRA_DEDUP_FIELD names the text
+    # custom field that holds an incident's dedup key; JIRA_WEBHOOK_SECRET signs Jira webhooks.
     jira_url: str | None = None
     jira_user: str | None = None
     jira_token: SecretStr | None = None
     jira_project: str = "SEC"
+    jira_team_owners: dict[str, str] = {}
+    jira_dedup_field: str = "Dedup Key"
+    jira_issue_type: str = "Task"
+    jira_webhook_secret: SecretStr | None = None
 
     # Slack
     slack_webhook_url: SecretStr | None = None
@@ -80,8 +86,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_channel: str = "#sec-alerts"
 
-    # The automation server
+    # The automation server. AUTOMATION_SPLUNK_WEBHOOK_URL is the full URL a Splunk webhook alert
+    # posts to (AUTOMATION_TOKEN, the token in it, included); AUTOMATION_POLICY the guardrails file.
     automation_url: str | None = None
+    automation_splunk_webhook_url: SecretStr | None = None
+    automation_policy: Path | None = None
+    automation_token: SecretStr | None = None
 
     # Attack scenarios (helpers.simulate). The attacker holds the developer's stolen key; the
     # defaults are the local world's documentation values, not secrets.

@@ -32,13 +32,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from jira import JIRA, Issue, JIRAError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from helpers.config import MissingSetting, Settings, get_settings, lab_env_file
+from helpers.config import MissingSetting, Settings, get_settings
 from helpers.incident import dedup_key
 from helpers.incident import field as _get
 
@@ -68,7 +66,7 @@ __all__ = [
 ]
 
 #: Name of the custom field that holds an incident's dedup key (override: JIRA_DEDUP_FIELD).
-DEDUP_FIELD = "Dedup Key"
+DEDUP_FIELD = Settings.model_fields["jira_dedup_field"].default
 #: Incident severity -> Jira priority name (Jira's default priority scheme).
 SEVERITY_PRIORITY = {
     "critical": "Highest",
@@ -95,26 +93,6 @@ _KEY_LOCKS_GUARD = threading.Lock()
 
 class JiraHelperError(RuntimeError):
     """Jira refused a request or the site lacks something the lab needs; the message says what."""
-
-
-class JiraSettings(BaseSettings):
-    """Jira settings beyond ``helpers.config``: team owners, the dedup field, the issue type.
-
-    ``JIRA_TEAM_OWNERS`` is JSON mapping a team to its owner, e.g. ``{"platform": "alice"}``
-    (a user name on Data Center, an e-mail address on Cloud).
-    """
-
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
-
-    jira_team_owners: dict[str, str] = {}
-    jira_dedup_field: str = DEDUP_FIELD
-    jira_issue_type: str = "Task"
-
-
-def jira_settings() -> JiraSettings:
-    """Read the Jira extras from the environment, ``.env`` and ``.lab/env`` (like ``Settings``)."""
-    files = [f for f in (lab_env_file(), Path(".env")) if f is not None and f.exists()]
-    return JiraSettings(_env_file=tuple(files) or None)
 
 
 @dataclass(frozen=True)
@@ -282,7 +260,7 @@ def find_open_incident(
     """
     settings = settings or get_settings()
     project = settings.require("jira_project", "the Jira project key")
-    fid = field or field_id(client, jira_settings().jira_dedup_field)
+    fid = field or field_id(client, settings.jira_dedup_field)
     value = field_value(key)
     clause_name = f"cf[{fid.removeprefix('customfield_')}]"
     words = " ".join(re.findall(r"[A-Za-z0-9]+", value))
@@ -314,21 +292,18 @@ def open_or_update_incident(
     """
     settings = settings or get_settings()
     client = client or connect(settings)
-    extras = jira_settings()
     key = dedup_key(incident)
     # One caller at a time per key in this process, so two alerts racing here make one ticket.
     with _KEY_LOCKS_GUARD:
         lock = _KEY_LOCKS.setdefault(key, threading.Lock())
     with lock:
-        return _open_or_update(incident, key, client, settings, extras)
+        return _open_or_update(incident, key, client, settings)
 
 
-def _open_or_update(
-    incident: Any, key: str, client: JIRA, settings: Settings, extras: JiraSettings
-) -> Ticket:
+def _open_or_update(incident: Any, key: str, client: JIRA, settings: Settings) -> Ticket:
     try:
         by_name = _fields_by_name(client)
-        dedup_id = field_id(client, extras.jira_dedup_field, by_name)
+        dedup_id = field_id(client, settings.jira_dedup_field, by_name)
         existing = find_open_incident(key, client, settings, dedup_id)
         if existing is not None:
             client.add_comment(existing.key, _repeat_comment(incident))
@@ -338,7 +313,7 @@ def _open_or_update(
             "project": {"key": settings.require("jira_project", "the Jira project key")},
             "summary": _summary(incident),
             "description": describe(incident),
-            "issuetype": {"name": extras.jira_issue_type},
+            "issuetype": {"name": settings.jira_issue_type},
             "labels": _labels(incident),
             "priority": {"name": SEVERITY_PRIORITY.get(severity, DEFAULT_PRIORITY)},
             dedup_id: field_value(key),
@@ -407,9 +382,10 @@ def assign_to_team(
     team: str,
     client: JIRA | None = None,
     owners: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Assign a ticket to the owner of ``team`` (``JIRA_TEAM_OWNERS``); returns the owner."""
-    owners = owners if owners is not None else jira_settings().jira_team_owners
+    owners = owners if owners is not None else (settings or get_settings()).jira_team_owners
     if not owners:
         raise MissingSetting("JIRA_TEAM_OWNERS", 'team owners as JSON, e.g. {"platform": "alice"}')
     owner = owners.get(team)
