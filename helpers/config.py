@@ -16,10 +16,11 @@ Secrets are ``SecretStr`` and never printed; a setting that a call needs but nob
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpers.runtime.home import lab_home
@@ -104,6 +105,17 @@ class Settings(BaseSettings):
     lab_root_access_key_id: str = "AKIAEXAMPLEROOTKEY01"
     lab_root_secret_access_key: SecretStr = SecretStr("rootEXAMPLEKEYwJalrXUtnFEMI/K7MDENGbPxR")
     lab_office_ips: str = "52.94.236.248,13.107.42.14,104.16.1.1"
+
+    @field_validator("jira_team_owners", mode="before")
+    @classmethod
+    def _json_mapping(cls, value):
+        """JSON text, as in the environment, also when passed in directly (``Settings(**env)``)."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError(f'not JSON: {value!r}; e.g. {{"platform": "alice"}}') from None
+        return value
 
     @property
     def aws_region(self) -> str:

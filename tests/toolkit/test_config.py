@@ -73,3 +73,7 @@ def test_settings_come_from_the_lab_env_file(monkeypatch, tmp_path):
     (home / "env").write_text('JIRA_TEAM_OWNERS={"data": "bob"}\n')
     monkeypatch.setenv("LAB_HOME", str(home))
     assert load_settings().jira_team_owners == {"data": "bob"}
+
+
+def test_team_owners_as_json_text_also_when_passed_directly():
+    assert Settings(_env_file=None, jira_team_owners='{"a": "b"}').jira_team_owners == {"a": "b"}
