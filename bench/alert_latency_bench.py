@@ -32,7 +32,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers import cloudtrail, detections, simulate, splunk
+from helpers import cloudtrail, simulate, splunk
 from helpers.config import get_settings
 from helpers.webhooks import Receiver
 from labstack.services import all_services
@@ -123,7 +123,7 @@ def main() -> int:
     try:
         with Receiver() as receiver:
             service = splunk.connect()
-            detections.install(service, receiver.url)
+            splunk.install_detections(receiver.url, service=service)
             for saved in service.saved_searches:
                 if saved.name in SCENARIOS.values():
                     saved.update(**{"alert.suppress": "0"})  # every run must be able to fire

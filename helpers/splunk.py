@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from helpers import detections
 from helpers.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -441,20 +442,44 @@ def install_detections(
     *,
     service: splunklib.client.Service | None = None,
     settings: Settings | None = None,
+    index: str | None = None,
+    catalog: Iterable[detections.Detection] | None = None,
 ) -> dict[str, str]:
-    """Create or update every catalog detection as a saved search alerting ``webhook_url``.
+    """Create or update catalog detections as saved searches alerting ``webhook_url``.
 
-    The URL defaults to ``$AUTOMATION_URL/splunk/alerts``; the index is ``SPLUNK_INDEX``.
+    The URL defaults to ``$AUTOMATION_URL/splunk/alerts``; the ``cloudtrail`` macro's index to
+    ``SPLUNK_INDEX``; ``catalog`` to every detection (:func:`helpers.detections.load`). An
+    existing ``cloudtrail`` macro is kept (it is where a site points the detections at its own
+    index); the catalog's CSV lookups are written with :func:`upload_lookup`. Returns
+    ``{detection id: "created" | "updated"}``; each saved search is named by its detection id.
 
     >>> install_detections("http://127.0.0.1:9000/splunk/alerts")          # doctest: +SKIP
     {'access-key-used-from-unexpected-country': 'created', ...}
     """
-    from helpers import detections
+    from splunklib.binding import HTTPError
 
     settings = settings or get_settings()
     if webhook_url is None:
         base = settings.require("automation_url", "where detections send their webhooks")
         webhook_url = f"{base.rstrip('/')}/splunk/alerts"
-    return detections.install(
-        service or connect(settings), webhook_url, index=settings.splunk_index
-    )
+    service = service or connect(settings)
+    try:
+        service.get(f"configs/conf-macros/{detections.MACRO}")
+    except HTTPError as exc:
+        if exc.status != 404:
+            raise
+        definition = detections.macro_definition(index or settings.splunk_index)
+        service.post("configs/conf-macros", name=detections.MACRO, definition=definition)
+    for name, csv_text in detections.lookups().items():
+        upload_lookup(name, csv_text, service=service)
+    done = {}
+    for detection in detections.load() if catalog is None else catalog:
+        params = detections.saved_search_params(detection, webhook_url)
+        if detection.id in service.saved_searches:
+            service.saved_searches[detection.id].update(**params).refresh()
+            done[detection.id] = "updated"
+        else:
+            search = params.pop("search")
+            service.saved_searches.create(detection.id, search, **params)
+            done[detection.id] = "created"
+    return done
