@@ -2,7 +2,7 @@
 
 A private local world is started on free ports (emulated AWS with the CloudTrail recorder, the
 Splunk stand-in, the ingest service...). The detection catalog is installed as real-time alerts
-whose webhook points at a local receiver (``helpers.webhooks.Receiver``), with throttling off so
+whose webhook points at a local receiver (``helpers.receivers.Receiver``), with throttling off so
 every run can fire. Each scenario then runs ``--runs`` times, timed from just before the attack's
 first API call to the webhook's arrival:
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from helpers import cloudtrail, simulate, splunk
 from helpers.config import get_settings
-from helpers.webhooks import Receiver
+from helpers.receivers import Receiver
 from labstack.services import all_services
 from labstack.world import World, free_port
 

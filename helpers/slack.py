@@ -19,12 +19,10 @@ process are serialised per key; two processes racing on a brand-new incident cou
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
@@ -43,7 +41,6 @@ from helpers.incident import field as _field
 __all__ = [
     "ACTION_APPROVE",
     "ACTION_DENY",
-    "ActionReceiver",
     "Interaction",
     "Notification",
     "SlackError",
@@ -479,80 +476,6 @@ def respond(interaction: Interaction, text: str, *, replace_original: bool = Tru
     resp = client.send(text=text, replace_original=replace_original)
     if resp.status_code != 200:
         raise SlackError(f"response_url answered HTTP {resp.status_code}: {resp.body}")
-
-
-class ActionReceiver:
-    """A small local Request URL: verifies each interaction and queues the valid ones.
-
-    Forged or stale requests get 401 and are counted in ``rejected``. Use it in notebooks and
-    tests; in production the automation server's ``/slack/actions`` endpoint plays this part.
-
-    >>> with ActionReceiver() as receiver:                            # doctest: +SKIP
-    ...     click = receiver.wait(timeout=10)
-    """
-
-    def __init__(self, signing_secret: str | None = None, host: str = "127.0.0.1", port: int = 0):
-        self.signing_secret = signing_secret or get_settings().require(
-            "slack_signing_secret", "verifying Slack requests"
-        )
-        self.rejected = 0
-        self._clicks: queue.Queue[Interaction] = queue.Queue()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/slack/actions"
-
-    def _handler(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                ok = verify_request(self.headers, body, signing_secret=receiver.signing_secret)
-                try:
-                    click = parse_interaction(body) if ok else None
-                except SlackError:
-                    click = None
-                if click is None:
-                    receiver.rejected += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                receiver._clicks.put(click)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):  # keep notebook output clean
-                pass
-
-        return Handler
-
-    def start(self) -> ActionReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> ActionReceiver:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def wait(self, timeout: float = 10.0) -> Interaction:
-        """The next verified click; ``TimeoutError`` when none arrives in time."""
-        try:
-            return self._clicks.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no verified Slack interaction within {timeout}s") from None
 
 
 # -- local world only ----------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import pytest
 
 from helpers import cloudtrail, detections
 from helpers.config import Settings
+from helpers.receivers import Receiver
 from helpers.splunk import install_detections, send_events
-from helpers.webhooks import Receiver
 
 SAMPLES = detections.SAMPLES_DIR
 

@@ -33,6 +33,7 @@ def test_other_keys_do_not_wait():
     locks = KeyLocks()
     entered = threading.Event()
     with locks.hold("a"):
+
         def take_b():
             with locks.hold("b"):
                 entered.set()
