@@ -279,7 +279,7 @@ def open_or_update_incident(
     settings = settings or get_settings()
     client = client or connect(settings)
     incident = as_incident(incident)
-    with (locks or process_locks).hold(f"jira:{incident.dedup_key}"):
+    with (process_locks if locks is None else locks).hold(f"jira:{incident.dedup_key}"):
         return _open_or_update(incident, client, settings)
 
 
