@@ -35,7 +35,6 @@ from helpers.incident import Incident, as_incident, dedup_key
 from helpers.runtime.locks import KeyLocks, process_locks
 
 __all__ = [
-    "DEDUP_FIELD",
     "WEBHOOK_EVENTS",
     "JiraHelperError",
     "Ticket",
@@ -57,8 +56,6 @@ __all__ = [
     "verify_signature",
 ]
 
-#: Name of the custom field that holds an incident's dedup key (override: JIRA_DEDUP_FIELD).
-DEDUP_FIELD = Settings.model_fields["jira_dedup_field"].default
 #: Labels every incident ticket gets (detection ids are added per incident).
 BASE_LABELS = ("security-incident",)
 #: Optional custom fields filled when the site has them: incident attribute -> field name.
