@@ -2,7 +2,7 @@
 
 A private local world is started on free ports (emulated AWS with the CloudTrail recorder, the
 Splunk stand-in, the ingest service...). The detection catalog is installed as real-time alerts
-whose webhook points at a local receiver (``helpers.webhooks.Receiver``), with throttling off so
+whose webhook points at a local receiver (``helpers.receivers.Receiver``), with throttling off so
 every run can fire. Each scenario then runs ``--runs`` times, timed from just before the attack's
 first API call to the webhook's arrival:
 
@@ -32,9 +32,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers import cloudtrail, detections, simulate, splunk
+from helpers import cloudtrail, simulate, splunk
 from helpers.config import get_settings
-from helpers.webhooks import Receiver
+from helpers.receivers import Receiver
 from labstack.services import all_services
 from labstack.world import World
 
@@ -119,7 +119,7 @@ def main() -> int:
     try:
         with Receiver() as receiver:
             service = splunk.connect()
-            detections.install(service, receiver.url)
+            splunk.install_detections(receiver.url, service=service)
             for saved in service.saved_searches:
                 if saved.name in SCENARIOS.values():
                     saved.update(**{"alert.suppress": "0"})  # every run must be able to fire

@@ -1,5 +1,8 @@
 """Read CloudTrail log files (from disk or S3) and flatten records to Splunk's field names.
 
+:func:`flatten` is :func:`helpers.runtime.fields.flatten`, the one the local Splunk uses: a
+name with ``{}`` (reached through an array) is always a list.
+
 CloudTrail delivers ``{"Records": [...]}`` documents, gzip-compressed, under
 ``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/``. The readers here yield the records one by
 one, file after file in key order. A file that cannot be read whole (bad or truncated gzip,
@@ -26,6 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from helpers.runtime.fields import flatten
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -219,42 +224,6 @@ def read_s3(
                 _skip(source, str(exc), on_error)
                 continue
             yield from records
-
-
-def _text(value: bool | int | float | str) -> str:
-    # Splunk's extracted values are the JSON text: true/false, 80, 1.5.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def flatten(record: Record) -> dict[str, str | list[str]]:
-    """Splunk's JSON field extraction (``KV_MODE=json``, ``spath``) of one record.
-
-    Objects nest with ``.``, arrays add ``{}``; a field that gets several values (through arrays)
-    is a list, one value stays a string. Values are Splunk's text (``"true"``, ``"80"``); JSON
-    nulls, empty objects and empty arrays produce no field, as in Splunk.
-
-    >>> flatten({"userIdentity": {"accessKeyId": "AKIAIOSFODNN7EXAMPLE"}, "readOnly": False,
-    ...          "items": [{"cidrIp": "0.0.0.0/0"}, {"cidrIp": "192.0.2.0/24"}],
-    ...          "responseElements": None})
-    {'userIdentity.accessKeyId': 'AKIAIOSFODNN7EXAMPLE', 'readOnly': 'false', \
-'items{}.cidrIp': ['0.0.0.0/0', '192.0.2.0/24']}
-    """
-    fields: dict[str, list[str]] = {}
-
-    def walk(value: Any, name: str) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(inner, f"{name}.{key}" if name else str(key))
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner, name + "{}")
-        elif value is not None:
-            fields.setdefault(name, []).append(_text(value))
-
-    walk(record, "")
-    return {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
 
 
 def to_frame(records: Iterable[Record]) -> pd.DataFrame:

@@ -16,10 +16,11 @@ Secrets are ``SecretStr`` and never printed; a setting that a call needs but nob
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpers.runtime.home import lab_home
@@ -67,11 +68,17 @@ class Settings(BaseSettings):
     splunk_hec_token: SecretStr | None = None
     splunk_index: str = "main"
 
-    # Jira
+    # Jira. JIRA_TEAM_OWNERS is JSON mapping a team to its owner, e.g. {"platform": "alice"}
+    # (a user name on Data Center, an e-mail address on Cloud). JIRA_DEDUP_FIELD names the text
+    # custom field that holds an incident's dedup key; JIRA_WEBHOOK_SECRET signs Jira webhooks.
     jira_url: str | None = None
     jira_user: str | None = None
     jira_token: SecretStr | None = None
     jira_project: str = "SEC"
+    jira_team_owners: dict[str, str] = {}
+    jira_dedup_field: str = "Dedup Key"
+    jira_issue_type: str = "Task"
+    jira_webhook_secret: SecretStr | None = None
 
     # Slack
     slack_webhook_url: SecretStr | None = None
@@ -98,8 +105,6 @@ class Settings(BaseSettings):
     #: The automation's own AWS identity (never remediated); by default the caller's.
     automation_aws_access_key_id: str | None = None
     automation_aws_secret_access_key: SecretStr | None = None
-    #: The secret Jira signs webhooks with (X-Hub-Signature); unset: unsigned webhooks accepted.
-    jira_webhook_secret: SecretStr | None = None
 
     # Attack scenarios (helpers.simulate). The attacker holds the developer's stolen key; the
     # defaults are the local world's documentation values, not secrets.
@@ -112,6 +117,17 @@ class Settings(BaseSettings):
     lab_root_access_key_id: str = "AKIAEXAMPLEROOTKEY01"
     lab_root_secret_access_key: SecretStr = SecretStr("rootEXAMPLEKEYwJalrXUtnFEMI/K7MDENGbPxR")
     lab_office_ips: str = "52.94.236.248,13.107.42.14,104.16.1.1"
+
+    @field_validator("jira_team_owners", mode="before")
+    @classmethod
+    def _json_mapping(cls, value):
+        """JSON text, as in the environment, also when passed in directly (``Settings(**env)``)."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError(f'not JSON: {value!r}; e.g. {{"platform": "alice"}}') from None
+        return value
 
     @property
     def aws_region(self) -> str:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Incident", "Severity", "dedup_key", "field"]
+__all__ = ["Incident", "Severity", "as_incident", "dedup_key", "field"]
 
 #: Result fields that are the incident's own; the rest of the row is kept as evidence.
 _ROW_FIELDS = {
@@ -204,6 +204,39 @@ def field(incident: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+#: Keys of a mapping that are not result fields but what a caller says about the incident.
+_CALLER_FACTS = {"account_owner": ("account_owner", "owner"), "labels": ("labels",)}
+
+
+def as_incident(value: Any) -> Incident:
+    """An :class:`Incident` from an incident, a result row or any mapping (or object) of fields.
+
+    A mapping's ``evidence`` (a list of events) replaces the row as the evidence; its
+    ``description`` becomes ``details`` when there are none; ``account_owner`` (or ``owner``) and
+    ``labels`` go to ``enrichment``.
+
+    >>> incident = as_incident({"detection": "s3-bucket-made-public", "resource": "payroll",
+    ...     "account": "123456789012", "severity": "info", "owner": "data-team",
+    ...     "evidence": [{"eventName": "PutBucketAcl"}]})
+    >>> incident.severity.jira_priority, incident.enrichment, incident.evidence
+    ('Lowest', {'account_owner': 'data-team'}, [{'eventName': 'PutBucketAcl'}])
+    """
+    if isinstance(value, Incident):
+        return value
+    row = value if isinstance(value, Mapping) else vars(value)
+    incident = Incident.from_result(row)
+    evidence = row.get("evidence", row.get("events"))
+    if evidence is not None:
+        incident.evidence = list(evidence) if isinstance(evidence, list | tuple) else [evidence]
+    if not incident.details and row.get("description"):
+        incident.details = str(row["description"])
+    for fact, names in _CALLER_FACTS.items():
+        found = field(row, *names)
+        if found is not None:
+            incident.enrichment.setdefault(fact, found)
+    return incident
+
+
 def dedup_key(incident: Any) -> str:
     """The dedup key of an :class:`Incident`, a result row, or any mapping of incident fields.
 
@@ -211,8 +244,4 @@ def dedup_key(incident: Any) -> str:
     ...            "account": "123456789012"})
     'cloudtrail-logging-stopped:lab-trail:123456789012'
     """
-    if isinstance(incident, Incident):
-        return incident.dedup_key
-    if isinstance(incident, Mapping):
-        return Incident.from_result(incident).dedup_key
-    return Incident.from_result(vars(incident)).dedup_key
+    return as_incident(incident).dedup_key

@@ -5,12 +5,11 @@ decide (``JIRA_URL``, ``JIRA_USER``, ``JIRA_TOKEN``, ``JIRA_PROJECT``). With ``J
 client signs in with Basic auth (a Cloud API token or a DC password); without it ``JIRA_TOKEN``
 is sent as a bearer token (a DC personal access token).
 
-An incident is a mapping or an object with some of: ``dedup_key`` (else built from ``detection``,
-``resource`` and ``account``), ``title``, ``severity``, ``detection``, ``resource``, ``account``,
-``actor``, ``source_ip``, ``region``, ``event_time``, ``description``, ``labels`` and
-``evidence`` (events or any JSON-able value). Its dedup key is stored in the ``Dedup Key`` custom
-field (found by name, since field ids differ between sites), so the same alert twice comments on
-the open ticket instead of opening a second one.
+An incident is a :class:`helpers.incident.Incident`, or (for convenience) a detection's result
+row or any mapping of incident fields, read with :func:`helpers.incident.as_incident`. Its
+severity gives the priority (``Severity.jira_priority``); its dedup key is stored in the
+``Dedup Key`` custom field (``JIRA_DEDUP_FIELD``; found by name, since field ids differ between
+sites), so the same alert twice comments on the open ticket instead of opening a second one.
 
 >>> from helpers import jira
 >>> client = jira.connect()                                             # doctest: +SKIP
@@ -24,31 +23,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import queue
 import re
-import secrets
-import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from jira import JIRA, Issue, JIRAError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from helpers.config import MissingSetting, Settings, get_settings, lab_env_file
-from helpers.incident import dedup_key
-from helpers.incident import field as _get
+from helpers.config import MissingSetting, Settings, get_settings
+from helpers.incident import Incident, as_incident, dedup_key
+from helpers.runtime.locks import KeyLocks, process_locks
 
 __all__ = [
-    "DEDUP_FIELD",
-    "SEVERITY_PRIORITY",
     "WEBHOOK_EVENTS",
     "JiraHelperError",
     "Ticket",
-    "WebhookReceiver",
     "as_rows",
     "assign_to_team",
     "comment",
@@ -67,17 +56,6 @@ __all__ = [
     "verify_signature",
 ]
 
-#: Name of the custom field that holds an incident's dedup key (override: JIRA_DEDUP_FIELD).
-DEDUP_FIELD = "Dedup Key"
-#: Incident severity -> Jira priority name (Jira's default priority scheme).
-SEVERITY_PRIORITY = {
-    "critical": "Highest",
-    "high": "High",
-    "medium": "Medium",
-    "low": "Low",
-    "informational": "Lowest",
-}
-DEFAULT_PRIORITY = "Medium"
 #: Labels every incident ticket gets (detection ids are added per incident).
 BASE_LABELS = ("security-incident",)
 #: Optional custom fields filled when the site has them: incident attribute -> field name.
@@ -89,32 +67,10 @@ WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "comment_created")
 WEBHOOK_API = "/rest/webhooks/1.0/webhook"
 MAX_EVIDENCE_CHARS = 20_000  # Jira's text fields hold 32767 characters
 SUMMARY_LIMIT = SHORT_TEXT_LIMIT = 255  # Jira's limit for summaries and single-line fields
-_KEY_LOCKS: dict[str, threading.Lock] = {}
-_KEY_LOCKS_GUARD = threading.Lock()
 
 
 class JiraHelperError(RuntimeError):
     """Jira refused a request or the site lacks something the lab needs; the message says what."""
-
-
-class JiraSettings(BaseSettings):
-    """Jira settings beyond ``helpers.config``: team owners, the dedup field, the issue type.
-
-    ``JIRA_TEAM_OWNERS`` is JSON mapping a team to its owner, e.g. ``{"platform": "alice"}``
-    (a user name on Data Center, an e-mail address on Cloud).
-    """
-
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
-
-    jira_team_owners: dict[str, str] = {}
-    jira_dedup_field: str = DEDUP_FIELD
-    jira_issue_type: str = "Task"
-
-
-def jira_settings() -> JiraSettings:
-    """Read the Jira extras from the environment, ``.env`` and ``.lab/env`` (like ``Settings``)."""
-    files = [f for f in (lab_env_file(), Path(".env")) if f is not None and f.exists()]
-    return JiraSettings(_env_file=tuple(files) or None)
 
 
 @dataclass(frozen=True)
@@ -190,62 +146,60 @@ def _label(text: str) -> str:
     return re.sub(r"\s+", "-", str(text).strip())[:255]
 
 
-def _labels(incident: Any) -> list[str]:
-    labels = list(BASE_LABELS)
-    detection = _get(incident, "detection", "detection_id")
-    if detection:
-        labels.append(_label(detection))
-    labels += [_label(x) for x in _get(incident, "labels", default=()) or () if str(x).strip()]
+def _labels(incident: Incident) -> list[str]:
+    labels = [*BASE_LABELS, _label(incident.detection)]
+    labels += [_label(x) for x in incident.enrichment.get("labels") or () if str(x).strip()]
     return list(dict.fromkeys(labels))
 
 
-def _summary(incident: Any) -> str:
-    title = _get(incident, "title", "summary", "detection", default="Security incident")
-    resource = _get(incident, "resource")
-    text = " ".join((f"{title} ({resource})" if resource else str(title)).split())  # one line
+def _summary(incident: Incident) -> str:
+    text = incident.summary if incident.resource != "-" else " ".join(incident.title.split())
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
-def _facts(incident: Any) -> list[tuple[str, Any]]:
+def _facts(incident: Incident) -> list[tuple[str, Any]]:
     rows = [
-        ("Detection", _get(incident, "detection", "detection_id")),
-        ("Severity", _get(incident, "severity")),
-        ("Resource", _get(incident, "resource")),
-        ("Account", _get(incident, "account", "account_id")),
-        ("Account owner", _get(incident, "account_owner", "owner")),
-        ("Actor", _get(incident, "actor", "user")),
-        ("Source IP", _get(incident, "source_ip")),
-        ("Region", _get(incident, "region")),
-        ("Event time", _get(incident, "event_time", "time")),
+        ("Detection", incident.detection),
+        ("Severity", incident.severity.value),
+        ("Resource", incident.resource),
+        ("Account", incident.account),
+        ("Account owner", incident.enrichment.get("account_owner")),
+        ("Actor", incident.actor),
+        ("Source IP", incident.source_ip),
+        ("Region", incident.region),
+        ("Event time", incident.event_time),
     ]
-    return [(k, v) for k, v in rows if v not in (None, "")]
+    return [(k, v) for k, v in rows if v not in (None, "", "-")]
 
 
-def _evidence(incident: Any) -> str:
-    evidence = _get(incident, "evidence", "events")
-    if evidence is None:
+def _evidence(incident: Incident) -> str:
+    if not incident.evidence:
         return ""
-    text = evidence if isinstance(evidence, str) else json.dumps(evidence, indent=2, default=str)
+    text = json.dumps(incident.evidence, indent=2, default=str)
     if len(text) > MAX_EVIDENCE_CHARS:
         text = text[:MAX_EVIDENCE_CHARS] + "\n... (truncated)"
     return "h3. Evidence\n{code:json}\n" + text + "\n{code}\n"
 
 
 def describe(incident: Any) -> str:
-    """The ticket description (Jira wiki markup): what, where, who, and the evidence."""
-    parts = []
-    if _get(incident, "description"):
-        parts.append(str(_get(incident, "description")) + "\n")
+    """The ticket description (Jira wiki markup): what, where, who, and the evidence.
+
+    >>> print(describe({"detection": "guardduty-disabled", "resource": "d-1", "account": "1",
+    ...                 "severity": "info"}).splitlines()[2])
+    * *Severity:* informational
+    """
+    incident = as_incident(incident)
+    parts = [incident.details + "\n"] if incident.details else []
     parts.append("h3. Incident")
     parts += [f"* *{k}:* {v}" for k, v in _facts(incident)]
-    parts.append(f"* *Dedup key:* {{{{{dedup_key(incident)}}}}}\n")
+    parts.append(f"* *Dedup key:* {{{{{incident.dedup_key}}}}}\n")
     evidence = _evidence(incident)
     if evidence:
         parts.append(evidence)
     return "\n".join(parts)
 
 
-def _repeat_comment(incident: Any) -> str:
+def _repeat_comment(incident: Incident) -> str:
     facts = ", ".join(f"{k}: {v}" for k, v in _facts(incident) if k in ("Actor", "Event time"))
     text = "The detection fired again for this incident" + (f" ({facts})." if facts else ".")
     evidence = _evidence(incident)
@@ -282,7 +236,7 @@ def find_open_incident(
     """
     settings = settings or get_settings()
     project = settings.require("jira_project", "the Jira project key")
-    fid = field or field_id(client, jira_settings().jira_dedup_field)
+    fid = field or field_id(client, settings.jira_dedup_field)
     value = field_value(key)
     clause_name = f"cf[{fid.removeprefix('customfield_')}]"
     words = " ".join(re.findall(r"[A-Za-z0-9]+", value))
@@ -299,12 +253,19 @@ def find_open_incident(
 
 
 def open_or_update_incident(
-    incident: Any, client: JIRA | None = None, settings: Settings | None = None
+    incident: Any,
+    client: JIRA | None = None,
+    settings: Settings | None = None,
+    *,
+    locks: KeyLocks | None = None,
 ) -> Ticket:
     """Comment on the open ticket with the incident's dedup key, or open a new ticket.
 
-    A new ticket gets the summary, a description with the evidence, labels, the priority for
-    the severity, the dedup key, and the ``Detection``/``AWS Account`` fields if the site has them.
+    ``incident`` is an :class:`~helpers.incident.Incident` or a mapping of its fields. A new
+    ticket gets the summary, a description with the evidence, labels, the priority for the
+    severity, the dedup key, and the ``Detection``/``AWS Account`` fields if the site has them.
+    Calls for one dedup key are serialised through ``locks`` (default: one set per process; the
+    automation server passes its own), so two alerts racing here make one ticket.
 
     >>> incident = {"detection": "s3_public", "resource": "lab-data", "account": "123456789012",
     ...             "severity": "high", "evidence": [{"eventName": "PutBucketAcl"}]}
@@ -314,39 +275,33 @@ def open_or_update_incident(
     """
     settings = settings or get_settings()
     client = client or connect(settings)
-    extras = jira_settings()
-    key = dedup_key(incident)
-    # One caller at a time per key in this process, so two alerts racing here make one ticket.
-    with _KEY_LOCKS_GUARD:
-        lock = _KEY_LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        return _open_or_update(incident, key, client, settings, extras)
+    incident = as_incident(incident)
+    with (process_locks if locks is None else locks).hold(f"jira:{incident.dedup_key}"):
+        return _open_or_update(incident, client, settings)
 
 
-def _open_or_update(
-    incident: Any, key: str, client: JIRA, settings: Settings, extras: JiraSettings
-) -> Ticket:
+def _open_or_update(incident: Incident, client: JIRA, settings: Settings) -> Ticket:
+    key = incident.dedup_key
     try:
         by_name = _fields_by_name(client)
-        dedup_id = field_id(client, extras.jira_dedup_field, by_name)
+        dedup_id = field_id(client, settings.jira_dedup_field, by_name)
         existing = find_open_incident(key, client, settings, dedup_id)
         if existing is not None:
             client.add_comment(existing.key, _repeat_comment(incident))
             return Ticket(existing.key, ticket_url(existing.key, settings), False, existing)
-        severity = str(_get(incident, "severity", default="")).lower()
         fields: dict[str, Any] = {
             "project": {"key": settings.require("jira_project", "the Jira project key")},
             "summary": _summary(incident),
             "description": describe(incident),
-            "issuetype": {"name": extras.jira_issue_type},
+            "issuetype": {"name": settings.jira_issue_type},
             "labels": _labels(incident),
-            "priority": {"name": SEVERITY_PRIORITY.get(severity, DEFAULT_PRIORITY)},
+            "priority": {"name": incident.severity.jira_priority},
             dedup_id: field_value(key),
         }
         for attr, name in OPTIONAL_FIELDS.items():
-            value = _get(incident, attr)
+            value = getattr(incident, attr)
             ids = by_name.get(name.lower(), [])
-            if value is not None and len(ids) == 1:
+            if value not in ("", "-") and len(ids) == 1:
                 fields[ids[0]] = str(value)
         issue = client.create_issue(fields=fields)
     except JIRAError as err:
@@ -407,9 +362,10 @@ def assign_to_team(
     team: str,
     client: JIRA | None = None,
     owners: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Assign a ticket to the owner of ``team`` (``JIRA_TEAM_OWNERS``); returns the owner."""
-    owners = owners if owners is not None else jira_settings().jira_team_owners
+    owners = owners if owners is not None else (settings or get_settings()).jira_team_owners
     if not owners:
         raise MissingSetting("JIRA_TEAM_OWNERS", 'team owners as JSON, e.g. {"platform": "alice"}')
     owner = owners.get(team)
@@ -482,7 +438,7 @@ def register_webhook(
     """Register (or update, when one with this name and URL exists) a webhook; returns it.
 
     ``secret`` makes Jira sign deliveries (``X-Hub-Signature: sha256=...``); check them with
-    :func:`verify_signature`.
+    :func:`verify_signature` (``helpers.receivers.JiraWebhookReceiver`` does).
     """
     client = _client(client)
     body: dict[str, Any] = {
@@ -519,73 +475,3 @@ def verify_signature(body: bytes, signature: str | None, secret: str) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(signature.removeprefix("sha256="), expected)
-
-
-class WebhookReceiver:
-    """A small local endpoint for Jira webhooks: checks signatures, queues the payloads.
-
-    It listens on 127.0.0.1 (reachable from the local world's Jira, not from Jira Cloud; there
-    the automation server receives webhooks). ``secret`` is generated unless given; register it
-    with the webhook. Deliveries with a wrong or missing signature are answered 401 and dropped.
-
-    >>> with WebhookReceiver() as receiver:                               # doctest: +SKIP
-    ...     register_webhook(receiver.url, secret=receiver.secret)
-    ...     payload = receiver.wait("jira:issue_created")
-    """
-
-    def __init__(self, secret: str | None = None, host: str = "127.0.0.1", port: int = 0):
-        self.secret = secret or secrets.token_urlsafe(24)
-        self.payloads: queue.Queue[dict] = queue.Queue()
-        self.rejected = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                signature = self.headers.get("X-Hub-Signature")
-                if not verify_signature(body, signature, receiver.secret):
-                    receiver.rejected += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                try:
-                    receiver.payloads.put(json.loads(body))
-                except json.JSONDecodeError:
-                    self.send_response(400)
-                    self.end_headers()
-                    return
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):  # keep notebook output clean
-                pass
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self.url = f"http://{host}:{self._server.server_address[1]}/jira/webhook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def wait(self, event: str | None = None, timeout: float = 30.0) -> dict:
-        """The next payload (of ``event``, if given); others are skipped. Raises TimeoutError."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                payload = self.payloads.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if event is None or payload.get("webhookEvent") == event:
-                return payload
-        raise TimeoutError(f"no {event or 'webhook'} delivery within {timeout:.0f}s")
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -19,12 +19,9 @@ process are serialised per key; two processes racing on a brand-new incident cou
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
@@ -37,13 +34,13 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from helpers.config import Settings, get_settings
-from helpers.incident import dedup_key
+from helpers.incident import Incident, as_incident, dedup_key
 from helpers.incident import field as _field
+from helpers.runtime.locks import KeyLocks, process_locks
 
 __all__ = [
     "ACTION_APPROVE",
     "ACTION_DENY",
-    "ActionReceiver",
     "Interaction",
     "Notification",
     "SlackError",
@@ -72,23 +69,6 @@ EVENT_TYPE = "security_incident"
 HISTORY_SCAN_LIMIT = 1000
 #: Retries after a 429 (each waits Retry-After seconds); then SlackApiError("ratelimited").
 RATE_LIMIT_RETRIES = 3
-SEVERITY_EMOJI = {
-    "critical": ":rotating_light:",
-    "high": ":red_circle:",
-    "medium": ":large_orange_circle:",
-    "low": ":large_blue_circle:",
-    "informational": ":white_circle:",
-}
-
-
-# One lock per dedup key: two workers of one process never open two threads for one incident.
-_KEY_LOCKS: dict[str, threading.Lock] = {}
-_KEY_LOCKS_GUARD = threading.Lock()
-
-
-def _key_lock(key: str) -> threading.Lock:
-    with _KEY_LOCKS_GUARD:
-        return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 
 class SlackError(RuntimeError):
@@ -162,47 +142,53 @@ def _ticket(ticket: Any, settings: Settings) -> tuple[str | None, str | None]:
     return (str(key) if key else None), url
 
 
-def _summary(incident: Any) -> str:
-    title = _field(incident, "title", "summary", "detection", default="Security incident")
-    severity = str(_field(incident, "severity", default="unknown")).lower()
-    return f"[{severity}] {title} ({_field(incident, 'resource', default='unknown resource')})"
+def _summary(incident: Incident) -> str:
+    return f"[{incident.severity.value}] {incident.summary}"
+
+
+def _known(value: Any) -> str:
+    return "unknown" if value in (None, "", "-") else str(value)
 
 
 def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None = None) -> list:
-    """Block Kit for an incident: severity, detection, actor, resource, account owner, ticket."""
+    """Block Kit for an incident: severity, detection, actor, resource, account owner, ticket.
+
+    ``incident`` is an :class:`~helpers.incident.Incident` or a mapping of its fields; the
+    severity's emoji is :attr:`helpers.incident.Severity.emoji`.
+
+    >>> blocks = incident_blocks({"detection": "guardduty-disabled", "severity": "info"},
+    ...                          settings=Settings(_env_file=None))
+    >>> blocks[1]["fields"][0]["text"]
+    '*Severity*\\n:white_circle: informational'
+    """
     settings = settings or get_settings()
-    severity = str(_field(incident, "severity", default="unknown")).lower()
-    title = _field(incident, "title", "summary", "detection", default="Security incident")
+    incident = as_incident(incident)
     key, url = _ticket(ticket, settings)
     ticket_text = (f"<{url}|{key}>" if url else key) if key else "_not filed yet_"
-    account = _field(incident, "account", "account_id", default="unknown")
-    owner = _field(incident, "account_owner", "owner", default="unknown")
+    owner = _known(incident.enrichment.get("account_owner"))
     fields = {
-        "Severity": f"{SEVERITY_EMOJI.get(severity, ':grey_question:')} {severity}",
-        "Detection": f"`{_field(incident, 'detection', 'detection_id', default='unknown')}`",
-        "Actor": str(_field(incident, "actor", "user", default="unknown")),
-        "Resource": f"`{_field(incident, 'resource', default='unknown')}`",
-        "Account owner": f"{owner} ({account})",
+        "Severity": f"{incident.severity.emoji} {incident.severity.value}",
+        "Detection": f"`{_known(incident.detection)}`",
+        "Actor": _known(incident.actor),
+        "Resource": f"`{_known(incident.resource)}`",
+        "Account owner": f"{owner} ({_known(incident.account)})",
         "Ticket": ticket_text,
     }
-    context = [f"dedup key `{dedup_key(incident)}`"]
-    for label, names in (("source IP", ("source_ip",)), ("region", ("region",))):
-        value = _field(incident, *names)
+    context = [f"dedup key `{incident.dedup_key}`"]
+    for label, value in (("source IP", incident.source_ip), ("region", incident.region)):
         if value:
             context.append(f"{label} {value}")
-    when = _field(incident, "event_time", "time")
-    if when:
-        context.append(str(when))
+    if incident.event_time:
+        context.append(incident.event_time)
     blocks: list[dict] = [
-        {"type": "header", "text": {"type": "plain_text", "text": str(title)[:150]}},
+        {"type": "header", "text": {"type": "plain_text", "text": incident.title[:150]}},
         {
             "type": "section",
             "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields.items()],
         },
     ]
-    description = _field(incident, "description")
-    if description:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": str(description)}})
+    if incident.details:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": incident.details}})
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
     )
@@ -259,13 +245,14 @@ def notify_incident(
     client: WebClient | None = None,
     channel: str | None = None,
     settings: Settings | None = None,
+    locks: KeyLocks | None = None,
 ) -> Notification:
     """Tell the channel about an incident: a new thread, or a reply in its existing thread.
 
-    ``incident`` is a mapping or an object with ``severity``, ``detection``, ``actor``,
-    ``resource``, ``account``, ``account_owner`` (and optionally ``title``, ``dedup_key``...);
-    ``ticket`` is a Jira key, a mapping with ``key``/``url``, a ``helpers.jira.Ticket`` or a
-    ``jira`` Issue.
+    ``incident`` is an :class:`~helpers.incident.Incident` or a mapping of its fields (a
+    result row); ``ticket`` is a Jira key, a mapping with ``key``/``url``, a
+    ``helpers.jira.Ticket`` or a ``jira`` Issue. Calls for one incident and channel are
+    serialised through ``locks`` (default: one set per process), so racing alerts share a thread.
 
     >>> note = notify_incident({"detection": "s3_bucket_public", "severity": "high",
     ...                         "resource": "payroll-exports", "account": "123456789012"},
@@ -274,12 +261,13 @@ def notify_incident(
     True
     """
     client, channel_id, settings = _context(client, channel, settings)
-    key = dedup_key(incident)
-    with _key_lock(f"{channel_id}:{key}"):
-        return _notify(client, channel_id, incident, ticket, key, settings)
+    incident = as_incident(incident)
+    with _hold(locks, channel_id, incident):
+        return _notify(client, channel_id, incident, ticket, settings)
 
 
-def _notify(client, channel_id, incident, ticket, key, settings) -> Notification:
+def _notify(client, channel_id, incident: Incident, ticket, settings) -> Notification:
+    key = incident.dedup_key
     blocks = incident_blocks(incident, ticket, settings)
     thread = find_thread(client, channel_id, key)
     if thread:
@@ -298,7 +286,7 @@ def _notify(client, channel_id, incident, ticket, key, settings) -> Notification
         "event_type": EVENT_TYPE,
         "event_payload": {
             "dedup_key": key,
-            "detection": str(_field(incident, "detection", "detection_id", default="")),
+            "detection": incident.detection,
             "ticket": ticket_key or "",
         },
     }
@@ -308,12 +296,18 @@ def _notify(client, channel_id, incident, ticket, key, settings) -> Notification
     return Notification(channel_id, resp["ts"], resp["ts"], new_thread=True)
 
 
-def _thread_for(incident, client, channel_id, settings) -> str:
-    key = dedup_key(incident)
-    with _key_lock(f"{channel_id}:{key}"):
-        thread = find_thread(client, channel_id, key)
+def _hold(locks: KeyLocks | None, channel_id: str, incident: Incident):
+    """The incident's lock in this channel (one thread per incident and channel)."""
+    return (process_locks if locks is None else locks).hold(
+        f"slack:{channel_id}:{incident.dedup_key}"
+    )
+
+
+def _thread_for(incident: Incident, client, channel_id, settings, locks) -> str:
+    with _hold(locks, channel_id, incident):
+        thread = find_thread(client, channel_id, incident.dedup_key)
         if thread is None:  # never lose a follow-up: open the incident's thread first
-            thread = _notify(client, channel_id, incident, None, key, settings).thread_ts
+            thread = _notify(client, channel_id, incident, None, settings).thread_ts
     return thread
 
 
@@ -324,13 +318,14 @@ def follow_up(
     client: WebClient | None = None,
     channel: str | None = None,
     settings: Settings | None = None,
+    locks: KeyLocks | None = None,
 ) -> Notification:
     """Reply in the incident's thread (opening it first if there is none yet).
 
     >>> follow_up(incident, "Public access blocked on payroll-exports")  # doctest: +SKIP
     """
     client, channel_id, settings = _context(client, channel, settings)
-    thread = _thread_for(incident, client, channel_id, settings)
+    thread = _thread_for(as_incident(incident), client, channel_id, settings, locks)
     resp = client.chat_postMessage(channel=channel_id, thread_ts=thread, text=text)
     return Notification(channel_id, resp["ts"], thread, new_thread=False)
 
@@ -344,6 +339,7 @@ def request_approval(
     client: WebClient | None = None,
     channel: str | None = None,
     settings: Settings | None = None,
+    locks: KeyLocks | None = None,
 ) -> Notification:
     """Ask for approval of ``action`` in the incident's thread, with Approve and Deny buttons.
 
@@ -353,9 +349,10 @@ def request_approval(
     >>> request_approval(incident, "revoke 0.0.0.0/0:22 on sg-0123")  # doctest: +SKIP
     """
     client, channel_id, settings = _context(client, channel, settings)
-    thread = _thread_for(incident, client, channel_id, settings)
+    incident = as_incident(incident)
+    thread = _thread_for(incident, client, channel_id, settings, locks)
     ticket_key, ticket_url = _ticket(ticket, settings)
-    value = json.dumps({"dedup_key": dedup_key(incident), "action": action, "ticket": ticket_key})
+    value = json.dumps({"dedup_key": incident.dedup_key, "action": action, "ticket": ticket_key})
     text = f"*Approval needed:* {action}"
     if reason:
         text += f"\n{reason}"
@@ -479,80 +476,6 @@ def respond(interaction: Interaction, text: str, *, replace_original: bool = Tru
     resp = client.send(text=text, replace_original=replace_original)
     if resp.status_code != 200:
         raise SlackError(f"response_url answered HTTP {resp.status_code}: {resp.body}")
-
-
-class ActionReceiver:
-    """A small local Request URL: verifies each interaction and queues the valid ones.
-
-    Forged or stale requests get 401 and are counted in ``rejected``. Use it in notebooks and
-    tests; in production the automation server's ``/slack/actions`` endpoint plays this part.
-
-    >>> with ActionReceiver() as receiver:                            # doctest: +SKIP
-    ...     click = receiver.wait(timeout=10)
-    """
-
-    def __init__(self, signing_secret: str | None = None, host: str = "127.0.0.1", port: int = 0):
-        self.signing_secret = signing_secret or get_settings().require(
-            "slack_signing_secret", "verifying Slack requests"
-        )
-        self.rejected = 0
-        self._clicks: queue.Queue[Interaction] = queue.Queue()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/slack/actions"
-
-    def _handler(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                ok = verify_request(self.headers, body, signing_secret=receiver.signing_secret)
-                try:
-                    click = parse_interaction(body) if ok else None
-                except SlackError:
-                    click = None
-                if click is None:
-                    receiver.rejected += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                receiver._clicks.put(click)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):  # keep notebook output clean
-                pass
-
-        return Handler
-
-    def start(self) -> ActionReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> ActionReceiver:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def wait(self, timeout: float = 10.0) -> Interaction:
-        """The next verified click; ``TimeoutError`` when none arrives in time."""
-        try:
-            return self._clicks.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no verified Slack interaction within {timeout}s") from None
 
 
 # -- local world only ----------------------------------------------------------------------------

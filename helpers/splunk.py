@@ -24,13 +24,13 @@ import json
 import logging
 import re
 import time
-import uuid
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from helpers import detections, hec
 from helpers.config import Settings, get_settings
+from helpers.hec import HecClient, HecError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,10 +56,9 @@ log = logging.getLogger(__name__)
 #: (Splunk Cloud); a local world takes far more (the benchmark sends larger batches).
 BATCH_EVENTS = 1000
 BATCH_BYTES = 1_000_000
-#: Attempts for one batch when HEC answers 503 (busy) or the connection fails.
+#: Attempts for one batch while HEC is unavailable (busy, 5xx, the connection fails).
 HEC_ATTEMPTS = 6
 HEC_BACKOFF = 0.5  # seconds, doubled after each failed attempt
-HEC_EVENT_PATH = "/services/collector/event"
 #: Columns kept as text even when every value looks like a number (ids, accounts, keys).
 TEXT_COLUMNS = re.compile(r"(?i)(id|ids|account|arn|key|number|code)$")
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
@@ -67,15 +66,6 @@ _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 
 class SearchError(RuntimeError):
     """Splunk rejected a search; the message is Splunk's own text."""
-
-
-class HecError(RuntimeError):
-    """The HTTP Event Collector rejected events; ``code`` is HEC's, ``record`` our record number."""
-
-    def __init__(self, status: int, text: str, code: int | None, record: int | None = None):
-        where = f" at record {record}" if record is not None else ""
-        super().__init__(f"HEC rejected the events{where}: {text} (HTTP {status}, code {code})")
-        self.status, self.text, self.code, self.record = status, text, code, record
 
 
 # -- connecting -----------------------------------------------------------------------------------
@@ -238,129 +228,51 @@ def send_events(
 
     ``time_field`` names the field holding each record's time (ISO 8601 such as CloudTrail's
     ``eventTime``, or epoch seconds); without it HEC stamps the time of arrival. Records go in
-    batches (``batch_events``, ``batch_bytes``); a busy HEC (503) or a dropped connection is
-    retried with backoff, any other rejection raises ``HecError`` naming the record. ``index``
-    defaults to ``SPLUNK_INDEX`` (``main``).
+    batches (``batch_events``, ``batch_bytes``); an unavailable HEC (busy, 5xx, a dropped
+    connection) is retried with backoff, any other rejection raises :class:`HecError` naming
+    the record. ``index`` defaults to ``SPLUNK_INDEX`` (``main``).
 
     >>> from helpers import cloudtrail
     >>> send_events(cloudtrail.read_files("data/sample_cloudtrail"),
     ...             sourcetype="aws:cloudtrail", time_field="eventTime")   # doctest: +SKIP
     212
     """
-    import requests
-
     settings = settings or get_settings()
-    base = settings.require("splunk_hec_url", "the HTTP Event Collector, e.g. https://host:8088")
-    token = settings.require("splunk_hec_token", "the HEC token")
-    url = base.rstrip("/") if "/services/collector" in base else base.rstrip("/") + HEC_EVENT_PATH
+    client = HecClient(
+        settings.require("splunk_hec_url", "the HTTP Event Collector, e.g. https://host:8088"),
+        settings.require("splunk_hec_token", "the HEC token"),
+        session=session,
+        timeout=(10, 120),
+        verify=verify,
+    )
     envelope = {"sourcetype": sourcetype, "index": index or settings.splunk_index}
     if source:
         envelope["source"] = source
     if host:
         envelope["host"] = host
-    http = session or requests.Session()
-    headers = {
-        "Authorization": f"Splunk {token}",
-        "Content-Type": "application/json",
-        "X-Splunk-Request-Channel": str(uuid.uuid4()),
-    }
     sent = 0
-    try:
-        for first, batch in _batches(records, envelope, time_field, batch_events, batch_bytes):
-            _post(http, url, headers, batch, first, verify)
-            sent += batch.count(b"\n") + 1
-    finally:
-        if session is None:
-            http.close()
+    with client:
+        for first, body in hec.batches(
+            records, envelope, time_field=time_field, max_events=batch_events, max_bytes=batch_bytes
+        ):
+            _send(client, body, first)
+            sent += body.count(b"\n") + 1
     return sent
 
 
-def _batches(
-    records: Iterable[dict | str],
-    envelope: dict,
-    time_field: str | None,
-    max_events: int,
-    max_bytes: int,
-) -> Iterator[tuple[int, bytes]]:
-    """(number of the batch's first record, body) pairs: one event object per line."""
-    lines: list[bytes] = []
-    size, first = 0, 0
-    for number, record in enumerate(records):
-        event = dict(envelope)
-        if time_field is not None and isinstance(record, dict):
-            stamp = _epoch(record.get(time_field), time_field, number)
-            if stamp is not None:
-                event = {"time": stamp, **event}
-        event["event"] = record  # last: the order most collectors and senders use
-        line = _json_line(event)
-        if lines and (len(lines) >= max_events or size + len(line) > max_bytes):
-            yield first, b"\n".join(lines)
-            lines, size, first = [], 0, number
-        lines.append(line)
-        size += len(line) + 1
-    if lines:
-        yield first, b"\n".join(lines)
-
-
-_slow_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-
-
-def _json_line(event: dict) -> bytes:
-    """One event as compact JSON (orjson when it can; the standard library for big integers)."""
-    import orjson
-
-    try:
-        return orjson.dumps(event, default=str)
-    except (TypeError, orjson.JSONEncodeError):
-        return _slow_dumps(event).encode("utf-8")
-
-
-def _epoch(value, field: str, number: int) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise ValueError(f"record {number}: {field}={value!r} is not a time") from None
-
-
-def _post(http, url: str, headers: dict, body: bytes, first: int, verify) -> None:
-    import requests
-
+def _send(client: HecClient, body: bytes, first: int) -> None:
+    """One body, retried with backoff while HEC is unavailable."""
     delay = HEC_BACKOFF
     for attempt in range(1, HEC_ATTEMPTS + 1):
         try:
-            resp = http.post(url, data=body, headers=headers, timeout=120, verify=verify)
-        except requests.ConnectionError:
-            if attempt == HEC_ATTEMPTS:
-                raise
-            log.warning("HEC connection failed; retrying in %.1fs", delay)
-        else:
-            if resp.status_code == 200:
-                return
-            if resp.status_code != 503 or attempt == HEC_ATTEMPTS:
-                raise _hec_error(resp, first)
-            log.warning("HEC is busy (503); retrying in %.1fs", delay)
+            client.send(body)
+            return
+        except HecError as exc:
+            if exc.kind != "unavailable" or attempt == HEC_ATTEMPTS:
+                raise exc.at(first) from exc
+            log.warning("HEC is unavailable (%s); retrying in %.1fs", exc.text, delay)
         time.sleep(delay)
         delay *= 2
-
-
-def _hec_error(resp, first: int) -> HecError:
-    try:
-        body = resp.json()
-    except ValueError:
-        return HecError(resp.status_code, resp.text.strip()[:200] or resp.reason, None)
-    number = body.get("invalid-event-number")
-    record = first + number if isinstance(number, int) else None
-    return HecError(resp.status_code, body.get("text", ""), body.get("code"), record)
 
 
 # -- knowledge objects ----------------------------------------------------------------------------
@@ -441,20 +353,44 @@ def install_detections(
     *,
     service: splunklib.client.Service | None = None,
     settings: Settings | None = None,
+    index: str | None = None,
+    catalog: Iterable[detections.Detection] | None = None,
 ) -> dict[str, str]:
-    """Create or update every catalog detection as a saved search alerting ``webhook_url``.
+    """Create or update catalog detections as saved searches alerting ``webhook_url``.
 
-    The URL defaults to ``$AUTOMATION_URL/splunk/alerts``; the index is ``SPLUNK_INDEX``.
+    The URL defaults to ``$AUTOMATION_URL/splunk/alerts``; the ``cloudtrail`` macro's index to
+    ``SPLUNK_INDEX``; ``catalog`` to every detection (:func:`helpers.detections.load`). An
+    existing ``cloudtrail`` macro is kept (it is where a site points the detections at its own
+    index); the catalog's CSV lookups are written with :func:`upload_lookup`. Returns
+    ``{detection id: "created" | "updated"}``; each saved search is named by its detection id.
 
     >>> install_detections("http://127.0.0.1:9000/splunk/alerts")          # doctest: +SKIP
     {'access-key-used-from-unexpected-country': 'created', ...}
     """
-    from helpers import detections
+    from splunklib.binding import HTTPError
 
     settings = settings or get_settings()
     if webhook_url is None:
         base = settings.require("automation_url", "where detections send their webhooks")
         webhook_url = f"{base.rstrip('/')}/splunk/alerts"
-    return detections.install(
-        service or connect(settings), webhook_url, index=settings.splunk_index
-    )
+    service = service or connect(settings)
+    try:
+        service.get(f"configs/conf-macros/{detections.MACRO}")
+    except HTTPError as exc:
+        if exc.status != 404:
+            raise
+        definition = detections.macro_definition(index or settings.splunk_index)
+        service.post("configs/conf-macros", name=detections.MACRO, definition=definition)
+    for name, csv_text in detections.lookups().items():
+        upload_lookup(name, csv_text, service=service)
+    done = {}
+    for detection in detections.load() if catalog is None else catalog:
+        params = detections.saved_search_params(detection, webhook_url)
+        if detection.id in service.saved_searches:
+            service.saved_searches[detection.id].update(**params).refresh()
+            done[detection.id] = "updated"
+        else:
+            search = params.pop("search")
+            service.saved_searches.create(detection.id, search, **params)
+            done[detection.id] = "created"
+    return done

@@ -2,7 +2,8 @@
 
 The ingester is toolkit code, not a stand-in: it reads every service's settings from the
 environment ``lab up`` gives it (AWS_ENDPOINT_URL, CLOUDTRAIL_QUEUE, SPLUNK_HEC_URL...) and answers
-``GET /health`` on ``LAB_PORT_INGEST``. Only labstack knows both sides, so the registration is here.
+``GET /_lab/health`` like every lab service. Only labstack knows both sides, so the registration
+is here.
 """
 
 from labstack.services import Service, register
@@ -12,9 +13,7 @@ register(
         name="ingest",
         module="helpers.ingest",
         ports={"api": 8095},
-        # Until helpers.ingest serves through helpers.runtime.serve (LAB_FD_INGEST, /_lab/health).
-        health="/health",
-        sockets=False,
+        health="/_lab/health",
         settings=lambda ports, secrets: {},
         description="SQS-based S3 input: CloudTrail files from the trail queue to Splunk HEC",
     )

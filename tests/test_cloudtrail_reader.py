@@ -312,21 +312,21 @@ def test_flatten_arrays_of_objects_become_multivalue_fields():
 def test_flatten_arrays_within_arrays_and_single_values_through_arrays():
     fields = flatten(SOURCE["AuthorizeSecurityGroupIngress"])
     assert fields[CIDR_FIELD] == ["0.0.0.0/0", "198.51.100.0/24"]
-    # one value reached through an array stays a plain (single-value) field
-    assert fields["requestParameters.ipPermissions.items{}.fromPort"] == "3389"
-    assert fields["requestParameters.ipPermissions.items{}.ipProtocol"] == "tcp"
+    # a name with {} is always multivalue, even with one value (as in Splunk's SPL engine)
+    assert fields["requestParameters.ipPermissions.items{}.fromPort"] == ["3389"]
+    assert fields["requestParameters.ipPermissions.items{}.ipProtocol"] == ["tcp"]
     assert fields["responseElements.securityGroupRuleSet.items{}.cidrIpv4"] == [
         "0.0.0.0/0",
         "198.51.100.0/24",
     ]
 
 
-def test_flatten_single_open_rule_gives_a_scalar_cidr():
+def test_flatten_single_open_rule_is_still_a_list():
     record = json.loads(json.dumps(SOURCE["AuthorizeSecurityGroupIngress"]))
     record["requestParameters"]["ipPermissions"]["items"][0]["ipRanges"]["items"] = [
         {"cidrIp": "0.0.0.0/0"}
     ]
-    assert flatten(record)[CIDR_FIELD] == "0.0.0.0/0"
+    assert flatten(record)[CIDR_FIELD] == ["0.0.0.0/0"]
 
 
 def test_flatten_drops_nulls_and_empty_objects_and_arrays():
@@ -364,6 +364,14 @@ def test_flatten_nested_arrays_keep_order_and_duplicates():
         "a{}{}": ["1", "2", "3"],
         "b{}.c": ["x", "x"],
     }
+
+
+def test_flatten_is_the_one_the_spl_engine_uses():
+    from helpers.runtime import fields
+    from labstack.splunk.spl import fields as spl_fields
+
+    assert flatten is fields.flatten is spl_fields.flatten
+    assert spl_fields.scalar_text is fields.scalar_text
 
 
 def test_flatten_leaves_the_record_unchanged():

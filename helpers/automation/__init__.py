@@ -29,6 +29,7 @@ from helpers.automation.store import Store
 from helpers.clients import Clients
 from helpers.config import MissingSetting, Settings, get_settings
 from helpers.playbooks.guardrails import Policy
+from helpers.runtime.locks import KeyLocks
 from helpers.runtime.queue import Backoff, Queue
 
 __all__ = ["Automation", "AutomationApp", "Service", "build", "state_dir"]
@@ -96,9 +97,11 @@ def build(settings: Settings | None = None, *, directory: Path | None = None, **
         max_attempts=INBOX_ATTEMPTS,
         backoff=INBOX_BACKOFF,
     )
+    locks = KeyLocks()
     options = {
-        "tickets": JiraTickets(settings) if settings.jira_url else None,
-        "chat": SlackChat(settings) if settings.slack_bot_token else None,
+        "tickets": JiraTickets(settings, locks=locks) if settings.jira_url else None,
+        "chat": SlackChat(settings, locks=locks) if settings.slack_bot_token else None,
+        "locks": locks,
         "results": SplunkResults(settings) if settings.splunk_url else None,
         "clients": _clients(settings),
         "local": settings.local,

@@ -21,7 +21,6 @@ after a crash resumes where the work stopped without a second ticket, message or
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +34,7 @@ from helpers.clients import Clients
 from helpers.incident import Incident
 from helpers.playbooks import Change, Plan
 from helpers.playbooks.guardrails import Policy, decide
+from helpers.runtime.locks import KeyLocks
 from helpers.runtime.queue import Message, Permanent, Queue, Retry
 from helpers.runtime.registry import UnknownError
 
@@ -46,18 +46,6 @@ ACTION_APPROVE = "approve_remediation"
 ACTION_DENY = "deny_remediation"
 #: Tries to find the incident of a Jira webhook that raced ahead of recording its ticket.
 JIRA_LOOKUP_ATTEMPTS = 6
-
-
-class _KeyLocks:
-    """One lock per dedup key, so two workers never work on one incident at once."""
-
-    def __init__(self):
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def __call__(self, key: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
 
 
 class Automation:
@@ -76,6 +64,7 @@ class Automation:
         local: bool = True,
         respond_on: str = "jira",
         sweep: Callable[[], list[dict]] | None = None,
+        locks: KeyLocks | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
@@ -89,7 +78,8 @@ class Automation:
         self.respond_on = respond_on
         self.sweep = sweep
         self.clock = clock
-        self._lock = _KeyLocks()
+        # One lock per incident, shared with the outputs so Jira and Slack calls nest in it.
+        self.locks = locks or getattr(tickets, "locks", None) or KeyLocks()
 
     # -- ways in ---------------------------------------------------------------------------------
     def accept(self, item: dict) -> int:
@@ -127,7 +117,7 @@ class Automation:
             else:
                 incidents[incident.dedup_key] = incident
         for key, incident in incidents.items():
-            with self._lock(key):
+            with self.locks.hold(key):
                 got = self.store.receive(incident, sid=f"{alert['source']}:{alert['sid']}")
                 if got.new:
                     self.store.record(key, "source", _source_text(alert), notes=False)
@@ -213,7 +203,7 @@ class Automation:
     # -- the response: enrich, plan, guard, remediate, verify -------------------------------------
     def respond(self, key: str) -> str:
         """Move the incident as far as it can go now; safe to call again at any point."""
-        with self._lock(key):
+        with self.locks.hold(key):
             self.settle(key)
             state = self.store.get(key)["state"]
             if state == "received":
@@ -333,7 +323,7 @@ class Automation:
     # -- approvals -------------------------------------------------------------------------------
     def decide_approval(self, key: str, approved: bool, user: str) -> str:
         """Carry out an Approve or Deny for an incident waiting for approval."""
-        with self._lock(key):
+        with self.locks.hold(key):
             row = self.store.get(key)
             if row is None:
                 return f"no incident {key}"
@@ -413,7 +403,7 @@ class Automation:
 
     def rollback(self, key: str, who: str) -> str:
         """Undo the incident's last applied action with its rollback record."""
-        with self._lock(key):
+        with self.locks.hold(key):
             row = self.store.get(key)
             if row is None:
                 raise KeyError(f"no incident {key!r}")

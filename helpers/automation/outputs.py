@@ -25,6 +25,7 @@ from helpers import jira as jira_helpers
 from helpers import slack as slack_helpers
 from helpers.config import Settings, get_settings
 from helpers.incident import Incident
+from helpers.runtime.locks import KeyLocks
 from helpers.runtime.queue import Permanent, Retry
 
 __all__ = ["JiraTickets", "SlackChat", "TicketRef"]
@@ -73,8 +74,14 @@ def _retry_after(headers: Any) -> float | None:
 class JiraTickets:
     """Tickets in Jira: find by dedup key, create, comment, move along the workflow."""
 
-    def __init__(self, settings: Settings | None = None, client: Callable[[], JIRA] | None = None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        client: Callable[[], JIRA] | None = None,
+        locks: KeyLocks | None = None,
+    ):
         self.settings = settings or get_settings()
+        self.locks = locks
         self.user = self.settings.jira_user  # the automation's own account (its events are ours)
         # No retries inside the client: the queue retries with backoff and keeps the worker free.
         self._client = _Lazy(client or (lambda: jira_helpers.connect(self.settings, max_retries=0)))
@@ -101,7 +108,9 @@ class JiraTickets:
 
     def find(self, key: str) -> TicketRef | None:
         client = self._client_or_retry()
-        issue = self._call("search", lambda: jira_helpers.find_open_incident(key, client))
+        issue = self._call(
+            "search", lambda: jira_helpers.find_open_incident(key, client, self.settings)
+        )
         if issue is None:
             return None
         return TicketRef(issue.key, jira_helpers.ticket_url(issue.key, self.settings), False)
@@ -109,7 +118,10 @@ class JiraTickets:
     def create(self, incident: Incident) -> TicketRef:
         client = self._client_or_retry()
         ticket = self._call(
-            "create", lambda: jira_helpers.open_or_update_incident(incident, client=client)
+            "create",
+            lambda: jira_helpers.open_or_update_incident(
+                incident, client=client, settings=self.settings, locks=self.locks
+            ),
         )
         return TicketRef(ticket.key, ticket.url, ticket.created)
 
@@ -145,9 +157,13 @@ class SlackChat:
     """The incident's Slack thread: open (or find) it, reply, ask for approval, answer clicks."""
 
     def __init__(
-        self, settings: Settings | None = None, client: Callable[[], WebClient] | None = None
+        self,
+        settings: Settings | None = None,
+        client: Callable[[], WebClient] | None = None,
+        locks: KeyLocks | None = None,
     ):
         self.settings = settings or get_settings()
+        self.locks = locks
         self._client = _Lazy(client or (lambda: slack_helpers.web_client(self.settings)))
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
@@ -170,7 +186,9 @@ class SlackChat:
         ref = {"key": ticket.key, "url": ticket.url} if ticket else None
         note = self._call(
             "post",
-            lambda: slack_helpers.notify_incident(incident, ref, client=self._client()),
+            lambda: slack_helpers.notify_incident(
+                incident, ref, client=self._client(), settings=self.settings, locks=self.locks
+            ),
         )
         return note.channel, note.thread_ts
 
@@ -187,7 +205,13 @@ class SlackChat:
         self._call(
             "approval",
             lambda: slack_helpers.request_approval(
-                incident, action, ticket=ref, reason=reason, client=self._client()
+                incident,
+                action,
+                ticket=ref,
+                reason=reason,
+                client=self._client(),
+                settings=self.settings,
+                locks=self.locks,
             ),
         )
 

@@ -22,8 +22,9 @@ row carries the incident fields the automation server, Jira and Slack read: ``de
 ...     detections.get("cloudtrail-logging-stopped"), "http://localhost:8000/splunk")
 >>> params["actions"], params["alert.digest_mode"]
 ('webhook', '0')
->>> detections.install(service, "http://automation:8000/splunk")        # doctest: +SKIP
-{'access-key-used-from-unexpected-country': 'created', ...}
+
+Installing them on a Splunk is :func:`helpers.splunk.install_detections` (this package never
+talks to Splunk itself, so ``helpers.splunk`` imports it and not the other way round).
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ __all__ = [
     "Schedule",
     "Throttle",
     "get",
-    "install",
     "load",
     "lookups",
     "macro_definition",
@@ -441,47 +441,3 @@ def saved_search_params(detection: Detection, webhook_url: str) -> dict[str, str
             }
         )
     return params
-
-
-def install(
-    service: Any,
-    webhook_url: str,
-    *,
-    index: str = "main",
-    detections: Iterable[Detection] | None = None,
-) -> dict[str, str]:
-    """Create or update every detection as a saved search through a splunklib ``Service``.
-
-    Also defines the ``cloudtrail`` macro when the server has none (an existing one is kept: it
-    is where a site points the detections at its own index) and writes the catalog's CSV lookups
-    (``helpers.splunk.upload_lookup``: an ``outputlookup`` search). Returns
-    ``{detection id: "created" | "updated"}``; the saved search is named by the detection id.
-
-    >>> from splunklib import client                                        # doctest: +SKIP
-    >>> service = client.connect(host="localhost", port=8089, token="...")  # doctest: +SKIP
-    >>> install(service, "https://automation.example.com/splunk")           # doctest: +SKIP
-    {'access-key-used-from-unexpected-country': 'created', ...}
-    """
-    from splunklib.binding import HTTPError
-
-    try:
-        service.get(f"configs/conf-macros/{MACRO}")
-    except HTTPError as exc:
-        if exc.status != 404:
-            raise
-        service.post("configs/conf-macros", name=MACRO, definition=macro_definition(index))
-    from helpers import splunk  # imported here: helpers.splunk wraps this function
-
-    for name, csv_text in lookups().items():
-        splunk.upload_lookup(name, csv_text, service=service)
-    done = {}
-    for detection in load() if detections is None else detections:
-        params = saved_search_params(detection, webhook_url)
-        if detection.id in service.saved_searches:
-            service.saved_searches[detection.id].update(**params).refresh()
-            done[detection.id] = "updated"
-        else:
-            search = params.pop("search")
-            service.saved_searches.create(detection.id, search, **params)
-            done[detection.id] = "created"
-    return done

@@ -35,7 +35,7 @@ def run(world: World, timeout: float = 30.0) -> int:
     from helpers import simulate, splunk
     from helpers.aws import session
     from helpers.config import get_settings
-    from helpers.webhooks import Receiver
+    from helpers.receivers import Receiver
 
     settings = get_settings()
     receiver = Receiver().start()

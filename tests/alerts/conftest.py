@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.webhooks import Receiver
+from helpers.receivers import Receiver
 from tests.alerts.alertlab import Alerts
 from tests.splunk.splunklab import Splunk, unique
 

@@ -9,7 +9,7 @@ import pytest
 import splunklib.results as splunk_results
 from splunklib.binding import HTTPError
 
-from helpers.webhooks import Receiver
+from helpers.receivers import Receiver
 from labstack.world import free_port
 from tests.alerts.alertlab import TIMEOUT, wait_for
 from tests.splunk.splunklab import http

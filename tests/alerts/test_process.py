@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from helpers.webhooks import Receiver
+from helpers.receivers import Receiver
 from labstack.world import free_port
 from tests.alerts.alertlab import Alerts, wait_for
 from tests.splunk.splunklab import splunk_process, unique

@@ -14,6 +14,7 @@ import pytest
 from jira import JIRA
 
 from helpers import slack
+from helpers.receivers import SlackActionReceiver
 from labstack import services
 from tests.slack.lab import SlackAdmin
 
@@ -89,7 +90,7 @@ def test_slack_channel_shows_the_message_and_approve_reaches_the_receiver(
     admin.set_request_url(receiver_for_browser.url)
     try:
         browser.click(approve)
-        click = receiver_for_browser.wait(timeout=20)
+        click = receiver_for_browser.wait(timeout=20)[-1]
     finally:
         admin.set_request_url(None)
     assert click.approved and click.user == "alice"
@@ -108,5 +109,5 @@ def test_slack_channel_shows_the_message_and_approve_reaches_the_receiver(
 
 @pytest.fixture
 def receiver_for_browser(lab_world):
-    with slack.ActionReceiver(signing_secret=lab_world.settings["SLACK_SIGNING_SECRET"]) as r:
+    with SlackActionReceiver(signing_secret=lab_world.settings["SLACK_SIGNING_SECRET"]) as r:
         yield r

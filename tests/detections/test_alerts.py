@@ -11,8 +11,8 @@ import pytest
 
 from helpers import cloudtrail, detections
 from helpers.config import Settings
-from helpers.splunk import send_events
-from helpers.webhooks import Receiver
+from helpers.receivers import Receiver
+from helpers.splunk import install_detections, send_events
 
 SAMPLES = detections.SAMPLES_DIR
 
@@ -36,7 +36,7 @@ def test_scenarios_fire_each_detection_once_and_the_baseline_none(lab_splunk):
     splunk, session = lab_splunk
     catalog = detections.load()
     with Receiver() as receiver:
-        detections.install(splunk.connect(owner="nobody", app="search"), receiver.url)
+        install_detections(receiver.url, service=splunk.connect(owner="nobody", app="search"))
 
         baseline = list(cloudtrail.read_files(SAMPLES / "baseline"))
         _send(splunk, session, baseline)

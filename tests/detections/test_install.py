@@ -11,7 +11,7 @@ from splunklib.binding import HTTPError
 
 from helpers import detections
 from helpers.config import Settings
-from helpers.splunk import send_events
+from helpers.splunk import install_detections, send_events
 
 HOOK = "http://127.0.0.1:9/splunk"
 
@@ -112,7 +112,7 @@ class _Response:
 
 def test_install_creates_then_updates_and_defines_what_the_searches_need():
     service = FakeService()
-    done = detections.install(service, HOOK, index="security")
+    done = install_detections(HOOK, service=service, index="security")
     ids = [d.id for d in detections.load()]
     assert done == dict.fromkeys(ids, "created")
     assert service.macros == {"cloudtrail": "index=security sourcetype=aws:cloudtrail"}
@@ -121,14 +121,14 @@ def test_install_creates_then_updates_and_defines_what_the_searches_need():
     assert saved.content["search"] == detections.get("cloudtrail-logging-stopped").search
     assert saved.content["action.webhook.param.url"] == HOOK
 
-    again = detections.install(service, HOOK + "/v2")
+    again = install_detections(HOOK + "/v2", service=service)
     assert again == dict.fromkeys(ids, "updated")
     assert saved.updates == 1 and saved.content["action.webhook.param.url"] == HOOK + "/v2"
 
 
 def test_install_keeps_a_site_macro():
     service = FakeService(macros={"cloudtrail": "index=aws sourcetype=aws:cloudtrail"})
-    detections.install(service, HOOK, detections=[detections.get("guardduty-disabled")])
+    install_detections(HOOK, service=service, catalog=[detections.get("guardduty-disabled")])
     assert service.macros == {"cloudtrail": "index=aws sourcetype=aws:cloudtrail"}
     assert list(service.saved_searches) == ["guardduty-disabled"]
 
@@ -146,8 +146,8 @@ def test_install_through_splunklib_then_each_search_finds_its_positives(splunk):
 
     service = splunk.connect(owner="nobody", app="search")
     catalog = detections.load()
-    assert detections.install(service, HOOK) == {d.id: "created" for d in catalog}
-    assert detections.install(service, HOOK) == {d.id: "updated" for d in catalog}
+    assert install_detections(HOOK, service=service) == {d.id: "created" for d in catalog}
+    assert install_detections(HOOK, service=service) == {d.id: "updated" for d in catalog}
 
     saved = service.saved_searches["access-key-used-from-unexpected-country"]
     assert saved["search"] == detections.get("access-key-used-from-unexpected-country").search

@@ -115,7 +115,7 @@ def test_hec_down_then_up_is_delivered_exactly_once(
 
 
 def test_the_lab_service_reports_health_and_counters(lab_world):
-    with _DIRECT.open(lab_world.url("ingest") + "/health", timeout=10) as resp:
+    with _DIRECT.open(lab_world.url("ingest") + "/_lab/health", timeout=10) as resp:
         assert resp.status == 200
         info = json.loads(resp.read())
     assert info["ready"] is True

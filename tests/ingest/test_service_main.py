@@ -37,7 +37,7 @@ def _env(lab_world, tmp_path: Path, **extra) -> dict:
 
 def _health(port: int) -> dict | None:
     try:
-        with _DIRECT.open(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+        with _DIRECT.open(f"http://127.0.0.1:{port}/_lab/health", timeout=2) as resp:
             return json.loads(resp.read())
     except OSError:
         return None

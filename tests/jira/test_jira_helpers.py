@@ -9,6 +9,7 @@ import pytest
 
 from helpers import jira as helper
 from helpers.config import MissingSetting, Settings
+from helpers.receivers import JiraWebhookReceiver, jira_event
 from tests.jira.jiralab import http
 
 
@@ -140,7 +141,7 @@ def test_the_same_code_works_on_cloud(cloud):
 
 
 def test_webhook_receiver_checks_signatures(jira):
-    with helper.WebhookReceiver() as receiver:
+    with JiraWebhookReceiver() as receiver:
         forged = http().post(receiver.url, data=b"{}", headers={"X-Hub-Signature": "sha256=00"})
         assert forged.status_code == 401 and receiver.rejected == 1
         hook = helper.register_webhook(
@@ -148,7 +149,7 @@ def test_webhook_receiver_checks_signatures(jira):
         )
         ticket = helper.open_or_update_incident(incident(), client=jira)
         helper.comment(ticket, "signed", client=jira)
-        payload = receiver.wait("comment_created")
+        [payload] = receiver.wait(where=jira_event("comment_created"))
         assert payload["comment"]["body"] == "signed"
         helper.delete_webhook(hook, client=jira)
 

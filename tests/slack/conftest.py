@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk import WebClient
 
-from helpers.slack import ActionReceiver
+from helpers.receivers import SlackActionReceiver
 from tests.slack.lab import SlackAdmin
 
 
@@ -41,5 +41,5 @@ def faults(admin):
 
 @pytest.fixture
 def receiver(slack_settings):
-    with ActionReceiver(signing_secret=slack_settings["SLACK_SIGNING_SECRET"]) as receiver:
+    with SlackActionReceiver(signing_secret=slack_settings["SLACK_SIGNING_SECRET"]) as receiver:
         yield receiver

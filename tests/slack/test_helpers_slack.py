@@ -139,7 +139,7 @@ def test_approval_click_reaches_a_receiver_and_is_answered(client, channel, inci
     ask = slack.request_approval(incident, "disable key AKIAEXAMPLE", channel=channel["name"])
     record = slack.click_button(ask, slack.ACTION_APPROVE, request_url=receiver.url)
     assert record["delivered"]
-    click = receiver.wait(timeout=10)
+    click = receiver.wait(timeout=10)[-1]
     assert click.approved and click.request["action"] == "disable key AKIAEXAMPLE"
     slack.respond(click, "Approved by alice")
     replies = client.conversations_replies(channel=ask.channel, ts=ask.thread_ts)["messages"]

@@ -50,7 +50,7 @@ def test_click_sends_a_signed_block_actions_payload(admin, posted, receiver, sla
         posted["channel"], posted["ts"], "approve_remediation", request_url=receiver.url
     )
     assert record["delivered"] and record["status"] == 200
-    click = receiver.wait(timeout=10)
+    click = receiver.wait(timeout=10)[-1]
     assert click.action_id == "approve_remediation" and click.approved
     assert click.value == "SEC-1"
     assert click.user == "alice"
@@ -100,7 +100,7 @@ def test_signature_is_over_the_exact_form_body(admin, posted, slack_settings):
 
 def test_response_url_replaces_the_original(admin, client, posted, receiver):
     admin.click(posted["channel"], posted["ts"], "approve_remediation", request_url=receiver.url)
-    click = receiver.wait(timeout=10)
+    click = receiver.wait(timeout=10)[-1]
     resp = WebhookClient(click.response_url).send(text="Approved by alice", replace_original=True)
     assert (resp.status_code, resp.body) == (200, "ok")
     [message] = client.conversations_history(channel=posted["channel"])["messages"]
@@ -111,7 +111,7 @@ def test_response_url_replaces_the_original(admin, client, posted, receiver):
 
 def test_response_url_ephemeral_and_in_channel(admin, client, posted, receiver):
     admin.click(posted["channel"], posted["ts"], "approve_remediation", request_url=receiver.url)
-    hook = WebhookClient(receiver.wait(timeout=10).response_url)
+    hook = WebhookClient(receiver.wait(timeout=10)[-1].response_url)
     assert hook.send(text="only alice sees this").body == "ok"
     assert hook.send(text="everyone sees this", response_type="in_channel").body == "ok"
     texts = [m["text"] for m in client.conversations_history(channel=posted["channel"])["messages"]]
@@ -120,7 +120,7 @@ def test_response_url_ephemeral_and_in_channel(admin, client, posted, receiver):
 
 def test_response_url_delete_original(admin, client, posted, receiver):
     admin.click(posted["channel"], posted["ts"], "approve_remediation", request_url=receiver.url)
-    hook = WebhookClient(receiver.wait(timeout=10).response_url)
+    hook = WebhookClient(receiver.wait(timeout=10)[-1].response_url)
     assert hook.send_dict({"delete_original": True}).body == "ok"
     assert client.conversations_history(channel=posted["channel"])["messages"] == []
 
@@ -138,7 +138,7 @@ def test_configured_request_url_is_used(admin, posted, receiver):
     finally:
         admin.set_request_url(None)
     assert record["request_url"] == receiver.url
-    assert receiver.wait(timeout=10).approved
+    assert receiver.wait(timeout=10)[-1].approved
 
 
 def test_receiver_down_is_recorded_not_raised(admin, posted):

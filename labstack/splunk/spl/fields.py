@@ -12,32 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-
-def scalar_text(value: Any) -> str:
-    """JSON scalars as Splunk extracts them: ``true``, ``12``, ``1.5``, ``text``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def flatten(doc: Any) -> dict[str, str | list[str]]:
-    """Every leaf of a JSON document under its Splunk field name (JSON nulls are left out)."""
-    out: dict[str, list[str]] = {}
-
-    def walk(value: Any, name: str) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(inner, f"{name}.{key}" if name else key)
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner, name + "{}")
-        elif value is not None:
-            out.setdefault(name, []).append(scalar_text(value))
-
-    walk(doc, "")
-    return {k: v if "{}" in k else v[0] for k, v in out.items() if k}
+from helpers.runtime.fields import flatten as flatten  # the one flatten (re-exported)
+from helpers.runtime.fields import scalar_text as scalar_text
 
 
 def parse_json_object(raw: str) -> dict | None:
