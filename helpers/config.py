@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     #: The secret path token of the Splunk webhook URL (the server's side of it).
     automation_token: SecretStr | None = None
     #: The guardrails policy file (default: helpers/playbooks/policy.yml).
-    automation_policy: str | None = None
+    automation_policy: Path | None = None
     #: Where the server keeps its incidents and inbox (default: $LAB_STATE_DIR or ./.automation).
     automation_state_dir: str | None = None
     automation_workers: int = 4

@@ -355,24 +355,29 @@ def install_detections(
     settings: Settings | None = None,
     index: str | None = None,
     catalog: Iterable[detections.Detection] | None = None,
+    fresh: bool = False,
 ) -> dict[str, str]:
     """Create or update catalog detections as saved searches alerting ``webhook_url``.
 
-    The URL defaults to ``$AUTOMATION_URL/splunk/alerts``; the ``cloudtrail`` macro's index to
+    ``fresh`` deletes each saved search first, so its throttle and fired alerts start afresh
+    (a demo that runs twice within a throttle window).
+
+    The URL defaults to ``AUTOMATION_SPLUNK_WEBHOOK_URL``; the ``cloudtrail`` macro's index to
     ``SPLUNK_INDEX``; ``catalog`` to every detection (:func:`helpers.detections.load`). An
     existing ``cloudtrail`` macro is kept (it is where a site points the detections at its own
     index); the catalog's CSV lookups are written with :func:`upload_lookup`. Returns
     ``{detection id: "created" | "updated"}``; each saved search is named by its detection id.
 
-    >>> install_detections("http://127.0.0.1:9000/splunk/alerts")          # doctest: +SKIP
+    >>> install_detections("http://127.0.0.1:8787/splunk/webhook/<token>")  # doctest: +SKIP
     {'access-key-used-from-unexpected-country': 'created', ...}
     """
     from splunklib.binding import HTTPError
 
     settings = settings or get_settings()
     if webhook_url is None:
-        base = settings.require("automation_url", "where detections send their webhooks")
-        webhook_url = f"{base.rstrip('/')}/splunk/alerts"
+        webhook_url = settings.require(
+            "automation_splunk_webhook_url", "where detections send their webhooks"
+        )
     service = service or connect(settings)
     try:
         service.get(f"configs/conf-macros/{detections.MACRO}")
@@ -386,6 +391,8 @@ def install_detections(
     done = {}
     for detection in detections.load() if catalog is None else catalog:
         params = detections.saved_search_params(detection, webhook_url)
+        if fresh and detection.id in service.saved_searches:
+            service.saved_searches.delete(detection.id)
         if detection.id in service.saved_searches:
             service.saved_searches[detection.id].update(**params).refresh()
             done[detection.id] = "updated"

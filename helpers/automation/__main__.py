@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 
-from helpers.automation import build
+from helpers.automation.service import build
 from helpers.config import MissingSetting, get_settings
 from helpers.runtime.queue import Worker
 from helpers.runtime.serve import PortInUse, Server, listener, port_env_name

@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from helpers.automation import intake
+import helpers.automation.intake as intake
 from helpers.automation.engine import Automation
 from helpers.automation.lifecycle import STATES
 from helpers.automation.openapi import document

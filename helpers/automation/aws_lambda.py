@@ -32,7 +32,7 @@ def _service():
     global _SERVICE
     with _LOCK:
         if _SERVICE is None:
-            from helpers.automation import build
+            from helpers.automation.service import build
 
             _SERVICE = build(respond_on="alert")  # no Jira callback reaches a Lambda
         return _SERVICE

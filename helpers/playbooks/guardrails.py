@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from helpers.playbooks import Plan
+from helpers.playbooks.plan import Plan
 
 __all__ = ["Allow", "Decision", "Policy", "PolicyError", "decide"]
 

@@ -61,8 +61,9 @@ def _record_all(world: World, out: Path) -> list[Path]:
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in world.read_env().items()})
     bucket = settings.cloudtrail_bucket
     s3 = session(settings).client("s3")
-    if out.exists():
-        shutil.rmtree(out)
+    for folder in out.iterdir() if out.exists() else ():  # the scenarios' folders, not README.md
+        if folder.is_dir():
+            shutil.rmtree(folder)
     written: list[Path] = []
     names = ["baseline"] + [s.name for s in simulate.scenarios() if s.name != "baseline"]
     clock = BASE_TIME

@@ -20,13 +20,16 @@ WEBHOOK_NAME = "lab-automation"
 SLASH_COMMAND = "/secbot"
 
 
-def wire(settings) -> dict[str, str]:
-    """Wire detections -> automation, Jira -> automation, Slack -> automation; say what was done."""
+def wire(settings, *, fresh_alerts: bool = False) -> dict[str, str]:
+    """Wire detections -> automation, Jira -> automation, Slack -> automation; say what was done.
+
+    ``fresh_alerts`` re-creates the saved searches, forgetting their throttles (``lab demo``).
+    """
     from helpers import jira, splunk
 
     automation = settings.require("automation_url", "the automation server's base URL")
     hook = settings.require("automation_splunk_webhook_url", "the Splunk webhook URL")
-    installed = splunk.install_detections(hook, settings=settings)
+    installed = splunk.install_detections(hook, settings=settings, fresh=fresh_alerts)
     jira.register_webhook(
         f"{automation}/jira/webhook",
         events=("jira:issue_created", "jira:issue_updated"),
