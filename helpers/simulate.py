@@ -45,6 +45,7 @@ class ScenarioResult:
     ended: dt.datetime
     events: list[str]
     resources: dict = field(default_factory=dict)
+    cleaned: list[str] = field(default_factory=list)  # leftovers of earlier runs undone first
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -61,6 +62,9 @@ class Scenario:
     events: tuple[str, ...]
     run: Callable[[Context], dict]
     revert: Callable[[Context, ScenarioResult], None] | None = None
+    #: Called when the scenario fails because an earlier run left something behind: undoes it
+    #: as the admin and returns what it did (the scenario then runs once more), or None.
+    cleanup: Callable[[Context, Exception], str | None] | None = None
 
 
 @dataclass
@@ -83,14 +87,16 @@ class Context:
 _SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str, *, technique: str, events: tuple[str, ...], revert=None):
+def scenario(name: str, *, technique: str, events: tuple[str, ...], revert=None, cleanup=None):
     """Register a scenario function under ``name``; a duplicate name is an error."""
 
     def register(func: Callable[[Context], dict]) -> Callable[[Context], dict]:
         if name in _SCENARIOS:
             raise ValueError(f"scenario {name!r} is registered twice")
         doc = (func.__doc__ or "").strip().splitlines()
-        _SCENARIOS[name] = Scenario(name, technique, doc[0] if doc else "", events, func, revert)
+        _SCENARIOS[name] = Scenario(
+            name, technique, doc[0] if doc else "", events, func, revert, cleanup
+        )
         return func
 
     return register
@@ -133,7 +139,18 @@ def run(name: str, settings: Settings | None = None, **options) -> ScenarioResul
     spec = get(name)
     ctx = context(settings, **options)
     started = _now()
-    resources = spec.run(ctx)
+    cleaned: list[str] = []
+    try:
+        resources = spec.run(ctx)
+    except Exception as err:
+        _explain_key(ctx, err)
+        note = spec.cleanup(ctx, err) if spec.cleanup is not None else None
+        if note is None:
+            if isinstance(err, ScenarioUnavailable):
+                raise
+            raise ScenarioUnavailable(f"{name} failed: {err}") from err
+        cleaned.append(note)
+        resources = spec.run(ctx)
     actor = resources.pop("_actor", None) or ctx.attacker
     return ScenarioResult(
         name=spec.name,
@@ -148,7 +165,29 @@ def run(name: str, settings: Settings | None = None, **options) -> ScenarioResul
         ended=_now(),
         events=list(resources.pop("_events", spec.events)),
         resources=resources,
+        cleaned=cleaned,
     )
+
+
+#: AWS error codes of a call made with a key that is no longer active.
+_DEAD_KEY = {"InvalidClientTokenId", "AuthFailure", "UnrecognizedClientException",
+             "InvalidAccessKeyId", "SignatureDoesNotMatch"}  # fmt: skip
+
+
+def _explain_key(ctx: Context, err: Exception) -> None:
+    """A failure because the attacker's stolen key was disabled says so, and how to undo it."""
+    code = getattr(err, "response", {}).get("Error", {}).get("Code")
+    if code in _DEAD_KEY:
+        key = ctx.attacker.access_key_id
+        raise ScenarioUnavailable(
+            f"the attacker's stolen key {key} no longer works ({code}): the automation probably "
+            "disabled it (the fix for key-from-abroad). Re-enable it with `lab rollback "
+            f"access-key-used-from-unexpected-country:{key}:<account>` to attack again"
+        ) from err
+
+
+def _error_code(err: Exception) -> str | None:
+    return getattr(err, "response", {}).get("Error", {}).get("Code")
 
 
 def revert(result: ScenarioResult, settings: Settings | None = None) -> None:
@@ -209,11 +248,31 @@ def _revert_logging(ctx: Context, result: ScenarioResult) -> None:
     ctx.admin.client("cloudtrail").start_logging(Name=result.resources["trail_arn"])
 
 
+def _restart_trail(ctx: Context, err: Exception) -> str | None:
+    """An earlier run left the trail stopped or reduced: start it and restore its selectors."""
+    if not isinstance(err, ScenarioUnavailable):
+        return None
+    cloudtrail = ctx.admin.client("cloudtrail")
+    trails = cloudtrail.describe_trails()["trailList"]
+    if not trails:
+        raise ScenarioUnavailable(
+            "no trail exists (an earlier cloudtrail-delete?): the automation recreates it, or "
+            "`lab reset` starts the account afresh"
+        ) from err
+    arn = trails[0]["TrailARN"]
+    cloudtrail.put_event_selectors(
+        TrailName=arn, EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}]
+    )
+    cloudtrail.start_logging(Name=arn)
+    return f"started {trails[0]['Name']} again (an earlier run had left it stopped)"
+
+
 @scenario(
     "cloudtrail-stop",
     technique="Stratus aws.defense-evasion.cloudtrail-stop (T1562.008)",
     events=("StopLogging",),
     revert=_revert_logging,
+    cleanup=_restart_trail,
 )
 def cloudtrail_stop(ctx: Context) -> dict:
     """Stop the trail that is logging, so what follows goes unrecorded."""
@@ -241,6 +300,7 @@ def _revert_delete(ctx: Context, result: ScenarioResult) -> None:
     technique="Stratus aws.defense-evasion.cloudtrail-delete (T1562.008)",
     events=("DeleteTrail",),
     revert=_revert_delete,
+    cleanup=_restart_trail,
 )
 def cloudtrail_delete(ctx: Context) -> dict:
     """Delete the trail that is logging."""
@@ -261,6 +321,7 @@ def _revert_selectors(ctx: Context, result: ScenarioResult) -> None:
     technique="Stratus aws.defense-evasion.cloudtrail-event-selectors (T1562.008)",
     events=("PutEventSelectors",),
     revert=_revert_selectors,
+    cleanup=_restart_trail,
 )
 def cloudtrail_event_selectors(ctx: Context) -> dict:
     """Keep the trail 'logging' but make it drop management events (write-only S3 data only)."""
@@ -294,12 +355,25 @@ def _world_rule(port: int) -> dict:
     }
 
 
+def _close_world_rule(ctx: Context, err: Exception) -> str | None:
+    """An earlier run left the port open: close it, so this run opens (and records) it again."""
+    if _error_code(err) != "InvalidPermission.Duplicate":
+        return None
+    port = int(ctx.options.get("port", RDP_PORT))
+    _, group_id = instance_group(ctx.admin)
+    ctx.admin.client("ec2").revoke_security_group_ingress(
+        GroupId=group_id, IpPermissions=[_world_rule(port)]
+    )
+    return f"closed port {port} on {group_id} first (an earlier run had left it open)"
+
+
 @scenario(
     "sg-open-world",
     technique="Stratus aws.exfiltration.ec2-security-group-open-port-22-ingress (T1562.007), "
     "here RDP 3389",
     events=("AuthorizeSecurityGroupIngress",),
     revert=_revert_sg,
+    cleanup=_close_world_rule,
 )
 def sg_open_world(ctx: Context) -> dict:
     """Open RDP (3389) to 0.0.0.0/0 on the security group of a running instance."""
@@ -379,12 +453,24 @@ def _revert_pab(ctx: Context, result: ScenarioResult) -> None:
     )
 
 
+def _restore_pab(ctx: Context, err: Exception) -> str | None:
+    """An earlier run left the block deleted: put it back, so this run deletes it again."""
+    if _error_code(err) != "NoSuchPublicAccessBlockConfiguration":
+        return None
+    bucket = data_bucket(ctx.admin)
+    ctx.admin.client("s3").put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=_BLOCK_ALL
+    )
+    return f"put the public access block of {bucket} back first (an earlier run removed it)"
+
+
 @scenario(
     "s3-block-public-access-removed",
     technique="MITRE T1562 Impair Defenses (no Stratus equivalent): "
     "the bucket's public access block deleted",
     events=("DeleteBucketPublicAccessBlock",),
     revert=_revert_pab,
+    cleanup=_restore_pab,
 )
 def s3_block_public_access_removed(ctx: Context) -> dict:
     """Delete the data bucket's public access block."""
@@ -399,11 +485,24 @@ def _revert_key(ctx: Context, result: ScenarioResult) -> None:
     )
 
 
+def _drop_backdoor_keys(ctx: Context, err: Exception) -> str | None:
+    """Earlier runs left the user with two keys (IAM's limit): delete the backdoors they made."""
+    user = ctx.options.get("user", "break-glass")
+    if _error_code(err) != "LimitExceeded" or user != "break-glass":  # it has no key of its own
+        return None
+    iam = ctx.admin.client("iam")
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    for key in keys:
+        iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+    return f"deleted {len(keys)} key(s) earlier runs had made for {user}"
+
+
 @scenario(
     "access-key-for-other-user",
     technique="Stratus aws.persistence.iam-backdoor-user (T1098.001)",
     events=("CreateAccessKey",),
     revert=_revert_key,
+    cleanup=_drop_backdoor_keys,
 )
 def access_key_for_other_user(ctx: Context) -> dict:
     """Create an access key for another user (a backdoor), by default the break-glass user."""
