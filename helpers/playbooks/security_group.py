@@ -47,6 +47,22 @@ def _ports(permission: dict) -> str:
     return f"{protocol} {ports}"
 
 
+def _port(permission: dict) -> int | str | None:
+    """The port an allowlist entry must name to cover this permission: the port itself for a
+    one-port rule, ``"low-high"`` for a range (so ``port: 443`` never covers 443-8443), None for
+    all ports.
+
+    >>> _port({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}), _port({"IpProtocol": "-1"})
+    (443, None)
+    >>> _port({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 8443})
+    '443-8443'
+    """
+    low, high = permission.get("FromPort"), permission.get("ToPort")
+    if permission.get("IpProtocol", "-1") == "-1" or low is None:
+        return None
+    return low if low == high else f"{low}-{high}"
+
+
 def _bare(permission: dict) -> dict:
     """A permission with only its protocol and ports (ranges are added per revoked range)."""
     return {k: permission[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in permission}
@@ -75,9 +91,21 @@ class RevokeWorldIngress(Playbook):
     )
 
     def _group(self, incident: Incident, clients: Clients) -> dict | None:
+        """The alerted group, by id, or by name when the call named it (``groupName``)."""
         ec2 = clients.aws("ec2", incident.region or None)
+        resource = incident.resource
         try:
-            groups = ec2.describe_security_groups(GroupIds=[incident.resource])["SecurityGroups"]
+            if resource.startswith("sg-"):
+                groups = ec2.describe_security_groups(GroupIds=[resource])["SecurityGroups"]
+            else:
+                groups = ec2.describe_security_groups(
+                    Filters=[{"Name": "group-name", "Values": [resource]}]
+                )["SecurityGroups"]
+                if len(groups) > 1:  # the same name in several VPCs: which one is unknowable
+                    raise LookupError(
+                        f"{len(groups)} security groups are named {resource}; "
+                        "a person must pick the one that was opened"
+                    )
         except ClientError as err:
             if err.response["Error"]["Code"] in (
                 "InvalidGroup.NotFound",
@@ -100,23 +128,19 @@ class RevokeWorldIngress(Playbook):
                 f"{incident.resource} is tagged {policy.protected_key}={tags[policy.protected_key]}"
             )
             return plan
+        group_id = group["GroupId"]
         lines = []
         for permission in group.get("IpPermissions", []):
             for kind, entry in _world_ranges(permission):
                 cidr = entry.get("CidrIp") or entry.get("CidrIpv6")
-                what = f"{incident.resource} {_ports(permission)} from {cidr}"
-                allowed = policy.allowed(
-                    self.name,
-                    incident.resource,
-                    port=permission.get("FromPort"),
-                    group_name=group["GroupName"],
-                )
+                what = f"{group_id} {_ports(permission)} from {cidr}"
+                allowed = self._allowed(policy, group, permission)
                 if allowed is not None:
                     plan.kept.append(f"{what} (allowed: {allowed.reason})")
                     lines.append(f"  {what}   (kept: {allowed.reason})")
                     continue
                 rule = {**_bare(permission), kind: [dict(entry)]}
-                params = {"GroupId": incident.resource, "IpPermissions": [rule]}
+                params = {"GroupId": group_id, "IpPermissions": [rule]}
                 plan.changes.append(
                     Change("ec2", "RevokeSecurityGroupIngress", params, f"revoke {what}")
                 )
@@ -125,33 +149,37 @@ class RevokeWorldIngress(Playbook):
                 )
                 lines.append(f"- {what}")
         if not plan.changes:
-            plan.nothing_to_do = f"{incident.resource} has no world-open ingress to revoke" + (
+            plan.nothing_to_do = f"{group_id} has no world-open ingress to revoke" + (
                 f" ({len(plan.kept)} allowed by policy)" if plan.kept else ""
             )
-        plan.diff = "\n".join(
-            [f"Security group {incident.resource} ({group['GroupName']}):", *lines]
-        )
+        plan.diff = "\n".join([f"Security group {group_id} ({group['GroupName']}):", *lines])
         return plan
+
+    def _allowed(self, policy, group: dict, permission: dict):
+        """The allowlist entry covering a world-open permission of the group, if any."""
+        return policy.allowed(
+            self.name,
+            group["GroupId"],
+            port=_port(permission),
+            protocol=permission.get("IpProtocol"),
+            group_name=group["GroupName"],
+        )
 
     def verify(self, incident: Incident, clients: Clients) -> Verification:
         group = self._group(incident, clients)
         if group is None:
             return Verification(False, f"security group {incident.resource} no longer exists")
         policy = clients.policy
+        group_id = group["GroupId"]
         still_open = [
             f"{_ports(p)} from {e.get('CidrIp') or e.get('CidrIpv6')}"
             for p in group.get("IpPermissions", [])
             for _, e in _world_ranges(p)
-            if policy.allowed(
-                self.name, incident.resource, port=p.get("FromPort"), group_name=group["GroupName"]
-            )
-            is None
+            if self._allowed(policy, group, p) is None
         ]
         observed = {"ingress": group.get("IpPermissions", [])}
         if still_open:
             return Verification(
                 False, "still open to the world: " + "; ".join(still_open), observed
             )
-        return Verification(
-            True, f"{incident.resource} admits no traffic from the whole internet", observed
-        )
+        return Verification(True, f"{group_id} admits no traffic from the whole internet", observed)
