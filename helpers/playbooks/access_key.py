@@ -14,6 +14,8 @@ is a person's, so the policy asks for approval by default.
 
 from __future__ import annotations
 
+import re
+
 from botocore.exceptions import ClientError
 
 from helpers.clients import Clients
@@ -24,6 +26,8 @@ __all__ = ["DisableAccessKey", "key_owner"]
 
 #: A user tagged with this key (any value but false/no) is a break-glass user.
 BREAK_GLASS_TAG = "break-glass"
+#: What an IAM access key id looks like (long-term AKIA..., temporary ASIA...).
+KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{12,124}")
 
 
 def key_owner(clients: Clients, key_id: str) -> str | None:
@@ -62,6 +66,9 @@ class DisableAccessKey(Playbook):
     def plan(self, incident: Incident, clients: Clients) -> Plan:
         key_id = incident.resource
         plan = Plan(self.name, key_id)
+        if not KEY_ID.fullmatch(key_id):  # e.g. a user name, when the detection had no key id
+            plan.nothing_to_do = f"{key_id} is not an access key id: a person must find the key"
+            return plan
         user = key_owner(clients, key_id)
         if user is None:
             plan.nothing_to_do = f"access key {key_id} no longer exists"
@@ -119,6 +126,8 @@ class DisableAccessKey(Playbook):
 
     def verify(self, incident: Incident, clients: Clients) -> Verification:
         key_id = incident.resource
+        if not KEY_ID.fullmatch(key_id):
+            return Verification(False, f"{key_id} is not an access key id")
         user = key_owner(clients, key_id)
         if user is None:
             return Verification(False, f"access key {key_id} no longer exists")
