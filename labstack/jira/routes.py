@@ -12,6 +12,7 @@ import base64
 import hmac
 import json
 import secrets
+import time
 from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException
@@ -79,6 +80,7 @@ def _rules() -> list[Rule]:
         ),
         Rule("/_lab/webhook-deliveries", endpoint="deliveries", methods=["GET"]),
         Rule("/_lab/webhook-deliveries/<int:did>/retry", endpoint="retry", methods=["POST"]),
+        Rule("/_lab/faults", endpoint="faults", methods=["GET", "PUT", "DELETE"]),
     ]
     for prefix in ("/rest/api/2", "/rest/api/latest"):
         rules += [Rule(prefix + path, endpoint=name, methods=m) for path, name, m in _API]
@@ -109,6 +111,7 @@ class Api:
         self.hooks = hooks
         self.url_map = Map(_rules(), strict_slashes=False)
         self.sessions: dict[str, str] = {}
+        self.outage_until = 0.0  # the lab's fault switch: 503 for every REST call until then
 
     def matches(self, path: str) -> bool:
         return path == "/status" or path.startswith(("/rest/", "/_lab/"))
@@ -121,6 +124,8 @@ class Api:
             actor = self.authenticate(request)
             if actor is None and endpoint not in PUBLIC:
                 response = self.unauthorized()
+            elif endpoint not in ("faults", "status_check") and time.time() < self.outage_until:
+                response = self.unavailable()
             else:
                 response = getattr(self, endpoint)(request, actor, **args)
         except JiraError as err:
@@ -129,6 +134,28 @@ class Api:
             message = "Not Found" if err.code == 404 else (err.description or err.name)
             response = json_response({"errorMessages": [message], "errors": {}}, err.code or 500)
         return response(environ, start_response)
+
+    def unavailable(self) -> Response:
+        """What Jira answers during an outage (the lab's fault switch): 503 with Retry-After."""
+        left = max(1, int(self.outage_until - time.time()))
+        return json_response(
+            {"errorMessages": ["Jira is temporarily unavailable (lab fault)."], "errors": {}},
+            503,
+            headers={"Retry-After": str(left)},
+        )
+
+    def faults(self, request, actor):
+        """``PUT /_lab/faults {"unavailable_seconds": N}``: every REST call answers 503 for N
+        seconds (outage drills); ``DELETE`` ends it; ``GET`` says how long is left."""
+        if request.method == "PUT":
+            body = self.body(request)
+            seconds = body.get("unavailable_seconds")
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                raise JiraError(400, ["unavailable_seconds must be a number of seconds >= 0"])
+            self.outage_until = time.time() + float(seconds)
+        elif request.method == "DELETE":
+            self.outage_until = 0.0
+        return json_response({"unavailable_seconds": max(0.0, self.outage_until - time.time())})
 
     def authenticate(self, request: Request) -> str | None:
         header = request.headers.get("Authorization", "")
