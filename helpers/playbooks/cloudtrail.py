@@ -1,10 +1,11 @@
 """``restart-cloudtrail-logging``: the trail logs every management event again.
 
-Three ways a trail goes quiet, three fixes: ``StartLogging`` for a stopped trail; the baseline
+Four ways a trail goes quiet, four fixes: ``StartLogging`` for a stopped trail; the baseline
 event selectors (all management events, read and write) for selectors that were reduced, keeping
-any data-event selectors; and, for a deleted trail, a new trail as the account defines it (the
-name from the incident, the bucket from ``CLOUDTRAIL_BUCKET``, multi-region with global service
-events), then ``StartLogging``.
+any data-event selectors (basic or advanced, whichever the trail uses); ``UpdateTrail`` back to
+multi-region with global service events when an UpdateTrail narrowed it; and, for a deleted
+trail, a new trail as the account defines it (the name from the incident, the bucket from
+``CLOUDTRAIL_BUCKET``, multi-region with global service events), then ``StartLogging``.
 
 >>> from helpers.incident import Incident
 >>> incident = Incident("cloudtrail-logging-stopped", "lab-trail", "123456789012")
@@ -24,6 +25,13 @@ __all__ = ["BASELINE_SELECTOR", "RestartLogging"]
 
 #: What every trail must record: all management events, reads and writes.
 BASELINE_SELECTOR = {"ReadWriteType": "All", "IncludeManagementEvents": True}
+#: The same as an advanced event selector (for trails that use advanced selectors).
+BASELINE_ADVANCED = {
+    "Name": "All management events",
+    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+}
+#: What every trail must cover besides its selectors (as the account defines the lab trail).
+BASELINE_SCOPE = {"IsMultiRegionTrail": True, "IncludeGlobalServiceEvents": True}
 
 
 def _trail(clients: Clients, name: str) -> dict | None:
@@ -31,20 +39,42 @@ def _trail(clients: Clients, name: str) -> dict | None:
     return next((t for t in trails if name in (t["Name"], t.get("TrailARN"))), None)
 
 
-def _selectors(clients: Clients, arn: str) -> list[dict] | None:
-    """The trail's basic selectors; None when it has none at all (AWS's default: everything)."""
+def _selectors(clients: Clients, arn: str) -> tuple[list[dict] | None, list[dict]]:
+    """``(basic, advanced)`` selectors of the trail; basic is None when it has none at all
+    (AWS's default: every management event)."""
     found = clients.aws("cloudtrail").get_event_selectors(TrailName=arn)
-    if not found.get("EventSelectors") and not found.get("AdvancedEventSelectors"):
-        return None
-    return found.get("EventSelectors") or []
+    basic, advanced = found.get("EventSelectors") or [], found.get("AdvancedEventSelectors") or []
+    if not basic and not advanced:
+        return None, []
+    return basic, advanced
 
 
-def _complete(selectors: list[dict] | None) -> bool:
+def _all_management(selector: dict) -> bool:
+    """An advanced selector that records every management event (reads and writes).
+
+    >>> _all_management({"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]})
+    True
+    >>> _all_management({"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
+    ...                                     {"Field": "readOnly", "Equals": ["true"]}]})
+    False
+    """
+    fields = selector.get("FieldSelectors", [])
+    category = [f for f in fields if f.get("Field") == "eventCategory"]
+    return (
+        len(category) == 1
+        and "Management" in category[0].get("Equals", [])
+        and len(fields) == 1  # no readOnly or eventSource filter narrowing it
+    )
+
+
+def _complete(selectors: list[dict] | None, advanced: list[dict] = ()) -> bool:
     """True when the trail records every management event (reads and writes).
 
     >>> _complete(None), _complete([{"ReadWriteType": "WriteOnly"}])
     (True, False)
     """
+    if advanced:
+        return any(_all_management(s) for s in advanced)
     if selectors is None:
         return True
     return any(
@@ -67,6 +97,19 @@ def _restored(selectors: list[dict] | None) -> list[dict]:
     return [dict(BASELINE_SELECTOR), *data]
 
 
+def _restored_advanced(advanced: list[dict]) -> list[dict]:
+    """An all-management-events advanced selector, plus the data-event ones that were there."""
+    data = [
+        s
+        for s in advanced
+        if not any(
+            f.get("Field") == "eventCategory" and "Management" in f.get("Equals", [])
+            for f in s.get("FieldSelectors", [])
+        )
+    ]
+    return [dict(BASELINE_ADVANCED), *data]
+
+
 @playbook
 class RestartLogging(Playbook):
     """Start logging, restore reduced event selectors, or recreate a deleted trail."""
@@ -82,6 +125,7 @@ class RestartLogging(Playbook):
         "cloudtrail:PutEventSelectors",
         "cloudtrail:StartLogging",
         "cloudtrail:StopLogging",  # the rollback
+        "cloudtrail:UpdateTrail",
     )
 
     def plan(self, incident: Incident, clients: Clients) -> Plan:
@@ -111,12 +155,53 @@ class RestartLogging(Playbook):
         arn = trail["TrailARN"]
         tags = clients.aws("cloudtrail").list_tags(ResourceIdList=[arn])["ResourceTagList"]
         tag_map = {t["Key"]: t["Value"] for r in tags for t in r.get("TagsList", [])}
-        if clients.policy.protected(tag_map):
-            plan.exempt = f"trail {name} is tagged {clients.policy.protected_key}=off"
+        policy = clients.policy
+        if policy.protected(tag_map):
+            plan.exempt = (
+                f"trail {name} is tagged {policy.protected_key}={tag_map[policy.protected_key]}"
+            )
             return plan
         lines = []
-        selectors = _selectors(clients, arn)
-        if not _complete(selectors):
+        scope = {k: bool(trail.get(k)) for k in BASELINE_SCOPE}
+        if scope != BASELINE_SCOPE:
+            plan.changes.append(
+                Change(
+                    "cloudtrail",
+                    "UpdateTrail",
+                    {"Name": arn, **BASELINE_SCOPE},
+                    f"record global service events and every region on {name} again",
+                )
+            )
+            plan.rollback.append(
+                Change(
+                    "cloudtrail",
+                    "UpdateTrail",
+                    {"Name": arn, **scope},
+                    f"put back the narrower scope of {name}",
+                )
+            )
+            lines.append(f"- scope {scope} -> {BASELINE_SCOPE}")
+        selectors, advanced = _selectors(clients, arn)
+        if advanced and not _complete(selectors, advanced):
+            wanted = _restored_advanced(advanced)
+            plan.changes.append(
+                Change(
+                    "cloudtrail",
+                    "PutEventSelectors",
+                    {"TrailName": arn, "AdvancedEventSelectors": wanted},
+                    f"restore all management events on {name}",
+                )
+            )
+            plan.rollback.append(
+                Change(
+                    "cloudtrail",
+                    "PutEventSelectors",
+                    {"TrailName": arn, "AdvancedEventSelectors": advanced},
+                    f"put back the reduced advanced selectors of {name}",
+                )
+            )
+            lines.append(f"- advanced selectors {advanced} -> {wanted}")
+        elif not _complete(selectors, advanced):
             wanted = _restored(selectors)
             plan.changes.append(
                 Change(
@@ -157,18 +242,26 @@ class RestartLogging(Playbook):
         arn = trail["TrailARN"]
         try:
             logging = bool(clients.aws("cloudtrail").get_trail_status(Name=arn).get("IsLogging"))
-            selectors = _selectors(clients, arn)
+            selectors, advanced = _selectors(clients, arn)
         except ClientError as err:
             return Verification(False, f"cannot read trail {name}: {err}")
-        observed = {"is_logging": logging, "event_selectors": selectors}
-        if logging and _complete(selectors):
-            return Verification(True, f"{name} is logging all management events", observed)
+        complete = _complete(selectors, advanced)
+        scope = {k: bool(trail.get(k)) for k in BASELINE_SCOPE}
+        observed = {
+            "is_logging": logging,
+            "event_selectors": selectors,
+            "advanced_event_selectors": advanced,
+            **scope,
+        }
         problems = [
             p
             for p, bad in (
                 ("not logging", not logging),
-                ("management events not all recorded", not _complete(selectors)),
+                ("management events not all recorded", not complete),
+                ("global service events or other regions not recorded", scope != BASELINE_SCOPE),
             )
             if bad
         ]
+        if not problems:
+            return Verification(True, f"{name} is logging all management events", observed)
         return Verification(False, f"{name}: " + ", ".join(problems), observed)
