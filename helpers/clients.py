@@ -12,10 +12,28 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from helpers.config import Settings, get_settings
 
 __all__ = ["Clients"]
+
+#: Services whose endpoints boto3 prefixes with the account id (``123456789012.s3-control...``).
+HOST_PREFIXED = ("s3control",)
+
+
+def _unprefix(endpoint_url: str):
+    """A ``before-sign`` hook sending ``<account>.<endpoint>`` requests to the endpoint itself:
+    the local world's endpoint (127.0.0.1:port) has no such host names, and the account travels
+    in the ``x-amz-account-id`` header anyway."""
+    host = urlsplit(endpoint_url).netloc
+
+    def hook(request, **_):
+        parts = urlsplit(request.url)
+        if parts.netloc != host and parts.netloc.endswith("." + host):
+            request.url = urlunsplit(parts._replace(netloc=host))
+
+    return hook
 
 
 class Clients:
@@ -47,7 +65,13 @@ class Clients:
         with self._lock:
             key = (service, region)
             if key not in self._cache:
-                self._cache[key] = session.client(service, region_name=region)
+                client = session.client(service, region_name=region)
+                if service in HOST_PREFIXED and self.settings.aws_endpoint_url:
+                    client.meta.events.register(
+                        f"before-sign.{client.meta.service_model.service_id.hyphenize()}",
+                        _unprefix(self.settings.aws_endpoint_url),
+                    )
+                self._cache[key] = client
             return self._cache[key]
 
     @property

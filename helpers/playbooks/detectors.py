@@ -60,7 +60,8 @@ class ReEnableGuardDuty(Playbook):
             plan.diff = f"GuardDuty detector {detector}: deleted -> a new, enabled detector"
             return plan
         if clients.policy.protected(found.get("Tags") or {}):
-            plan.exempt = f"detector {detector} is tagged {clients.policy.protected_key}=off"
+            key = clients.policy.protected_key
+            plan.exempt = f"detector {detector} is tagged {key}={found['Tags'][key]}"
             return plan
         if found.get("Status") == "ENABLED":
             plan.nothing_to_do = f"detector {detector} is enabled"

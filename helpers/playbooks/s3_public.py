@@ -132,7 +132,8 @@ class BlockPublicAccess(Playbook):
             raise
         tags = self._tags(clients, bucket)
         if clients.policy.protected(tags):
-            plan.exempt = f"bucket {bucket} is tagged {clients.policy.protected_key}=off"
+            key = clients.policy.protected_key
+            plan.exempt = f"bucket {bucket} is tagged {key}={tags[key]}"
             return plan
         lines = [f"Bucket {bucket}:"]
         block = self._block(clients, bucket)
