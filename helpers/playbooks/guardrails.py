@@ -27,6 +27,19 @@ __all__ = ["Allow", "Decision", "Policy", "PolicyError", "decide"]
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.yml")
 MODES = ("auto", "approve", "dry-run")
+#: The settings a policy file may have (a misspelt one would otherwise be silently ignored).
+KEYS = frozenset(
+    {
+        "modes",
+        "approval_expiry",
+        "rate_limit_per_hour",
+        "delay_seconds",
+        "protected_tag",
+        "break_glass_users",
+        "automation_users",
+        "allowlist",
+    }
+)
 
 
 class PolicyError(ValueError):
@@ -87,38 +100,62 @@ class Policy:
 
     @classmethod
     def from_dict(cls, doc: dict, source: str = "") -> Policy:
+        """Check and read a policy document; ``PolicyError`` names the setting that is wrong."""
+        where = source or "the policy"
         if not isinstance(doc, dict):
-            raise PolicyError(f"{source or 'the policy'} must be a mapping")
-        modes = doc.get("modes") or {}
+            raise PolicyError(f"{where} must be a mapping")
+        unknown = sorted(set(doc) - KEYS)
+        if unknown:
+            raise PolicyError(
+                f"{where}: unknown setting(s) {', '.join(map(str, unknown))}; "
+                f"known: {', '.join(sorted(KEYS))}"
+            )
+        modes = _mapping(doc, "modes")
+        for world in modes:
+            if world not in ("local", "real"):
+                raise PolicyError(f"modes.{world}: the worlds are local and real")
         for world in ("local", "real"):
-            for name, mode in (modes.get(world) or {}).items():
+            for name, mode in _mapping(modes, world, f"modes.{world}").items():
                 if mode not in MODES:
                     raise PolicyError(f"modes.{world}.{name}: {mode!r} is not one of {MODES}")
-        tag = doc.get("protected_tag") or {}
+        tag = _mapping(doc, "protected_tag")
         allow = []
         for i, entry in enumerate(doc.get("allowlist") or []):
+            if not isinstance(entry, dict):
+                raise PolicyError(f"allowlist[{i}] must be a mapping (playbook, reason, ...)")
             entry = dict(entry)
             try:
                 playbook, reason = entry.pop("playbook"), entry.pop("reason")
             except KeyError as err:
                 raise PolicyError(f"allowlist[{i}] needs {err.args[0]}") from None
-            if not str(reason).strip():
+            if reason is None or not str(reason).strip():
                 raise PolicyError(f"allowlist[{i}] needs a reason")
-            expires = entry.pop("expires", None)
-            if isinstance(expires, str):
-                expires = dt.date.fromisoformat(expires)
             allow.append(
-                Allow(playbook, str(entry.pop("resource", "*")), str(reason), expires, entry)
+                Allow(
+                    str(playbook),
+                    str(entry.pop("resource", "*")),
+                    str(reason),
+                    _date(entry.pop("expires", None), f"allowlist[{i}].expires"),
+                    entry,
+                )
             )
         return cls(
             modes={w: dict(modes.get(w) or {}) for w in ("local", "real")},
             approval_expiry=_seconds(doc.get("approval_expiry", "24h")),
-            rate_limit={k: int(v) for k, v in (doc.get("rate_limit_per_hour") or {}).items()},
-            delay={k: float(v) for k, v in (doc.get("delay_seconds") or {}).items()},
+            rate_limit={
+                k: _number(v, f"rate_limit_per_hour.{k}", int)
+                for k, v in _mapping(doc, "rate_limit_per_hour").items()
+            },
+            delay={
+                k: _number(v, f"delay_seconds.{k}", float)
+                for k, v in _mapping(doc, "delay_seconds").items()
+            },
             protected_key=str(tag.get("key", "auto-remediate")),
-            protected_values=tuple(str(v).lower() for v in tag.get("values", ("off",))),
-            break_glass_users=tuple(doc.get("break_glass_users") or ()),
-            automation_users=tuple(doc.get("automation_users") or ()),
+            protected_values=tuple(
+                v.lower() for v in _names(tag.get("values", ["off"]), "protected_tag.values")
+            ),
+            break_glass_users=_names(doc.get("break_glass_users"), "break_glass_users"),
+            automation_users=_names(doc.get("automation_users"), "automation_users"),
             allowlist=allow,
             source=source,
         )
@@ -149,6 +186,49 @@ class Policy:
         )
 
 
+def _mapping(doc: dict, key: str, name: str | None = None) -> dict:
+    value = doc.get(key) or {}
+    if not isinstance(value, dict):
+        raise PolicyError(f"{name or key} must be a mapping, not {type(value).__name__}")
+    return value
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    """A list of strings; YAML's unquoted off/no/false (booleans) and a bare string are refused:
+    a bare string would be read letter by letter, a boolean never matches a tag."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PolicyError(f"{name} must be a list, e.g. [{value!r}]")
+    for item in value:
+        if isinstance(item, bool):
+            raise PolicyError(f'{name}: {item!r} is a YAML boolean; quote the value ("off", "no")')
+        if not isinstance(item, str | int):
+            raise PolicyError(f"{name}: {item!r} is not a name")
+    return tuple(str(item) for item in value)
+
+
+def _number(value: Any, name: str, kind: type) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise PolicyError(f"{name}: {value!r} is not a number")
+    try:
+        number = kind(value)
+    except ValueError:
+        raise PolicyError(f"{name}: {value!r} is not a number") from None
+    if number < 0:
+        raise PolicyError(f"{name}: {value!r} is negative")
+    return number
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise PolicyError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
@@ -172,5 +252,9 @@ def decide(policy: Policy, plan: Plan, *, local: bool, recent_actions: int = 0) 
     reason = f"policy: {plan.playbook} is {mode} in the {world}"
     limit = policy.rate_limit_for(plan.playbook)
     if mode == "auto" and limit is not None and recent_actions >= limit:
-        return Decision("approve", f"rate limit reached ({recent_actions} of {limit} per hour)")
+        return Decision(
+            "approve",
+            f"rate limit reached ({recent_actions} of {limit} per hour): a person approves",
+            policy.delay_for(plan.playbook),
+        )
     return Decision(mode, reason, policy.delay_for(plan.playbook))
