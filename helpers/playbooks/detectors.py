@@ -101,7 +101,12 @@ class ReEnableGuardDuty(Playbook):
 
 @playbook
 class RestartConfigRecorder(Playbook):
-    """Start the AWS Config configuration recorder again."""
+    """Start the AWS Config configuration recorder again.
+
+    >>> RestartConfigRecorder().plan(Incident("config-recorder-stopped", "default",
+    ...                              "123456789012"), clients).describe()  # doctest: +SKIP
+    'AWS Config recorder default: stopped -> recording\n- start recorder default: ...'
+    """
 
     name = "restart-config-recorder"
     description = "Start the AWS Config recorder again."
