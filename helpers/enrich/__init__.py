@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -49,7 +50,8 @@ def enricher(name: str, *, timeout: float = DEFAULT_TIMEOUT, registry: Registry 
 
     def decorate(fn):
         doc = (fn.__doc__ or "").strip().splitlines()
-        (registry or ENRICHERS).add(name, Enricher(name, fn, timeout, doc[0] if doc else ""))
+        target = registry if registry is not None else ENRICHERS  # an empty one is falsy
+        target.add(name, Enricher(name, fn, timeout, doc[0] if doc else ""))
         return fn
 
     return decorate
@@ -73,17 +75,22 @@ def enrich(
 
     Enrichers run side by side; each is given its own timeout.
     """
-    registry = registry or load()
+    registry = registry if registry is not None else load()  # an empty registry is a registry
     chosen = [registry.get(n) for n in names] if names is not None else registry.values()
     clients = clients or Clients()
     results: dict[str, dict[str, Any]] = {}
     if not chosen:
         return results
-    pool = ThreadPoolExecutor(max_workers=min(8, len(chosen)), thread_name_prefix="enrich")
+    # one thread each, so every timeout counts from the same start (a queued enricher would
+    # otherwise spend its time waiting for a thread)
+    pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="enrich")
+    started = time.monotonic()
     futures = {e.name: (e, pool.submit(e.fn, incident, clients)) for e in chosen}
     for name, (unit, future) in futures.items():
         try:
-            facts = future.result(timeout=unit.timeout)
+            # the deadline is the enricher's own, counted from the start, not from when the
+            # enrichers before it in this loop were done waiting
+            facts = future.result(timeout=max(0.0, started + unit.timeout - time.monotonic()))
             if not isinstance(facts, dict):
                 raise TypeError(f"returned {type(facts).__name__}, not a dict of facts")
             results[name] = {"ok": True, "facts": facts, "reason": ""}

@@ -6,6 +6,8 @@ made the call (``userIdentity.accessKeyId`` in the evidence).
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from helpers.enrich import enricher
 
 KEY_PREFIXES = ("AKIA", "ASIA")
@@ -29,7 +31,12 @@ def key_owner(incident, clients) -> dict:
     if key is None:
         return {"known": False, "reason": "the incident names no access key"}
     iam = clients.aws("iam")
-    used = iam.get_access_key_last_used(AccessKeyId=key)
+    try:
+        used = iam.get_access_key_last_used(AccessKeyId=key)
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        used = {}  # a deleted key: a fact about the incident, not a failure to enrich
     user = used.get("UserName")
     if not user:
         return {"access_key": key, "known": False, "reason": "no IAM user owns this key"}
