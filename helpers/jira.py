@@ -24,6 +24,8 @@ import hashlib
 import hmac
 import json
 import re
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,10 +121,20 @@ def ticket_url(key: str, settings: Settings | None = None) -> str:
     return f"{settings.require('jira_url').rstrip('/')}/browse/{key}"
 
 
+#: Seconds a client's field list is reused (field ids change only when an admin edits them).
+FIELDS_TTL = 300.0
+_FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _fields_by_name(client: JIRA) -> dict[str, list[str]]:
+    """Field ids by lower-case name, asked of Jira at most every ``FIELDS_TTL`` seconds."""
+    cached = _FIELDS.get(client)
+    if cached is not None and time.monotonic() - cached[0] < FIELDS_TTL:
+        return cached[1]
     by_name: dict[str, list[str]] = {}
     for f in client.fields():
         by_name.setdefault(f["name"].lower(), []).append(f["id"])
+    _FIELDS[client] = (time.monotonic(), by_name)
     return by_name
 
 
@@ -258,8 +270,12 @@ def open_or_update_incident(
     settings: Settings | None = None,
     *,
     locks: KeyLocks | None = None,
+    repeat_comment: bool = True,
 ) -> Ticket:
     """Comment on the open ticket with the incident's dedup key, or open a new ticket.
+
+    ``repeat_comment=False`` finds the open ticket without commenting on it (a retry that only
+    needs to know whether its earlier attempt already made the ticket).
 
     ``incident`` is an :class:`~helpers.incident.Incident` or a mapping of its fields. A new
     ticket gets the summary, a description with the evidence, labels, the priority for the
@@ -277,17 +293,20 @@ def open_or_update_incident(
     client = client or connect(settings)
     incident = as_incident(incident)
     with (process_locks if locks is None else locks).hold(f"jira:{incident.dedup_key}"):
-        return _open_or_update(incident, client, settings)
+        return _open_or_update(incident, client, settings, repeat_comment)
 
 
-def _open_or_update(incident: Incident, client: JIRA, settings: Settings) -> Ticket:
+def _open_or_update(
+    incident: Incident, client: JIRA, settings: Settings, repeat_comment: bool = True
+) -> Ticket:
     key = incident.dedup_key
     try:
         by_name = _fields_by_name(client)
         dedup_id = field_id(client, settings.jira_dedup_field, by_name)
         existing = find_open_incident(key, client, settings, dedup_id)
         if existing is not None:
-            client.add_comment(existing.key, _repeat_comment(incident))
+            if repeat_comment:
+                client.add_comment(existing.key, _repeat_comment(incident))
             return Ticket(existing.key, ticket_url(existing.key, settings), False, existing)
         fields: dict[str, Any] = {
             "project": {"key": settings.require("jira_project", "the Jira project key")},

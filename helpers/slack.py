@@ -213,12 +213,19 @@ def resolve_channel(client: WebClient, channel: str) -> str:
             raise SlackError(f"channel {channel} not found (is the bot invited to it?)")
 
 
-def find_thread(client: WebClient, channel_id: str, key: str) -> str | None:
-    """The ``ts`` of the parent message of the incident with dedup key ``key``, if any."""
+def find_thread(
+    client: WebClient, channel_id: str, key: str, oldest: float | None = None
+) -> str | None:
+    """The ``ts`` of the parent message of the incident with dedup key ``key``, if any.
+
+    ``oldest`` (epoch seconds) limits the search to messages since then: when the incident
+    began, say, so a busy channel's whole history is not read for every new incident.
+    """
     cursor, seen = None, 0
+    window = {"oldest": f"{oldest:.6f}"} if oldest else {}
     while seen < HISTORY_SCAN_LIMIT:
         resp = client.conversations_history(
-            channel=channel_id, include_all_metadata=True, limit=200, cursor=cursor
+            channel=channel_id, include_all_metadata=True, limit=200, cursor=cursor, **window
         )
         for message in resp["messages"]:
             metadata = message.get("metadata") or {}
@@ -246,8 +253,11 @@ def notify_incident(
     channel: str | None = None,
     settings: Settings | None = None,
     locks: KeyLocks | None = None,
+    oldest: float | None = None,
 ) -> Notification:
     """Tell the channel about an incident: a new thread, or a reply in its existing thread.
+
+    ``oldest`` bounds the search for the existing thread (see :func:`find_thread`).
 
     ``incident`` is an :class:`~helpers.incident.Incident` or a mapping of its fields (a
     result row); ``ticket`` is a Jira key, a mapping with ``key``/``url``, a
@@ -263,13 +273,15 @@ def notify_incident(
     client, channel_id, settings = _context(client, channel, settings)
     incident = as_incident(incident)
     with _hold(locks, channel_id, incident):
-        return _notify(client, channel_id, incident, ticket, settings)
+        return _notify(client, channel_id, incident, ticket, settings, oldest)
 
 
-def _notify(client, channel_id, incident: Incident, ticket, settings) -> Notification:
+def _notify(
+    client, channel_id, incident: Incident, ticket, settings, oldest: float | None = None
+) -> Notification:
     key = incident.dedup_key
     blocks = incident_blocks(incident, ticket, settings)
-    thread = find_thread(client, channel_id, key)
+    thread = find_thread(client, channel_id, key, oldest)
     if thread:
         resp = client.chat_postMessage(
             channel=channel_id,

@@ -134,9 +134,7 @@ class Automation:
         incident = self.store.incident(key)
         ticket = _ticket(row)
         if self.tickets is not None and ticket is None:
-            ticket = self.tickets.find(key)
-            if ticket is None:
-                ticket = self.tickets.create(incident)
+            ticket = self.tickets.ensure(incident)
             self.store.set_ticket(key, ticket.key, ticket.url, ticket.created)
             row = self.store.get(key)
         elif self.tickets is None and row["state"] == "received":
@@ -144,7 +142,7 @@ class Automation:
                 key, "ticketed", "No ticket system configured (JIRA_URL unset)", notes=False
             )
         if self.chat is not None and not row["slack"]:
-            channel, ts = self.chat.open_thread(incident, ticket)
+            channel, ts = self.chat.open_thread(incident, ticket, since=row["created"] - 60)
             self.store.set_thread(key, channel, ts)
             row = self.store.get(key)
         self._send_notes(key, row, incident, ticket)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,21 +107,17 @@ class JiraTickets:
             self._client.reset()
             raise Retry(f"Jira {what}: {type(err).__name__}: {err}") from err
 
-    def find(self, key: str) -> TicketRef | None:
-        client = self._client_or_retry()
-        issue = self._call(
-            "search", lambda: jira_helpers.find_open_incident(key, client, self.settings)
-        )
-        if issue is None:
-            return None
-        return TicketRef(issue.key, jira_helpers.ticket_url(issue.key, self.settings), False)
-
-    def create(self, incident: Incident) -> TicketRef:
+    def ensure(self, incident: Incident) -> TicketRef:
+        """The incident's open ticket, found by dedup key, else a new one (never a second)."""
         client = self._client_or_retry()
         ticket = self._call(
             "create",
             lambda: jira_helpers.open_or_update_incident(
-                incident, client=client, settings=self.settings, locks=self.locks
+                incident,
+                client=client,
+                settings=self.settings,
+                locks=self.locks,
+                repeat_comment=False,
             ),
         )
         return TicketRef(ticket.key, ticket.url, ticket.created)
@@ -165,6 +162,7 @@ class SlackChat:
         self.settings = settings or get_settings()
         self.locks = locks
         self._client = _Lazy(client or (lambda: slack_helpers.web_client(self.settings)))
+        self._channel_id: str | None = None
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -181,16 +179,34 @@ class SlackChat:
         except (SlackClientError, OSError) as err:
             raise Retry(f"Slack {what}: {type(err).__name__}: {err}") from err
 
-    def open_thread(self, incident: Incident, ticket: TicketRef | None) -> tuple[str, str]:
-        """The incident's thread ``(channel id, ts)``: found by dedup key, else posted."""
+    def open_thread(
+        self, incident: Incident, ticket: TicketRef | None, since: float | None = None
+    ) -> tuple[str, str]:
+        """The incident's thread ``(channel id, ts)``: found by dedup key among the messages
+        since ``since`` (when the incident began), else posted."""
         ref = {"key": ticket.key, "url": ticket.url} if ticket else None
         note = self._call(
             "post",
             lambda: slack_helpers.notify_incident(
-                incident, ref, client=self._client(), settings=self.settings, locks=self.locks
+                incident,
+                ref,
+                client=self._client(),
+                channel=self._channel(),
+                settings=self.settings,
+                locks=self.locks,
+                oldest=since,
             ),
         )
         return note.channel, note.thread_ts
+
+    def _channel(self) -> str:
+        """The security channel's id, looked up once."""
+        if self._channel_id is None:
+            self._channel_id = self._call(
+                "channel",
+                lambda: slack_helpers.resolve_channel(self._client(), self.settings.slack_channel),
+            )
+        return self._channel_id
 
     def reply(self, channel: str, thread: str, text: str) -> None:
         self._call(
@@ -210,6 +226,7 @@ class SlackChat:
                 ticket=ref,
                 reason=reason,
                 client=self._client(),
+                channel=self._channel(),
                 settings=self.settings,
                 locks=self.locks,
             ),
@@ -254,8 +271,6 @@ class SplunkResults:
 
     def rows(self, alert: dict, limit: int = 1000) -> tuple[list[dict], str]:
         """``(rows, note)`` for an alert; ``note`` is empty when nothing was lost."""
-        import time
-
         import splunklib.binding as binding
         import splunklib.results as results
 
@@ -275,6 +290,7 @@ class SplunkResults:
             stream = job.results(output_mode="json", count=limit)
             rows = [dict(r) for r in results.JSONResultsReader(stream) if isinstance(r, dict)]
         except KeyError:
+            self._digest[name] = (time.monotonic(), False)
             return payload_rows, f"saved search {name!r} is not in Splunk; used the payload's row"
         except binding.HTTPError as err:
             if err.status == 404:

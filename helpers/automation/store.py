@@ -88,7 +88,7 @@ class Store:
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # as the inbox: safe when the process dies
         self._lock = threading.RLock()
         with self._lock:
             self._db.executescript(_SCHEMA)

@@ -1,15 +1,17 @@
-"""The workspace's data: channels, messages, threads and interactions, kept in one JSON file.
+"""The workspace's data: channels, messages, threads and interactions, kept in SQLite.
 
-Every change is written through to ``<state dir>/workspace.json`` (atomically, under a lock), so
-a restarted service shows the same channels and messages. Messages are stored in Slack's own
-shape, so the Web API can return them as they are.
+Reads come from memory; every change writes only the rows it touched to
+``<state dir>/workspace.sqlite`` (committed before the call returns), so a restarted service
+shows the same channels and messages and a busy channel costs the same per message as an empty
+one. Messages are stored in Slack's own shape, so the Web API can return them as they are. A
+``workspace.json`` left by an older lab is imported once.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -22,7 +24,16 @@ USERS = {
     "U0LAB0002": {"id": "U0LAB0002", "name": "bob", "real_name": "Bob Builder"},
 }
 DEFAULT_CHANNELS = ("sec-alerts", "general")
-STATE_FILE = "workspace.json"
+STATE_FILE = "workspace.sqlite"
+LEGACY_FILE = "workspace.json"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    channel TEXT NOT NULL, ts TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (channel, ts));
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS responses (token TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS interactions (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
+"""
 #: The viewer that sees every message, ephemeral ones included (the web view).
 EVERYONE = "*"
 
@@ -32,29 +43,66 @@ class Store:
 
     def __init__(self, state_dir: Path, channels: tuple[str, ...] = DEFAULT_CHANNELS):
         self.path = Path(state_dir) / STATE_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self._last_ts = 0.0
-        if self.path.exists():
-            self.data = json.loads(self.path.read_text())
-        else:
-            self.data = {
-                "channels": {},
-                "messages": {},
-                "request_url": None,
-                "responses": {},
-                "interactions": [],
-            }
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self.data = self._load()
+        legacy = Path(state_dir) / LEGACY_FILE
+        if legacy.exists() and not self.data["channels"]:
+            self._import(json.loads(legacy.read_text()))
+            legacy.rename(legacy.with_suffix(".json.imported"))
         with self.lock:
             for name in channels:
                 if self.channel(name) is None:
                     self.create_channel(name)
 
     # -- persistence ---------------------------------------------------------------------------
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data))
-        os.replace(tmp, self.path)
+    def _load(self) -> dict:
+        data: dict = {"channels": {}, "messages": {}, "request_url": None, "responses": {},
+                      "interactions": []}  # fmt: skip
+        for cid, doc in self._db.execute("SELECT id, doc FROM channels ORDER BY rowid"):
+            data["channels"][cid] = json.loads(doc)
+            data["messages"][cid] = []
+        for cid, doc in self._db.execute("SELECT channel, doc FROM messages ORDER BY ts"):
+            data["messages"].setdefault(cid, []).append(json.loads(doc))
+        row = self._db.execute("SELECT value FROM settings WHERE key = 'request_url'").fetchone()
+        data["request_url"] = json.loads(row[0]) if row else None
+        for token, doc in self._db.execute("SELECT token, doc FROM responses"):
+            data["responses"][token] = json.loads(doc)
+        data["interactions"] = [
+            json.loads(doc)
+            for (doc,) in self._db.execute("SELECT doc FROM interactions ORDER BY id")
+        ]
+        return data
+
+    def _import(self, legacy: dict) -> None:
+        with self.lock:
+            self.data = legacy
+            for channel in legacy.get("channels", {}).values():
+                self._put_channel(channel)
+            for cid, messages in legacy.get("messages", {}).items():
+                for message in messages:
+                    self._put_message(cid, message)
+            self.set_request_url(legacy.get("request_url"))
+            for token, target in legacy.get("responses", {}).items():
+                self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)",
+                                 (token, json.dumps(target)))  # fmt: skip
+            for record in legacy.get("interactions", []):
+                self._db.execute("INSERT INTO interactions (doc) VALUES (?)", (json.dumps(record),))
+
+    def _put_channel(self, channel: dict) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO channels VALUES (?, ?)", (channel["id"], json.dumps(channel))
+        )
+
+    def _put_message(self, channel_id: str, message: dict) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO messages VALUES (?, ?, ?)",
+            (channel_id, message["ts"], json.dumps(message)),
+        )
 
     def next_ts(self) -> str:
         """A message timestamp in Slack's ``seconds.micros`` form, unique and increasing."""
@@ -97,7 +145,7 @@ class Store:
             }
             self.data["channels"][channel["id"]] = channel
             self.data["messages"][channel["id"]] = []
-            self._save()
+            self._put_channel(channel)
             return channel
 
     # -- messages ------------------------------------------------------------------------------
@@ -127,7 +175,11 @@ class Store:
                 parent["reply_count"] = parent.get("reply_count", 0) + 1
                 parent["latest_reply"] = message["ts"]
             self._messages(channel_id).append(message)
-            self._save()
+            self._db.execute("BEGIN")
+            if thread_ts:
+                self._put_message(channel_id, parent)
+            self._put_message(channel_id, message)
+            self._db.execute("COMMIT")
             return copy.deepcopy(message)
 
     def update(
@@ -144,7 +196,7 @@ class Store:
                 elif replace:
                     message.pop(key, None)
             message["edited"] = {"user": editor, "ts": self.next_ts()}
-            self._save()
+            self._put_message(channel_id, message)
             return copy.deepcopy(message)
 
     def delete(self, channel_id: str, ts: str) -> bool:
@@ -154,7 +206,7 @@ class Store:
             if len(kept) == len(messages):
                 return False
             messages[:] = kept
-            self._save()
+            self._db.execute("DELETE FROM messages WHERE channel = ? AND ts = ?", (channel_id, ts))
             return True
 
     def history(self, channel_id: str, viewer: str | None = None) -> list[dict]:
@@ -181,12 +233,17 @@ class Store:
     def set_request_url(self, url: str | None) -> None:
         with self.lock:
             self.data["request_url"] = url
-            self._save()
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings VALUES ('request_url', ?)", (json.dumps(url),)
+            )
 
     def add_response_url(self, token: str, channel_id: str, ts: str, user_id: str) -> None:
         with self.lock:
-            self.data["responses"][token] = {"channel": channel_id, "ts": ts, "user": user_id}
-            self._save()
+            target = {"channel": channel_id, "ts": ts, "user": user_id}
+            self.data["responses"][token] = target
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?)", (token, json.dumps(target))
+            )
 
     def response_target(self, token: str) -> dict | None:
         return self.data["responses"].get(token)
@@ -194,7 +251,7 @@ class Store:
     def record_interaction(self, record: dict) -> None:
         with self.lock:
             self.data["interactions"].append(record)
-            self._save()
+            self._db.execute("INSERT INTO interactions (doc) VALUES (?)", (json.dumps(record),))
 
     def interactions(self, channel_id: str | None = None) -> list[dict]:
         return [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
@@ -45,7 +48,23 @@ def test_state_is_under_the_state_dir(tmp_path):
         WebClient(token=TOKEN, base_url=url + "/api/").chat_postMessage(
             channel="#general", text="stored"
         )
-    assert "stored" in (tmp_path / "workspace.json").read_text()
+    with sqlite3.connect(tmp_path / "workspace.sqlite") as db:
+        texts = [json.loads(doc)["text"] for (doc,) in db.execute("SELECT doc FROM messages")]
+    assert "stored" in texts
+
+
+def test_a_workspace_json_from_an_older_lab_is_imported(tmp_path):
+    from labstack.slack.store import Store
+
+    old = Store(tmp_path / "old")
+    channel = old.channel("general")["id"]
+    old.post(channel, {"text": "from before", "user": "U0LAB0001"})
+    legacy = {**old.data}
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "workspace.json").write_text(json.dumps(legacy))
+    new = Store(tmp_path / "new")
+    assert [m["text"] for m in new.history(channel)] == ["from before"]
+    assert (tmp_path / "new" / "workspace.json.imported").exists()
 
 
 def test_webhook_keys_stay_out_of_the_log(tmp_path):
