@@ -6,7 +6,7 @@ import logging
 
 from helpers.runtime.serve import Server, listener, run
 from labstack.jira.app import build
-from labstack.jira.catalog import Config
+from labstack.jira.config import Config
 
 
 def main() -> int:

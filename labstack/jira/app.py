@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labstack.jira.catalog import Catalog, Config
+from labstack.jira.catalog import Catalog
+from labstack.jira.config import Config
 from labstack.jira.models import Jira
 from labstack.jira.render import Renderer
 from labstack.jira.routes import Api

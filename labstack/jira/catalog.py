@@ -6,56 +6,16 @@ is plain data so routes, JQL and the web view read the same definitions.
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 
+from labstack.jira.config import Config
+
 # -- deployment ------------------------------------------------------------------------------------
 
-#: The environment variable that makes the service answer like Jira Cloud (``Cloud``) instead of
-#: Data Center (``Server``, the default). Only the service reads it; clients detect the mode from
-#: ``/rest/api/2/serverInfo`` exactly as they do against the real products.
-DEPLOYMENT_ENV = "LAB_JIRA_DEPLOYMENT_TYPE"
 VERSION = (9, 12, 2)
 PROJECT_ID = "10000"
 PROJECT_NAME = "Security Operations"
-
-
-@dataclass(frozen=True)
-class Config:
-    """What one running service knows about itself (read from the environment at start)."""
-
-    base_url: str
-    project: str
-    user: str
-    token: str
-    deployment: str = "Server"
-    state_dir: str = "."
-    port: int = 0  # LAB_PORT_JIRA; the default port is in the service registry only
-
-    @property
-    def cloud(self) -> bool:
-        return self.deployment == "Cloud"
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Config:
-        env = dict(os.environ if env is None else env)
-        missing = [n for n in ("LAB_PORT_JIRA", "JIRA_USER", "JIRA_TOKEN") if not env.get(n)]
-        if missing:
-            raise SystemExit(f"jira: missing environment variable(s): {', '.join(missing)}")
-        port = int(env["LAB_PORT_JIRA"])
-        deployment = env.get(DEPLOYMENT_ENV, "Server")
-        if deployment not in ("Server", "Cloud"):
-            raise SystemExit(f"jira: {DEPLOYMENT_ENV} must be Server or Cloud, not {deployment!r}")
-        return cls(
-            base_url=env.get("JIRA_URL") or f"http://127.0.0.1:{port}",
-            project=env.get("JIRA_PROJECT", "SEC"),
-            user=env["JIRA_USER"],
-            token=env["JIRA_TOKEN"],
-            deployment=deployment,
-            state_dir=env.get("LAB_STATE_DIR", "."),
-            port=port,
-        )
 
 
 # -- users -----------------------------------------------------------------------------------------

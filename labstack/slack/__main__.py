@@ -1,22 +1,20 @@
 """``python -m labstack.slack``: serve the workspace on 127.0.0.1 until SIGTERM.
 
-Reads ``LAB_FD_SLACK``/``LAB_PORT_SLACK``, ``LAB_STATE_DIR``, ``SLACK_BOT_TOKEN``,
-``SLACK_SIGNING_SECRET``, ``SLACK_CHANNEL`` and ``AUTOMATION_URL`` (the default Request URL is
-``$AUTOMATION_URL/slack/actions``).
+Sockets come from ``LAB_FD_SLACK``/``LAB_PORT_SLACK``; every other setting is in :mod:`.config`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
-from pathlib import Path
+from collections.abc import Mapping
 
 from werkzeug.serving import WSGIRequestHandler
 
 from helpers.runtime.serve import Server, listener, run
 from labstack.slack.app import SlackApp
-from labstack.slack.store import DEFAULT_CHANNELS, Store
+from labstack.slack.config import Config
+from labstack.slack.store import Store
 
 #: Webhook keys, response_url tokens and ``token=`` arguments are secrets: never log them.
 _SECRETS = [
@@ -51,24 +49,14 @@ class _Handler(WSGIRequestHandler):
                 self.path = path
 
 
-def _require(environ, name: str) -> str:
-    value = environ.get(name)
-    if not value:
-        sys.exit(f"labstack.slack: environment variable {name} is not set (`lab up` sets it)")
-    return value
-
-
-def build_app(environ: dict | os._Environ = os.environ) -> SlackApp:
-    """The app configured from environment variables."""
-    state_dir = Path(environ.get("LAB_STATE_DIR") or ".lab/state/slack")
-    first = (environ.get("SLACK_CHANNEL") or "#sec-alerts").removeprefix("#")
-    channels = (first, *(c for c in DEFAULT_CHANNELS if c != first))
-    automation = environ.get("AUTOMATION_URL")
+def build_app(environ: Mapping[str, str] = os.environ) -> SlackApp:
+    """The app configured from environment variables (:class:`~labstack.slack.config.Config`)."""
+    config = Config.from_env(environ)
     return SlackApp(
-        Store(state_dir, channels),
-        bot_token=_require(environ, "SLACK_BOT_TOKEN"),
-        signing_secret=_require(environ, "SLACK_SIGNING_SECRET"),
-        default_request_url=f"{automation.rstrip('/')}/slack/actions" if automation else None,
+        Store(config.state_dir, config.channels),
+        bot_token=config.bot_token,
+        signing_secret=config.signing_secret,
+        default_request_url=config.default_request_url,
     )
 
 

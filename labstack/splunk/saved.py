@@ -116,11 +116,12 @@ class SavedSearch:
         content = dict(DEFAULTS)
         for key, value in self.attrs.items():
             content[key] = ("1" if flag(value) else "0") if key in BOOLEAN_KEYS else value
-        content["qualifiedSearch"] = _qualified(content.get("search", ""))
+        content["qualifiedSearch"] = qualified(content.get("search", ""))
         return content
 
 
-def _qualified(search: str) -> str:
+def qualified(search: str) -> str:
+    """The search as Splunk runs it: ``search `` prefixed unless it starts with a command."""
     text = search.strip()
     return text if text.startswith(("search ", "|")) or text == "search" else f"search {text}"
 

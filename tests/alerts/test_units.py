@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from helpers.runtime.queue import Backoff, Worker
-from labstack.splunk import alert_conditions as cond
-from labstack.splunk.alert_state import AlertState, Fired
-from labstack.splunk.alert_webhook import Outbox, payload
-from labstack.splunk.alerts import _last_due
+from labstack.splunk.alerting import conditions as cond
+from labstack.splunk.alerting.actions import ActionSettings, build
+from labstack.splunk.alerting.actions.webhook import payload
+from labstack.splunk.alerting.engine import _last_due, results_link
+from labstack.splunk.alerting.outbox import Outbox
+from labstack.splunk.alerting.rule import AlertRule, ConditionError, period_seconds
+from labstack.splunk.alerting.state import AlertState, Fired
 
 ROWS = [{"host": "a", "source": "s1"}, {"host": "a", "source": "s2"}, {"host": "b"}]
 
@@ -39,45 +44,91 @@ def _attrs(kind="number of events", comparator="greater than", threshold="2"):
     ],
 )
 def test_triggered(attrs, previous, expected):
-    assert cond.triggered(attrs, ROWS, previous) is expected
+    assert cond.triggered(AlertRule.parse("a", attrs), ROWS, previous) is expected
 
 
 def test_custom_condition_runs_the_given_search():
     seen = []
-    attrs = {"alert_type": "custom", "alert_condition": "search host=b"}
-    assert cond.triggered(attrs, ROWS, custom=lambda spl, rows: seen.append(spl) or True)
+    rule = AlertRule.parse("a", {"alert_type": "custom", "alert_condition": "search host=b"})
+    assert cond.triggered(rule, ROWS, custom=lambda spl, rows: seen.append(spl) or True)
     assert seen == ["search host=b"]
-    with pytest.raises(cond.ConditionError, match="alert_condition is empty"):
-        cond.triggered({"alert_type": "custom"}, ROWS, custom=lambda *_: True)
+    with pytest.raises(ConditionError, match="alert_condition is empty"):
+        cond.triggered(AlertRule.parse("a", {"alert_type": "custom"}), ROWS, custom=lambda *_: 1)
 
 
 @pytest.mark.parametrize(
     ("text", "seconds"), [("30s", 30), ("10m", 600), ("1h", 3600), ("2d", 172800), ("45", 45)]
 )
 def test_periods(text, seconds):
-    assert cond.period_seconds(text) == seconds
+    assert period_seconds(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "soon", "10 parsecs", "-5m"])
 def test_bad_periods(text):
-    with pytest.raises(cond.ConditionError, match="Invalid time period"):
-        cond.period_seconds(text)
+    with pytest.raises(ConditionError, match="Invalid time period"):
+        period_seconds(text)
+
+
+def _rule(**attrs) -> AlertRule:
+    return AlertRule.parse("a", {k.replace("__", "."): v for k, v in attrs.items()})
 
 
 def test_realtime_windows():
-    assert cond.is_realtime({"dispatch.earliest_time": "rt-30s"})
-    assert not cond.is_realtime({"dispatch.earliest_time": "-30s"})
-    assert cond.realtime_window({"dispatch.earliest_time": "rt"}) is None
-    assert cond.realtime_window({"dispatch.earliest_time": "rt-1h@h"}) == "-1h@h"
+    assert _rule(dispatch__earliest_time="rt-30s").realtime
+    assert not _rule(dispatch__earliest_time="-30s").realtime
+    assert _rule(dispatch__earliest_time="rt").window is None
+    assert _rule(dispatch__earliest_time="rt-1h@h").window == "-1h@h"
+
+
+@pytest.mark.parametrize(
+    ("attrs", "named"),
+    [
+        ({"cron_schedule": "every day"}, "cron_schedule"),
+        ({"alert_type": "sometimes"}, "alert_type"),
+        ({"alert_comparator": "bigger than"}, "alert_comparator"),
+        ({"alert_threshold": "many"}, "alert_threshold"),
+        ({"alert.suppress.period": "soon"}, "alert.suppress.period"),
+        ({"alert.expires": "never"}, "alert.expires"),
+    ],
+)
+def test_a_rule_names_the_setting_it_cannot_read(attrs, named):
+    with pytest.raises(ConditionError, match=re.escape(named)):
+        AlertRule.parse("a", attrs)
+
+
+def test_a_rule_reads_every_setting_once():
+    rule = AlertRule.parse(
+        "Lab Alert",
+        {"search": "index=main | stats count", "is_scheduled": "True", "cron_schedule": "* * * * *",
+         "alert_type": "Number of Events", "alert_comparator": "greater than",
+         "alert_threshold": "5", "alert.digest_mode": "0", "alert.suppress": "1",
+         "alert.suppress.fields": "user, src", "alert.suppress.period": "10m",
+         "alert.expires": "2h", "alert.track": "1", "actions": "webhook, aws_sns_alert",
+         "action.aws_sns_alert.param.topic_name": " alerts "},
+        owner="admin",
+    )  # fmt: skip
+    assert rule.active and not rule.realtime and rule.cron == "* * * * *"
+    assert (rule.kind, rule.alert_type, rule.threshold) == (
+        "number of events",
+        "Number of Events",
+        5,
+    )
+    assert (rule.digest, rule.suppress, rule.suppress_fields) == (False, True, ("user", "src"))
+    assert (rule.suppress_period, rule.expires, rule.track) == (600.0, 7200.0, True)
+    assert rule.actions == ("webhook", "aws_sns_alert")
+    assert rule.param("aws_sns_alert", "topic_name") == "alerts"
+    assert rule.search == "search index=main | stats count" and rule.owner == "admin"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rule.cron = ""
 
 
 def test_suppress_keys_use_the_named_fields_only():
-    attrs = {"alert.suppress.fields": "resource, account"}
+    attrs = _rule(alert__suppress__fields="resource, account")
     one = cond.suppress_key(attrs, {"resource": "sg-1", "account": "1", "eventID": "x"})
     same = cond.suppress_key(attrs, {"resource": "sg-1", "account": "1", "eventID": "y"})
     other = cond.suppress_key(attrs, {"resource": "sg-2", "account": "1"})
     assert one == same != other
-    assert cond.suppress_key({}, {"resource": "sg-1"}) == ""
+    assert cond.suppress_key(_rule(), {"resource": "sg-1"}) == ""
 
 
 def _ts(text: str) -> float:
@@ -94,11 +145,13 @@ def test_cron_due_times_are_the_latest_in_the_tick():
 
 
 def test_payload_values_are_strings():
-    body = payload(
-        {"count": 3, "tags": ["a", 1], "empty": None}, "sid1", "n", "o", "app", "http://h"
-    )
+    link = results_link("http://h", "app", "sid1")
+    body = payload({"count": 3, "tags": ["a", 1], "empty": None}, "sid1", "n", "o", "app", link)
     assert body["result"] == {"count": "3", "tags": ["a", "1"], "empty": ""}
     assert body["results_link"] == "http://h/app/app/@go?sid=sid1"
+
+
+HOOK = ("webhook", "http://127.0.0.1:9/hook", {"result": {}})
 
 
 def _fired(name: str = "sid", expires: float = 2000.0) -> Fired:
@@ -111,13 +164,13 @@ def test_outbox_backs_off_then_gives_up(tmp_path, monkeypatch):
     backoff = Backoff(base=2.0, factor=2.0, cap=60.0, jitter=0)
     state = AlertState(tmp_path / "alerts.sqlite", attempts=3, backoff=backoff)
     state.webhooks.clock = lambda: clock[0]
-    fired = state.record(_fired(), [("http://127.0.0.1:9/hook", {"result": {}})], clock[0])
-    outbox = Outbox(state)
+    fired = state.record(_fired(), [HOOK], clock[0])
+    outbox = Outbox(state, build(ActionSettings()))
 
     def refused(url, body, timeout):
         raise ConnectionRefusedError("refused")
 
-    monkeypatch.setattr("labstack.splunk.alert_webhook.post", refused)
+    monkeypatch.setattr("labstack.splunk.alerting.actions.webhook.post", refused)
     delays = []
     worker = Worker(state.webhooks, outbox.deliver)
     for _ in range(3):
@@ -133,12 +186,12 @@ def test_outbox_backs_off_then_gives_up(tmp_path, monkeypatch):
 
 def test_a_429_is_retried_after_its_retry_after(tmp_path, monkeypatch):
     state = AlertState(tmp_path / "alerts.sqlite", attempts=3)
-    fired = state.record(_fired(), [("http://127.0.0.1:9/hook", {})], 1000.0)
+    fired = state.record(_fired(), [HOOK], 1000.0)
     monkeypatch.setattr(
-        "labstack.splunk.alert_webhook.post", lambda url, body, timeout: (429, 120.0)
+        "labstack.splunk.alerting.actions.webhook.post", lambda url, body, timeout: (429, 120.0)
     )
     [due] = state.webhooks.claim()
-    Worker(state.webhooks, Outbox(state).deliver).process(due)
+    Worker(state.webhooks, Outbox(state, build(ActionSettings())).deliver).process(due)
     [after] = state.deliveries(fired.id)
     assert (after.status, after.http_status, after.attempts) == ("pending", 429, 1)
     assert after.next_attempt - after.created >= 119.0
@@ -146,12 +199,12 @@ def test_a_429_is_retried_after_its_retry_after(tmp_path, monkeypatch):
 
 def test_a_4xx_is_a_dead_letter_at_once_and_can_be_replayed(tmp_path, monkeypatch):
     state = AlertState(tmp_path / "alerts.sqlite")
-    fired = state.record(_fired(), [("http://127.0.0.1:9/hook", {})], 1000.0)
+    fired = state.record(_fired(), [HOOK], 1000.0)
     monkeypatch.setattr(
-        "labstack.splunk.alert_webhook.post", lambda url, body, timeout: (404, None)
+        "labstack.splunk.alerting.actions.webhook.post", lambda url, body, timeout: (404, None)
     )
     [due] = state.webhooks.claim()
-    Worker(state.webhooks, Outbox(state).deliver).process(due)
+    Worker(state.webhooks, Outbox(state, build(ActionSettings())).deliver).process(due)
     [after] = state.deliveries(fired.id)
     assert (after.status, after.http_status, after.attempts) == ("failed", 404, 1)
     assert state.webhooks.replay() == 1
@@ -163,7 +216,7 @@ def test_prune_forgets_expired_state_and_keeps_pending_deliveries(tmp_path):
     state.suppress("s", "k", until=10.0)
     state.suppress("s", "live", until=100.0)
     for number, expires in enumerate((10.0, 100.0)):
-        state.record(_fired(f"sid{number}", expires), [("http://127.0.0.1:9/hook", {})], now=1.0)
+        state.record(_fired(f"sid{number}", expires), [HOOK], now=1.0)
     state.prune(now=50.0, keep=0)
     assert [t[1] for t in state.throttles(now=50.0)] == ["live"]
     assert [f.name for f in state.fired(now=0.0)] == ["sid1"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 from jira import JIRA
 
-from labstack.jira.catalog import DEPLOYMENT_ENV
+from labstack.jira.config import DEPLOYMENT_ENV
 from labstack.process import spawn
 from labstack.world import free_port
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from labstack.jira import jql
-from labstack.jira.catalog import Catalog, Config
+from labstack.jira.catalog import Catalog
+from labstack.jira.config import Config
 from labstack.jira.models import Jira, JiraError
 from labstack.jira.render import format_time
 from labstack.jira.store import Store

@@ -15,8 +15,31 @@ def test_the_page_is_served_without_login(splunk, path):
     resp = http().get(splunk.url + path, timeout=10)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/html")
-    assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
     assert 'id="spl"' in resp.text
+    assert "<script>" not in resp.text and "<style>" not in resp.text  # all code is static
+
+
+def test_page_values_are_escaped(splunk):
+    """A sid from the query string reaches the alerts page only as escaped text."""
+    resp = http().get(
+        splunk.url + "/en-US/app/search/alerts", params={"sid": '"><script>x()</script>'},
+        timeout=10,
+    )  # fmt: skip
+    assert resp.status_code == 200 and resp.headers["X-Frame-Options"] == "DENY"
+    assert "<script>x()" not in resp.text
+    assert "&#34;&gt;&lt;script&gt;x()&lt;/script&gt;" in resp.text
+
+
+@pytest.mark.parametrize(("name", "kind"), [("search.js", "text/javascript"),
+                                            ("alerts.css", "text/css")])  # fmt: skip
+def test_the_pages_scripts_and_styles_are_served(splunk, name, kind):
+    resp = http().get(f"{splunk.url}/en-US/static/lab/{name}", timeout=10)
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith(kind)
+    assert http().get(f"{splunk.url}/en-US/static/lab/../app.py", timeout=10).status_code == 404
 
 
 def _set(browser: Browser, selector: str, value: str) -> None:

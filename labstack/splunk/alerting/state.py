@@ -1,9 +1,9 @@
-"""What alerting must remember across a restart: throttles, fired alerts, the webhook outbox.
+"""What alerting must remember across a restart: throttles, fired alerts, the action outbox.
 
 One SQLite file under the state directory (``alerts.sqlite``). Every change is committed before
-the caller goes on, so a suppression or a queued webhook survives a crash or a restart. The
+the caller goes on, so a suppression or a queued delivery survives a crash or a restart. The
 outbox is a :class:`helpers.runtime.queue.Queue` (``webhooks``) on the same connection: a fired
-alert and its deliveries are written in one transaction.
+alert and its deliveries (webhook POSTs, SNS publishes...) are written in one transaction.
 
 >>> import pathlib, tempfile
 >>> state = AlertState(pathlib.Path(tempfile.mkdtemp()) / "alerts.sqlite")
@@ -40,8 +40,11 @@ CREATE TABLE IF NOT EXISTS fired (
     mode TEXT, owner TEXT, app TEXT, expires REAL, tracked INTEGER DEFAULT 1);
 CREATE INDEX IF NOT EXISTS fired_search ON fired (search);
 """
-#: The outbox queue's name in ``alerts.sqlite``.
+#: The outbox queue's name in ``alerts.sqlite``. It holds every action's deliveries; the name is
+#: older than the second action and is kept so an existing state directory keeps its backlog.
 WEBHOOKS = "webhooks"
+#: The action of a queued message that names none (queued before there were several).
+DEFAULT_ACTION = "webhook"
 #: Queue states as the deliveries views name them.
 STATUS = {"ready": "pending", "done": "delivered", "dead": "failed"}
 _HTTP = re.compile(r"\bHTTP (\d{3})\b")
@@ -70,17 +73,19 @@ class Fired:
 
 @dataclass
 class Delivery:
-    """One webhook POST and where it stands: pending, delivered or failed (gave up).
+    """One action's delivery (a webhook POST, an SNS publish) and where it stands: pending,
+    delivered or failed (gave up).
 
-    A view of one outbox message (:meth:`from_message`); its body holds fired_id, search, sid,
-    url and payload.
+    A view of one outbox message (:meth:`from_message`); its body holds action, fired_id, search,
+    sid, target (the webhook URL, the SNS topic) and payload.
     """
 
     id: int
     fired_id: int
     search: str
     sid: str
-    url: str
+    action: str
+    target: str
     payload: dict
     status: str
     attempts: int
@@ -97,18 +102,24 @@ class Delivery:
         code = _HTTP.search(note)
         return cls(
             id=message.id, fired_id=body["fired_id"], search=body["search"], sid=body["sid"],
-            url=body["url"], payload=body["payload"], status=status, attempts=message.attempts,
+            action=body.get("action", DEFAULT_ACTION), target=body.get("target", body.get("url")),
+            payload=body["payload"], status=status, attempts=message.attempts,
             next_attempt=message.visible_at, last_error="" if status == "delivered" else note,
             http_status=int(code.group(1)) if code else None, created=message.created,
             finished=None if status == "pending" else message.updated,
         )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        """The target (a webhook's URL): the name the listing had when webhooks were all."""
+        return self.target
 
 
 class AlertState:
     """Thread-safe access to the alerting database (one connection, one lock)."""
 
     def __init__(self, path: Path, attempts: int = 8, backoff: Backoff | None = None):
-        """``attempts`` and ``backoff`` govern the webhook outbox (:attr:`webhooks`)."""
+        """``attempts`` and ``backoff`` govern the action outbox (:attr:`webhooks`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -136,7 +147,14 @@ class AlertState:
             ).fetchall()
             self._db.execute("BEGIN")
             self.webhooks.put_many(
-                {"fired_id": f, "search": s, "sid": sid, "url": u, "payload": json.loads(p)}
+                {
+                    "action": DEFAULT_ACTION,
+                    "fired_id": f,
+                    "search": s,
+                    "sid": sid,
+                    "target": u,
+                    "payload": json.loads(p),
+                }
                 for f, s, sid, u, p in rows
             )
             self._db.execute("DROP TABLE outbox")
@@ -180,8 +198,9 @@ class AlertState:
         return previous[0] if previous else None
 
     # -- fired alerts and the outbox -------------------------------------------------------------
-    def record(self, fired: Fired, deliveries: list[tuple[str, dict]], now: float) -> Fired:
-        """Store a fired alert and its webhook deliveries (url, payload) in one transaction."""
+    def record(self, fired: Fired, deliveries: list[tuple[str, str, dict]], now: float) -> Fired:
+        """Store a fired alert and its deliveries ``(action, target, payload)`` in one
+        transaction."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
@@ -196,9 +215,9 @@ class AlertState:
                 fired.id = cur.lastrowid
                 self.webhooks.put_many(
                     (
-                        {"fired_id": fired.id, "search": fired.search, "sid": fired.sid,
-                         "url": url, "payload": payload}
-                        for url, payload in deliveries
+                        {"action": action, "fired_id": fired.id, "search": fired.search,
+                         "sid": fired.sid, "target": target, "payload": payload}
+                        for action, target, payload in deliveries
                     ),
                     key=str(fired.id),
                 )  # fmt: skip
@@ -233,15 +252,15 @@ class AlertState:
             return self._db.execute("DELETE FROM fired WHERE name = ?", (name,)).rowcount > 0
 
     def deliveries(self, fired_id: int | None = None, limit: int = 200) -> list[Delivery]:
-        """Webhook deliveries: all (newest first), or one fired alert's (oldest first)."""
+        """Action deliveries: all (newest first), or one fired alert's (oldest first)."""
         if fired_id is None:
             return [Delivery.from_message(m) for m in self.webhooks.messages(limit=limit)]
         messages = self.webhooks.messages(key=str(fired_id), limit=limit)
         return [Delivery.from_message(m) for m in reversed(messages)]
 
     def prune(self, now: float, keep: int = MAX_FIRED) -> None:
-        """Forget what no longer matters: expired throttles and fired alerts, and delivered
-        webhooks beyond the newest ``keep`` (pending and failed ones stay)."""
+        """Forget what no longer matters: expired throttles and fired alerts, and finished
+        deliveries beyond the newest ``keep`` (pending and failed ones stay)."""
         self._run("DELETE FROM throttle WHERE until <= ?", (now,))
         self._run("DELETE FROM fired WHERE expires <= ?", (now,))
         self.webhooks.prune(keep)

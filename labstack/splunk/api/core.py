@@ -1,0 +1,298 @@
+"""The splunkd management API's core: requests in, Atom/JSON answers out, routing by a table.
+
+Paths are normalised as splunkd does (wire spec 1.1): ``/services/X`` and
+``/servicesNS/<owner>/<app>/X`` reach the same handler, trailing slashes are ignored, path
+segments are decoded with ``unquote_plus``, and the v1 and v2 search job trees are one. POST
+bodies are forms whether or not a ``Content-Type`` says so (``receivers/simple`` excepted: its
+body is the event). Every answer speaks Atom XML, or JSON with ``output_mode=json``.
+
+The route table is :data:`labstack.splunk.api.routes.ROUTES` (one module per resource family
+holds the handlers); each handler takes the :class:`Splunkd` and a :class:`Call` and returns a
+``Response``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote_plus
+
+from werkzeug.wrappers import Request, Response
+
+from labstack.splunk import atom
+from labstack.splunk.auth import Auth
+from labstack.splunk.hec import KnownIndexes
+from labstack.splunk.jobs import Jobs
+from labstack.splunk.saved import SavedSearches
+
+log = logging.getLogger("labstack.splunk.api")
+
+XML = "text/xml; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+#: Entries per page when a listing names no ``count`` (splunkd's default).
+DEFAULT_COUNT = 30
+#: Results per page for job results and oneshot when no ``count`` is given (splunkd's default).
+DEFAULT_RESULTS_COUNT = 100
+NOT_AUTHENTICATED = "call not properly authenticated"
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, Splunk's message text and its type (ERROR, FATAL, WARN)."""
+
+    def __init__(self, status: int, text: str, kind: str = "ERROR"):
+        super().__init__(text)
+        self.status, self.text, self.kind = status, text, kind
+
+
+@dataclass
+class Call:
+    request: Request
+    segments: list[str]
+    params: dict[str, list[str]]
+    owner: str | None
+    app: str | None
+    base: str
+    args: dict[str, str] = field(default_factory=dict)
+    user: str = "admin"
+
+    @property
+    def mode(self) -> str:
+        return self.get("output_mode", "xml") or "xml"
+
+    def get(self, name: str, default=None):
+        values = self.params.get(name)
+        return values[-1] if values else default
+
+    def flat(self, skip: tuple[str, ...] = ()) -> dict[str, str]:
+        """Every parameter once (the last value wins), without the ones named in ``skip``."""
+        return {k: v[-1] for k, v in self.params.items() if k not in skip}
+
+    def integer(self, name: str, default: int) -> int:
+        value = self.get(name)
+        if value in (None, ""):
+            return default
+        try:
+            return int(float(value))
+        except ValueError:
+            raise ApiError(400, f"Argument '{name}' must be an integer, got '{value}'.") from None
+
+
+# -- routing -------------------------------------------------------------------------------------
+Handler = Callable[["Splunkd", "Call"], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``pattern`` (segments; ``{name}`` captures one) answered by ``handler`` for ``methods``."""
+
+    pattern: str
+    methods: tuple[str, ...]
+    handler: Handler
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self.pattern.strip("/").split("/"))
+
+
+def route_table(routes) -> tuple[tuple[tuple[str, ...], str, Handler], ...]:
+    """``(parts, method, handler)`` per route and method; a pair given twice raises ValueError."""
+    table, seen = [], set()
+    for item in routes:
+        for method in item.methods:
+            if (item.parts, method) in seen:
+                raise ValueError(f"route {method} {item.pattern} is given twice")
+            seen.add((item.parts, method))
+            table.append((item.parts, method, item.handler))
+    return tuple(table)
+
+
+def _match(parts: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
+    if len(parts) != len(segments):
+        return None
+    args = {}
+    for part, seg in zip(parts, segments, strict=True):
+        if part.startswith("{"):
+            args[part[1:-1]] = seg
+        elif part != seg:
+            return None
+    return args
+
+
+def _split_path(raw_path: str) -> tuple[list[str], str | None, str | None] | None:
+    """``/servicesNS/o/a/x/y`` -> (["x", "y"], "o", "a"); None for paths outside the API."""
+    raw = [s for s in raw_path.split("/") if s]
+    if not raw:
+        return None
+    segments = [unquote_plus(s) for s in raw]
+    if segments[0] == "services":
+        segments, owner, app = segments[1:], None, None
+    elif segments[0] == "servicesNS" and len(segments) >= 3:
+        segments, owner, app = segments[3:], segments[1], segments[2]
+    else:
+        return None
+    # search/v2/jobs/... and search/jobs/... are one tree; so are the v2 parser endpoints.
+    if segments[:2] == ["search", "v2"]:
+        segments = ["search", *segments[2:]]
+    return segments, owner, app
+
+
+def _form(data: bytes) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    return params
+
+
+class Splunkd:
+    """The management API over an event store, its saved searches and jobs, with auth.
+
+    Built by :func:`labstack.splunk.app.build`, which hands in every part: ``routes`` (the
+    table), ``pages`` (the web pages' WSGI-less handler: a Response or None), ``alerting`` (its
+    ``check`` vets alert settings before a saved search is stored, its ``on_dispatch`` runs
+    after a dispatch; the fired-alerts routes read its state) and ``known_indexes`` (shared
+    with the HEC).
+    """
+
+    def __init__(
+        self,
+        store,
+        saved: SavedSearches,
+        jobs: Jobs,
+        auth: Auth,
+        *,
+        state_dir: Path,
+        routes,
+        known_indexes: KnownIndexes,
+        pages: Callable[[Request], Response | None] | None = None,
+        alerting=None,
+        server_name: str | None = None,
+    ):
+        self.store = store
+        self.saved = saved
+        self.jobs = jobs
+        self.auth = auth
+        self.state_dir = Path(state_dir)
+        self.routes = route_table(routes)
+        self.known_indexes = known_indexes
+        self.pages = pages
+        self.alerting = alerting
+        self.server_name = server_name or socket.gethostname()
+        self.started = time.time()
+        self.lookup_staging = self.state_dir / "lookup_tmp"
+
+    def indexes_changed(self) -> None:
+        """An index was created or deleted: ingest checks must look again."""
+        self.known_indexes.invalidate()
+
+    # -- WSGI ------------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        try:
+            response = self.handle(request)
+        except ApiError as exc:
+            response = self.error(exc, self._mode_of(request))
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            response = self.error(
+                ApiError(500, "Internal error (see the service log).", "ERROR"),
+                self._mode_of(request),
+            )
+        response.headers["Server"] = "Splunkd"
+        response.headers["Cache-Control"] = "no-store, max-age=0, must-revalidate, no-cache"
+        return response(environ, start_response)
+
+    @staticmethod
+    def _mode_of(request: Request) -> str:
+        mode = request.args.get("output_mode")
+        if mode is None and request.method == "POST" and "receivers" not in request.path:
+            mode = _form(request.get_data(cache=True)).get("output_mode", [None])[-1]
+        return mode or "xml"
+
+    @staticmethod
+    def error(exc: ApiError, mode: str = "xml") -> Response:
+        messages = [(exc.kind, exc.text)]
+        if mode.startswith("json"):
+            return Response(atom.messages_json(messages), exc.status, content_type=JSON)
+        return Response(atom.messages_xml(messages), exc.status, content_type=XML)
+
+    def handle(self, request: Request) -> Response:
+        raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+        raw_path = raw_uri.split("?", 1)[0] if raw_uri else request.path
+        split = _split_path(raw_path)
+        if split is None:
+            if self.pages is not None:
+                page = self.pages(request)
+                if page is not None:
+                    return page
+            raise ApiError(404, "Not Found")
+        segments, owner, app = split
+        params: dict[str, list[str]] = {}
+        for key, values in request.args.lists():
+            params[key] = list(values)
+        if request.method == "POST" and segments[:2] != ["receivers", "simple"]:
+            content_type = request.headers.get("Content-Type", "")
+            body = request.get_data(cache=True)
+            if content_type.startswith("application/json") and body.strip():
+                try:
+                    loaded = json.loads(body)
+                except ValueError:
+                    raise ApiError(400, "Request body is not valid JSON.") from None
+                if isinstance(loaded, dict):
+                    for key, value in loaded.items():
+                        params[key] = [
+                            v if isinstance(v, str) else json.dumps(v)
+                            for v in (value if isinstance(value, list) else [value])
+                        ]
+            else:
+                params.update(_form(body))
+        base = f"{request.scheme}://{request.host}"
+        call = Call(request, segments, params, owner, app, base)
+        if segments != ["auth", "login"]:
+            user = self.auth.user_for(request.environ)
+            if user is None:
+                raise ApiError(401, NOT_AUTHENTICATED, "WARN")
+            call.user = user
+        known_path = False
+        for parts, method, handler in self.routes:
+            args = _match(parts, segments)
+            if args is None:
+                continue
+            known_path = True
+            if method == request.method:
+                call.args = args
+                return handler(self, call)
+        if known_path:
+            raise ApiError(405, f"Method {request.method} not allowed on this endpoint.")
+        raise ApiError(404, "Not Found")
+
+    # -- response helpers ----------------------------------------------------------------------
+    def listing(self, call: Call, title: str, entities: list[atom.Entity]) -> Response:
+        total = len(entities)
+        count = call.integer("count", DEFAULT_COUNT)
+        offset = max(call.integer("offset", 0), 0)
+        name_filter = call.get("search")
+        if name_filter:
+            needle = name_filter.lower().removeprefix("name=")
+            entities = [e for e in entities if needle.strip("*") in e.name.lower()]
+            total = len(entities)
+        page = entities[offset:] if count <= 0 else entities[offset : offset + count]
+        return self.feed(call, title, page, total=total)
+
+    def feed(self, call: Call, title: str, entities, status: int = 200, total=None) -> Response:
+        body = atom.feed(title, list(entities), call.base, call.mode, total)
+        return Response(body, status, content_type=JSON if call.mode == "json" else XML)
+
+    def message(self, call: Call, text: str, kind: str = "INFO", status: int = 200) -> Response:
+        if call.mode == "json":
+            return Response(atom.messages_json([(kind, text)]), status, content_type=JSON)
+        return Response(atom.messages_xml([(kind, text)]), status, content_type=XML)
+
+    def sid_response(self, call: Call, sid: str, status: int = 201) -> Response:
+        if call.mode == "json":
+            return Response(json.dumps({"sid": sid}), status, content_type=JSON)
+        return Response(atom.response_xml(sid=sid), status, content_type=XML)

@@ -1,0 +1,128 @@
+"""Saved searches (``saved/searches``): list, create, update, delete, dispatch and history.
+
+Alert settings are vetted by the alerting (``Alerting.check``) before a search is stored, so a
+bad setting is a 400 naming the attribute, as on Splunk."""
+
+from __future__ import annotations
+
+import logging
+
+from werkzeug.wrappers import Response
+
+from labstack.splunk import atom
+from labstack.splunk.api.core import ApiError, Call, Splunkd
+from labstack.splunk.api.search_jobs import job_entity, spl_error
+from labstack.splunk.spl import SPLError
+
+log = logging.getLogger("labstack.splunk.api")
+
+
+_SAVED_ACL_PARAMS = ("output_mode", "name", "owner", "app", "sharing")
+
+
+def _saved_entity(saved) -> atom.Entity:
+    return atom.Entity(
+        saved.name,
+        "saved/searches",
+        saved.content(),
+        owner=saved.owner,
+        app=saved.app,
+        sharing=saved.sharing,
+        updated=saved.updated,
+    )
+
+
+def _saved(api: Splunkd, call: Call):
+    saved = api.saved.get(call.args["name"])
+    if saved is None:
+        raise ApiError(404, f"Could not find object id={call.args['name']}")
+    return saved
+
+
+def _check_saved(api: Splunkd, name: str, attrs: dict) -> None:
+    if api.alerting is None:
+        return
+    try:
+        api.alerting.check(name, attrs)
+    except ValueError as exc:
+        raise ApiError(400, f"In handler 'savedsearch': {exc}") from None
+
+
+def list_saved(api: Splunkd, call: Call) -> Response:
+    return api.listing(call, "savedsearch", [_saved_entity(s) for s in api.saved.list()])
+
+
+def create_saved(api: Splunkd, call: Call) -> Response:
+    name = call.get("name")
+    if not name:
+        raise ApiError(400, "In handler 'savedsearch': Missing required argument: name")
+    if call.get("search") is None:
+        raise ApiError(400, "In handler 'savedsearch': Missing required argument: search")
+    app = call.get("app") or (call.app if call.app not in (None, "-") else "search")
+    owner = call.get("owner") or (call.owner if call.owner not in (None, "-") else "nobody")
+    _check_saved(api, name, call.flat(skip=_SAVED_ACL_PARAMS))
+    try:
+        saved = api.saved.create(name, call.flat(skip=_SAVED_ACL_PARAMS), owner=owner, app=app)
+    except KeyError:
+        raise ApiError(
+            409, f"In handler 'savedsearch': An object with name={name} already exists"
+        ) from None
+    return api.feed(call, "savedsearch", [_saved_entity(saved)], status=201)
+
+
+def get_saved(api: Splunkd, call: Call) -> Response:
+    return api.feed(call, "savedsearch", [_saved_entity(_saved(api, call))])
+
+
+def update_saved(api: Splunkd, call: Call) -> Response:
+    saved = _saved(api, call)
+    if "name" in call.params:
+        raise ApiError(
+            400, "In handler 'savedsearch': Argument \"name\" is not supported by this handler."
+        )
+    _check_saved(api, saved.name, {**saved.attrs, **call.flat(skip=_SAVED_ACL_PARAMS)})
+    saved = api.saved.update(saved.name, call.flat(skip=_SAVED_ACL_PARAMS))
+    return api.feed(call, "savedsearch", [_saved_entity(saved)])
+
+
+def delete_saved(api: Splunkd, call: Call) -> Response:
+    saved = _saved(api, call)
+    api.saved.delete(saved.name)
+    return api.feed(call, "savedsearch", [])
+
+
+def dispatch_saved(api: Splunkd, call: Call) -> Response:
+    saved = _saved(api, call)
+    attrs = saved.content()
+    search = attrs["qualifiedSearch"]
+    for key, value in call.params.items():
+        if key.startswith("args."):
+            search = search.replace(f"${key[5:]}$", value[-1])
+    earliest = call.get("dispatch.earliest_time", attrs.get("dispatch.earliest_time")) or None
+    latest = call.get("dispatch.latest_time", attrs.get("dispatch.latest_time")) or None
+    # A real-time alert dispatched by hand runs once over its window (rt-5m: -5m; rt: all time).
+    earliest, latest = (
+        (t[2:] or None) if t and t.lower().startswith("rt") else t for t in (earliest, latest)
+    )
+    now_text = call.get("dispatch.now") or call.get("now")
+    try:
+        now = float(now_text) if now_text else None
+    except ValueError:
+        raise ApiError(400, f"Invalid value for 'dispatch.now': {now_text}", "FATAL") from None
+    try:
+        job = api.jobs.create(
+            search, earliest, latest, now, params=call.flat(skip=("output_mode",)), label=saved.name
+        )
+    except SPLError as exc:
+        raise spl_error(exc) from None
+    if api.alerting is not None:
+        try:
+            api.alerting.on_dispatch(saved, job, call.flat())
+        except Exception:
+            log.exception("alert actions failed for %s", saved.name)
+    return api.sid_response(call, job.sid)
+
+
+def saved_history(api: Splunkd, call: Call) -> Response:
+    saved = _saved(api, call)
+    return api.listing(call, "history", [job_entity(j) for j in api.jobs.history(saved.name)])
