@@ -118,8 +118,8 @@ def _pipeline(name: str, settings, http, detections: set[str]) -> float:
 
 
 def _table(report: dict) -> None:
-    head = ("scenario", "runs", "failed", "direct p50", "direct p95", "attack->verified p50",
-            "p95", "max")  # fmt: skip
+    head = ("scenario", "verified", "failed", "direct p50", "direct p95",
+            "attack->verified p50", "p95", "max")  # fmt: skip
     rows = []
     for name, row in report["scenarios"].items():
         direct, full = row["direct"], row["pipeline"]
@@ -185,14 +185,14 @@ def main() -> int:
             for name in names:
                 direct[name].append(_direct(name, settings))
         http = _http()
-        for _ in range(args.runs):
+        for round_ in range(1, args.runs + 1):
             wire(settings, fresh_alerts=True)  # throttles start afresh (untimed)
             for name in names:
                 try:
                     full[name].append(_pipeline(name, settings, http, by_scenario[name]))
                 except Exception as err:  # one failed run is a figure too, not the end
                     failed[name] += 1
-                    errors.append(str(err))
+                    errors.append(f"round {round_}: {err}")
     report["scenarios"] = {
         n: {"direct": _summary(direct[n]), "pipeline": _summary(full[n], failed[n])} for n in names
     }
