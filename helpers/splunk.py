@@ -356,11 +356,13 @@ def install_detections(
     index: str | None = None,
     catalog: Iterable[detections.Detection] | None = None,
     fresh: bool = False,
+    sns_topic: str | None = None,
 ) -> dict[str, str]:
     """Create or update catalog detections as saved searches alerting ``webhook_url``.
 
-    ``fresh`` deletes each saved search first, so its throttle and fired alerts start afresh
-    (a demo that runs twice within a throttle window).
+    ``sns_topic`` uses the Splunk Add-on for AWS SNS alert action instead of the webhook
+    (publishing each result to that topic). ``fresh`` deletes each saved search first, so its
+    throttle and fired alerts start afresh (a demo that runs twice within a throttle window).
 
     The URL defaults to ``AUTOMATION_SPLUNK_WEBHOOK_URL``; the ``cloudtrail`` macro's index to
     ``SPLUNK_INDEX``; ``catalog`` to every detection (:func:`helpers.detections.load`). An
@@ -374,7 +376,7 @@ def install_detections(
     from splunklib.binding import HTTPError
 
     settings = settings or get_settings()
-    if webhook_url is None:
+    if webhook_url is None and sns_topic is None:
         webhook_url = settings.require(
             "automation_splunk_webhook_url", "where detections send their webhooks"
         )
@@ -390,7 +392,9 @@ def install_detections(
         upload_lookup(name, csv_text, service=service)
     done = {}
     for detection in detections.load() if catalog is None else catalog:
-        params = detections.saved_search_params(detection, webhook_url)
+        params = detections.saved_search_params(
+            detection, webhook_url, sns_topic=sns_topic, sns_region=settings.aws_region
+        )
         if fresh and detection.id in service.saved_searches:
             service.saved_searches.delete(detection.id)
         if detection.id in service.saved_searches:

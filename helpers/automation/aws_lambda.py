@@ -49,19 +49,18 @@ def reset() -> None:
 
 def lambda_handler(event, context):
     """Handle one SNS or SQS event; see the module docstring."""
-    try:
-        alerts = lambda_alerts(event)
-    except BadRequest as err:
-        log.error("not an alert event: %s", err)
-        raise
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        raise BadRequest("not an SNS or SQS event: it has no Records list")
     automation = _service().automation
     failures, results = [], []
-    for message_id, alert in alerts:
+    for record in event["Records"]:
+        message_id = record.get("messageId") if isinstance(record, dict) else None
         try:
+            [(_, alert)] = lambda_alerts({"Records": [record]})
             results.append(automation.process(alert))
         except Exception as err:
-            log.exception("alert %s failed", message_id or alert.get("sid"))
-            if message_id is None:
+            log.exception("record %s failed", message_id or "(SNS)")
+            if message_id is None:  # SNS: fail the event, Lambda retries it
                 raise
             failures.append({"itemIdentifier": message_id})
             results.append(f"failed: {err}")

@@ -394,8 +394,29 @@ def _examples(tests: Any, kind: str, fail) -> tuple[Example, ...]:
 
 
 # -- Splunk ------------------------------------------------------------------------------------
-def saved_search_params(detection: Detection, webhook_url: str) -> dict[str, str]:
-    """The Splunk saved-search attributes that make ``detection`` a per-result webhook alert.
+#: What the Splunk Add-on for AWS SNS alert action carries of each result (its parameters).
+SNS_FIELDS = {
+    "correlation_id": "$result.dedup_key$",
+    "entity": "$result.resource$",
+    "source": "$result.detection$",
+    "timestamp": "$result.event_time$",
+    "message": "$result.details$",
+}
+
+
+def saved_search_params(
+    detection: Detection,
+    webhook_url: str | None = None,
+    *,
+    sns_topic: str | None = None,
+    sns_account: str = "lab",
+    sns_region: str | None = None,
+) -> dict[str, str]:
+    """The Splunk saved-search attributes that make ``detection`` a per-result alert.
+
+    The action is the webhook to ``webhook_url``, or, with ``sns_topic``, the Splunk Add-on for
+    AWS SNS alert action (``aws_sns_alert``) publishing every result to that topic, through the
+    add-on's configured AWS account ``sns_account`` (the seed's path: SNS -> SQS -> automation).
 
     A real-time detection runs as an all-time real-time search (``rt``/``rt``) that triggers on
     every result; a scheduled one runs on its cron over its window and triggers when it finds
@@ -417,11 +438,24 @@ def saved_search_params(detection: Detection, webhook_url: str) -> dict[str, str
         "alert.suppress": "1",
         "alert.suppress.period": detection.throttle.period,
         "alert.suppress.fields": ",".join(detection.throttle.fields),
-        "actions": "webhook",
-        "action.webhook": "1",  # real Splunk sets it from actions; sent so every reader sees it
-        "action.webhook.param.url": webhook_url,
         "disabled": "0" if detection.enabled else "1",
     }
+    if sns_topic:
+        prefix = "action.aws_sns_alert.param."
+        params.update({"actions": "aws_sns_alert", "action.aws_sns_alert": "1",
+                       prefix + "account": sns_account, prefix + "topic_name": sns_topic,
+                       prefix + "publish_all": "1"})  # fmt: skip
+        params.update({prefix + name: value for name, value in SNS_FIELDS.items()})
+        if sns_region:
+            params[prefix + "region"] = sns_region
+    elif webhook_url:
+        params.update({
+            "actions": "webhook",
+            "action.webhook": "1",  # real Splunk sets it from actions; sent so all readers see it
+            "action.webhook.param.url": webhook_url,
+        })  # fmt: skip
+    else:
+        raise ValueError("an alert needs webhook_url or sns_topic")
     if detection.realtime:
         params.update(
             {
