@@ -31,7 +31,7 @@ def test_realtime_detection_is_a_per_result_realtime_alert():
         "alert.severity": "5",
         "alert.track": "1",
         "alert.suppress": "1",
-        "alert.suppress.period": "15m",
+        "alert.suppress.period": "1m",
         "alert.suppress.fields": "resource,account",
         "actions": "webhook",
         "action.webhook": "1",
