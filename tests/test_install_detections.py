@@ -20,6 +20,6 @@ def test_install_detections_creates_then_updates(lab_world):
 def test_install_detections_names_the_missing_setting(lab_world, monkeypatch):
     from helpers.config import MissingSetting, load_settings
 
-    settings = load_settings(automation_url="")
-    with pytest.raises(MissingSetting, match="AUTOMATION_URL"):
+    settings = load_settings(automation_splunk_webhook_url="")
+    with pytest.raises(MissingSetting, match="AUTOMATION_SPLUNK_WEBHOOK_URL"):
         splunk.install_detections(settings=settings)

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from helpers import delegation, playbooks
 from helpers import enrich as enrichers
-from helpers import playbooks
 from helpers.automation.lifecycle import FINAL, JIRA_STATUS
 from helpers.automation.outputs import JiraTickets, SlackChat, SplunkResults, TicketRef
 from helpers.automation.store import Store
@@ -222,8 +222,35 @@ class Automation:
         incident.enrichment = results
         self.store.update_incident(incident)
         failed = [n for n, r in results.items() if not r["ok"]]
-        text = "Enriched:\n" + (enrichers.summary(results) or "no enrichers registered")
-        self.store.move(key, "enriched", text, {"enrichment": results, "unknown": failed})
+        route = self._delegate(key, incident)
+        text = (
+            "Enriched:\n" + (enrichers.summary(results) or "no enrichers registered")
+            + "\n" + route.describe()
+        )  # fmt: skip
+        self.store.move(
+            key,
+            "enriched",
+            text,
+            {"enrichment": results, "unknown": failed, "route": route.as_dict()},
+        )
+
+    def _delegate(self, key: str, incident: Incident) -> delegation.Route:
+        """Hand the incident to its owning team: the ticket's component and assignee, a message
+        in the team's channel (on-call mentioned when the severity calls for it)."""
+        route = delegation.route(incident)
+        row = self.store.get(key)
+        problems = []
+        if self.tickets is not None and row["ticket"]:
+            problems = self.tickets.delegate(row["ticket"], route.jira_component, route.assignee)
+        security = self.chat.settings.slack_channel if self.chat is not None else ""
+        if self.chat is not None and route.channel and route.channel != security:
+            mention = f"@{route.mention} (on-call) " if route.mention else ""
+            link = f"<{row['ticket_url']}|{row['ticket']}>" if row["ticket_url"] else "no ticket"
+            self.chat.post(route.channel, f"{mention}{incident.severity.emoji} "
+                           f"{incident.summary} is yours ({route.reason}): {link}")  # fmt: skip
+        if problems:
+            self.store.record(key, "routing", "Could not route fully: " + "; ".join(problems))
+        return route
 
     def _plan(self, key: str) -> str:
         incident = self.store.incident(key)

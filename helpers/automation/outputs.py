@@ -122,6 +122,23 @@ class JiraTickets:
         )
         return TicketRef(ticket.key, ticket.url, ticket.created)
 
+    def delegate(self, ticket: str, component: str, assignee: str) -> list[str]:
+        """Set the ticket's component and assignee; returns what could not be done, and why."""
+        client = self._client_or_retry()
+        problems = []
+        if component:
+            try:
+                self._call("component", lambda: client.issue(ticket, fields="components").update(
+                    fields={"components": [{"name": component}]}))  # fmt: skip
+            except Permanent as err:
+                problems.append(f"component {component}: {err}")
+        if assignee:
+            try:
+                self._call("assign", lambda: client.assign_issue(ticket, assignee))
+            except Permanent as err:
+                problems.append(f"assignee {assignee}: {err}")
+        return problems
+
     def comment(self, ticket: str, text: str) -> None:
         client = self._client_or_retry()
         self._call("comment", lambda: client.add_comment(ticket, text))
@@ -163,6 +180,7 @@ class SlackChat:
         self.locks = locks
         self._client = _Lazy(client or (lambda: slack_helpers.web_client(self.settings)))
         self._channel_id: str | None = None
+        self._channels: dict[str, str] = {}
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -207,6 +225,15 @@ class SlackChat:
                 lambda: slack_helpers.resolve_channel(self._client(), self.settings.slack_channel),
             )
         return self._channel_id
+
+    def post(self, channel: str, text: str) -> None:
+        """A message in another channel (the owning team's), by name or id."""
+        if channel not in self._channels:
+            self._channels[channel] = self._call(
+                "channel", lambda: slack_helpers.resolve_channel(self._client(), channel)
+            )
+        channel_id = self._channels[channel]
+        self._call("post", lambda: self._client().chat_postMessage(channel=channel_id, text=text))
 
     def reply(self, channel: str, thread: str, text: str) -> None:
         self._call(

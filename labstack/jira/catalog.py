@@ -122,6 +122,10 @@ COMPONENTS = (
     ("10102", "S3"),
     ("10103", "EC2"),
     ("10104", "CloudTrail"),
+    # The owning teams (helpers/detections/lookups/teams.csv routes incidents to them).
+    ("10105", "Security"),
+    ("10106", "Payments"),
+    ("10107", "Platform"),
 )
 
 LINK_TYPES = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -23,7 +24,9 @@ USERS = {
     "U0LAB0001": {"id": "U0LAB0001", "name": "alice", "real_name": "Alice Analyst"},
     "U0LAB0002": {"id": "U0LAB0002", "name": "bob", "real_name": "Bob Builder"},
 }
-DEFAULT_CHANNELS = ("sec-alerts", "general")
+#: The security channel first (its id is the incoming webhook's), then the teams' channels
+#: incidents are delegated to (helpers/detections/lookups/teams.csv).
+DEFAULT_CHANNELS = ("sec-alerts", "general", "team-payments", "team-platform")
 STATE_FILE = "workspace.sqlite"
 LEGACY_FILE = "workspace.json"
 _SCHEMA = """
@@ -46,6 +49,8 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self._last_ts = 0.0
+        self._epoch = secrets.token_hex(4)  # a restart changes every channel's revision
+        self._revisions: dict[str, int] = {}
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
@@ -61,8 +66,8 @@ class Store:
 
     # -- persistence ---------------------------------------------------------------------------
     def _load(self) -> dict:
-        data: dict = {"channels": {}, "messages": {}, "request_url": None, "responses": {},
-                      "interactions": []}  # fmt: skip
+        data: dict = {"channels": {}, "messages": {}, "request_url": None, "commands": {},
+                      "responses": {}, "interactions": []}  # fmt: skip
         for cid, doc in self._db.execute("SELECT id, doc FROM channels ORDER BY rowid"):
             data["channels"][cid] = json.loads(doc)
             data["messages"][cid] = []
@@ -70,6 +75,8 @@ class Store:
             data["messages"].setdefault(cid, []).append(json.loads(doc))
         row = self._db.execute("SELECT value FROM settings WHERE key = 'request_url'").fetchone()
         data["request_url"] = json.loads(row[0]) if row else None
+        row = self._db.execute("SELECT value FROM settings WHERE key = 'commands'").fetchone()
+        data["commands"] = json.loads(row[0]) if row else None
         for token, doc in self._db.execute("SELECT token, doc FROM responses"):
             data["responses"][token] = json.loads(doc)
         data["interactions"] = [
@@ -103,6 +110,13 @@ class Store:
             "INSERT OR REPLACE INTO messages VALUES (?, ?, ?)",
             (channel_id, message["ts"], json.dumps(message)),
         )
+
+    def _changed(self, channel_id: str) -> None:
+        self._revisions[channel_id] = self._revisions.get(channel_id, 0) + 1
+
+    def revision(self, channel_id: str) -> str:
+        """Changes whenever the channel's messages or interactions change (the view polls it)."""
+        return f"{self._epoch}-{self._revisions.get(channel_id, 0)}"
 
     def next_ts(self) -> str:
         """A message timestamp in Slack's ``seconds.micros`` form, unique and increasing."""
@@ -180,6 +194,7 @@ class Store:
                 self._put_message(channel_id, parent)
             self._put_message(channel_id, message)
             self._db.execute("COMMIT")
+            self._changed(channel_id)
             return copy.deepcopy(message)
 
     def update(
@@ -197,6 +212,7 @@ class Store:
                     message.pop(key, None)
             message["edited"] = {"user": editor, "ts": self.next_ts()}
             self._put_message(channel_id, message)
+            self._changed(channel_id)
             return copy.deepcopy(message)
 
     def delete(self, channel_id: str, ts: str) -> bool:
@@ -207,6 +223,7 @@ class Store:
                 return False
             messages[:] = kept
             self._db.execute("DELETE FROM messages WHERE channel = ? AND ts = ?", (channel_id, ts))
+            self._changed(channel_id)
             return True
 
     def history(self, channel_id: str, viewer: str | None = None) -> list[dict]:
@@ -237,7 +254,22 @@ class Store:
                 "INSERT OR REPLACE INTO settings VALUES ('request_url', ?)", (json.dumps(url),)
             )
 
-    def add_response_url(self, token: str, channel_id: str, ts: str, user_id: str) -> None:
+    @property
+    def commands(self) -> dict[str, str] | None:
+        """The app's slash commands (``/name`` -> Request URL); None when never configured."""
+        commands = self.data.get("commands")
+        return None if commands is None else dict(commands)
+
+    def set_commands(self, commands: dict[str, str] | None) -> None:
+        with self.lock:
+            self.data["commands"] = None if commands is None else dict(commands)
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings VALUES ('commands', ?)", (json.dumps(commands),)
+            )
+
+    def add_response_url(
+        self, token: str, channel_id: str, ts: str | None, user_id: str
+    ) -> None:
         with self.lock:
             target = {"channel": channel_id, "ts": ts, "user": user_id}
             self.data["responses"][token] = target
@@ -251,6 +283,7 @@ class Store:
     def record_interaction(self, record: dict) -> None:
         with self.lock:
             self.data["interactions"].append(record)
+            self._changed(record["channel"])
             self._db.execute("INSERT INTO interactions (doc) VALUES (?)", (json.dumps(record),))
 
     def interactions(self, channel_id: str | None = None) -> list[dict]:

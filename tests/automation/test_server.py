@@ -71,6 +71,18 @@ def test_an_alert_becomes_one_incident_ticket_and_thread_and_a_repeat_updates_th
     assert len(_threads(wired, key)) == 1
 
 
+def test_an_incident_nobody_owns_goes_to_the_security_team_and_says_why(wired):
+    row = _row(account="000000000000")
+    wired.post_alert(row, sid="rt_unowned")
+    incident = wired.wait_state(row["dedup_key"], "planned")
+    routed = next(s for s in incident["timeline"] if s["state"] == "enriched")
+    assert "Routed to secops (unknown owner: no owner found" in routed["text"]
+    assert routed["data"]["route"]["assignee"] == "carol"
+    issue = wired.jira().issue(incident["ticket"])
+    assert issue.fields.assignee.name == "carol"
+    assert any("unknown owner" in c.body for c in wired.jira().comments(issue.key))
+
+
 def test_a_wrong_splunk_token_is_refused_and_nothing_is_stored(wired):
     before = wired.queue()
     forged = wired.hook.rsplit("/", 1)[0] + "/not-the-token"

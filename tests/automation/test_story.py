@@ -46,7 +46,14 @@ def test_sg_open_world_is_closed_by_the_automation_and_a_repeat_updates_the_same
     comments = [c.body for c in wired.jira().comments(incident["ticket"])]
     assert any(c.startswith("Plan (") for c in comments)
     assert any(c.startswith("Verified") for c in comments)
-    assert wired.jira().issue(incident["ticket"]).fields.status.name == "Done"
+    issue = wired.jira().issue(incident["ticket"])
+    assert issue.fields.status.name == "Done"
+    # delegated to the group's owner (its team tag): component, assignee, the team's channel
+    assert [c.name for c in issue.fields.components] == ["Payments"]
+    assert issue.fields.assignee.name == "bob"
+    assert any("Routed to payments (team from resource-tags)" in s["text"]
+               for s in incident["timeline"])  # fmt: skip
+    assert _team_message(wired, "#team-payments", incident["ticket"]).startswith("@bob (on-call)")
 
     rewire(wired)  # the detection's 1-minute throttle would hold a repeat this soon
     simulate.run("sg-open-world", wired.settings)  # a second attack on the same group
@@ -60,17 +67,31 @@ def test_sg_open_world_is_closed_by_the_automation_and_a_repeat_updates_the_same
     assert "reopened" in " ".join(s["text"] for s in again["timeline"])
 
 
+def _team_message(wired, channel: str, ticket: str) -> str:
+    from helpers import slack
+
+    client = slack.web_client(wired.settings)
+    history = client.conversations_history(channel=slack.resolve_channel(client, channel))
+    return next(m["text"] for m in history["messages"] if ticket in m["text"])
+
+
 def _approval_message(wired, incident: dict):
+    """The newest approval request (buttons) in the incident's thread; the state moves to
+    waiting_for_approval just before the request is posted, so this waits for it."""
     from helpers import slack
 
     client = slack.web_client(wired.settings)
     thread = incident["slack"]
-    replies = client.conversations_replies(channel=thread["channel"], ts=thread["ts"])
-    asks = [
-        m for m in replies["messages"] if any(b["type"] == "actions" for b in m.get("blocks", []))
-    ]
-    assert asks, "no approval request in the thread"
-    return slack.Notification(thread["channel"], asks[-1]["ts"], thread["ts"], False)
+
+    asked = max(s["at"] for s in incident["timeline"] if s["step"] == "approval-requested")
+
+    def asks():
+        replies = client.conversations_replies(channel=thread["channel"], ts=thread["ts"])
+        return [m for m in replies["messages"] if float(m["ts"]) >= asked - 1
+                and any(b["type"] == "actions" for b in m.get("blocks", []))]  # fmt: skip
+
+    found = wired.wait(asks, timeout=20, what="the approval request in the thread")
+    return slack.Notification(thread["channel"], found[-1]["ts"], thread["ts"], False)
 
 
 def test_a_key_used_from_abroad_waits_for_approval_and_approve_disables_exactly_it(wired):
