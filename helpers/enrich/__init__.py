@@ -27,7 +27,7 @@ from helpers.clients import Clients
 from helpers.incident import Incident
 from helpers.runtime.registry import Registry
 
-__all__ = ["ENRICHERS", "Enricher", "enrich", "enricher", "summary"]
+__all__ = ["ENRICHERS", "Enricher", "enrich", "enricher", "permissions", "summary"]
 
 log = logging.getLogger("helpers.enrich")
 
@@ -40,18 +40,26 @@ class Enricher:
     fn: Callable[[Incident, Clients], dict[str, Any]]
     timeout: float = DEFAULT_TIMEOUT
     description: str = ""
+    permissions: tuple[str, ...] = ()  # the IAM actions it reads with
 
 
 ENRICHERS: Registry[Enricher] = Registry("enricher")
 
 
-def enricher(name: str, *, timeout: float = DEFAULT_TIMEOUT, registry: Registry | None = None):
-    """Register the decorated ``fn(incident, clients) -> dict`` as enricher ``name``."""
+def enricher(
+    name: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    permissions: tuple[str, ...] = (),
+    registry: Registry | None = None,
+):
+    """Register the decorated ``fn(incident, clients) -> dict`` as enricher ``name``;
+    ``permissions`` are the IAM actions it needs (the automation role's policy has them)."""
 
     def decorate(fn):
         doc = (fn.__doc__ or "").strip().splitlines()
         target = registry if registry is not None else ENRICHERS  # an empty one is falsy
-        target.add(name, Enricher(name, fn, timeout, doc[0] if doc else ""))
+        target.add(name, Enricher(name, fn, timeout, doc[0] if doc else "", tuple(permissions)))
         return fn
 
     return decorate
@@ -62,6 +70,11 @@ def load() -> Registry[Enricher]:
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
     return ENRICHERS
+
+
+def permissions() -> list[str]:
+    """Every IAM action the registered enrichers declare, sorted."""
+    return sorted({p for unit in load() for p in unit.permissions})
 
 
 def enrich(

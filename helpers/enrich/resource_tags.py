@@ -48,7 +48,16 @@ def _tags(incident, clients, kind: str) -> dict[str, str]:
     return {}
 
 
-@enricher("resource-tags", timeout=3.0)
+@enricher(
+    "resource-tags",
+    timeout=3.0,
+    permissions=(
+        "ec2:DescribeTags",
+        "s3:GetBucketTagging",
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:ListTags",
+    ),
+)
 def resource_tags(incident, clients) -> dict:
     """The resource's tags, and the team and service they name."""
     kind = _kind(incident)

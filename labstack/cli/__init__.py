@@ -193,7 +193,9 @@ def cmd_playbooks(args) -> int:
 
     registry = playbooks.load()
     if args.what == "permissions":
-        actions = playbooks.permissions()
+        from helpers import enrich
+
+        actions = sorted(set(playbooks.permissions()) | set(enrich.permissions()))
         print(json.dumps(actions, indent=2) if args.json else "\n".join(actions))
         return 0
     policy = Policy.load(_settings(World()).automation_policy if args.world else None)
@@ -302,7 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     incidents.add_argument("--json", action="store_true")
     incidents.set_defaults(func=cmd_incidents)
 
-    books = sub.add_parser("playbooks", help="the registered playbooks and their permissions")
+    books = sub.add_parser(
+        "playbooks",
+        help="the registered playbooks; 'permissions': the IAM actions the automation needs",
+    )
     books.add_argument("what", choices=("list", "permissions"), nargs="?", default="list")
     books.add_argument("--json", action="store_true")
     books.add_argument("--world", action="store_true", help="modes from the world's policy")
