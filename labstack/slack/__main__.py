@@ -20,6 +20,7 @@ from labstack.slack.store import Store
 _SECRETS = [
     (re.compile(r"(/services/[^/\s]+/[^/\s]+/)[^\s?]+"), r"\1***"),
     (re.compile(r"(/actions/[^/\s]+/[^/\s]+/)[^\s?]+"), r"\1***"),
+    (re.compile(r"(/commands/[^/\s]+/[^/\s]+/)[^\s?]+"), r"\1***"),
     (re.compile(r"(token=)[^&\s]+"), r"\1***"),
 ]
 
@@ -57,6 +58,7 @@ def build_app(environ: Mapping[str, str] = os.environ) -> SlackApp:
         bot_token=config.bot_token,
         signing_secret=config.signing_secret,
         default_request_url=config.default_request_url,
+        default_commands=config.default_commands,
     )
 
 

@@ -1,4 +1,4 @@
-"""Button clicks: the signed ``block_actions`` request Slack sends to an app's Request URL.
+"""Button clicks and slash commands: the signed requests Slack sends to an app's Request URLs.
 
 Here the stand-in acts as a *client* of the lab: it builds the payload Slack would build, signs
 the form body with the app's signing secret (v0 scheme) and POSTs it, the way
@@ -64,7 +64,7 @@ def block_actions_payload(
         },
         "api_app_id": BOT["app_id"],
         "token": "lab-verification-token",
-        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**6)}.{secrets.token_hex(8)}",
+        "trigger_id": _trigger_id(),
         "team": {"id": TEAM["id"], "domain": TEAM["domain"]},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -82,6 +82,31 @@ def block_actions_payload(
     }
 
 
+def command_form(
+    channel: dict, user: dict, command: str, text: str, response_url: str
+) -> dict[str, str]:
+    """The form fields of a slash command (``/secbot status SEC-1``), as Slack sends them."""
+    return {
+        "token": "lab-verification-token",
+        "team_id": TEAM["id"],
+        "team_domain": TEAM["domain"],
+        "channel_id": channel["id"],
+        "channel_name": channel["name"],
+        "user_id": user["id"],
+        "user_name": user["name"],
+        "command": command,
+        "text": text,
+        "api_app_id": BOT["app_id"],
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": _trigger_id(),
+    }
+
+
+def _trigger_id() -> str:
+    return f"{int(time.time())}.{secrets.randbelow(10**6)}.{secrets.token_hex(8)}"
+
+
 def sign(secret: str, timestamp: str, body: str) -> str:
     """Slack's v0 signature of a request body."""
     base = f"v0:{timestamp}:{body}".encode()
@@ -90,7 +115,15 @@ def sign(secret: str, timestamp: str, body: str) -> str:
 
 def deliver(request_url: str, payload: dict, signing_secret: str) -> dict:
     """POST a signed interaction to the Request URL; returns what happened (never raises)."""
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    result, _ = post_signed(request_url, {"payload": json.dumps(payload)}, signing_secret)
+    return result
+
+
+def post_signed(
+    request_url: str, fields: dict[str, str], signing_secret: str
+) -> tuple[dict, requests.Response | None]:
+    """POST a signed form; returns what happened and the response, if any (never raises)."""
+    body = urllib.parse.urlencode(fields)
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -103,7 +136,8 @@ def deliver(request_url: str, payload: dict, signing_secret: str) -> dict:
     try:
         resp = session.post(request_url, data=body, headers=headers, timeout=ACK_TIMEOUT)
     except requests.RequestException as exc:
-        return {"delivered": False, "status": None, "error": f"{type(exc).__name__}: {exc}"}
+        error = f"{type(exc).__name__}: {exc}"
+        return {"delivered": False, "status": None, "error": error}, None
     finally:
         session.close()
     ok = 200 <= resp.status_code < 300
@@ -111,4 +145,4 @@ def deliver(request_url: str, payload: dict, signing_secret: str) -> dict:
         "delivered": ok,
         "status": resp.status_code,
         "error": None if ok else f"request URL answered HTTP {resp.status_code}",
-    }
+    }, resp

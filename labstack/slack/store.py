@@ -267,9 +267,7 @@ class Store:
                 "INSERT OR REPLACE INTO settings VALUES ('commands', ?)", (json.dumps(commands),)
             )
 
-    def add_response_url(
-        self, token: str, channel_id: str, ts: str | None, user_id: str
-    ) -> None:
+    def add_response_url(self, token: str, channel_id: str, ts: str | None, user_id: str) -> None:
         with self.lock:
             target = {"channel": channel_id, "ts": ts, "user": user_id}
             self.data["responses"][token] = target

@@ -2,7 +2,10 @@
 
 Sections (text, fields, a button accessory), headers, dividers, context, actions with buttons,
 images and legacy attachments are drawn; anything else shows its fallback text. Buttons are
-forms that POST to ``/archives/<channel>/click``, which sends the signed interaction.
+forms that POST to ``/archives/<channel>/click``, which sends the signed interaction; the message
+box at the bottom POSTs to ``/archives/<channel>/message`` (a message, or a slash command). Every
+form carries the page's CSRF token (:mod:`.session`); every stored field is escaped, links and
+images are http(s) only, and ``/_static/view.js`` (the only script) refreshes the messages.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ EMOJI = {
     "warning": "\u26a0\ufe0f",
     "lock": "\U0001f512",
 }
+_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}")
+BUTTON_STYLES = ("primary", "danger")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _INLINE = [
     (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
@@ -58,6 +63,12 @@ form.button-form{display:inline}
 .ephemeral{color:#616061;font-size:12px;font-style:italic}
 code{background:#f2f2f2;border:1px solid #e0e0e0;border-radius:3px;padding:0 3px}
 h1{font-size:22px}
+#compose{position:sticky;bottom:0;background:#f8f8f8;padding:10px 0 14px;display:flex;gap:8px;
+ border-top:1px solid #ddd}
+#compose input[type=text]{flex:1;font-size:15px;padding:8px 10px;border:1px solid #bbb;
+ border-radius:6px}
+#compose .btn{font-size:15px}
+.hint{color:#616061;font-size:12px;margin:0 0 4px}
 """
 
 
@@ -86,32 +97,49 @@ def _inline(segment: str) -> str:
     return escaped.replace("\n", "<br>")
 
 
-def _text(obj: dict | None) -> str:
+def safe_url(url) -> str | None:
+    """The URL when it is http(s), else None (no ``javascript:`` or ``data:`` targets)."""
+    if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+        return url
+    return None
+
+
+def _text(obj) -> str:
     if not obj:
         return ""
+    if not isinstance(obj, dict):  # not a text object: shown as plain text, never as markup
+        return html.escape(str(obj))
     if obj.get("type") == "plain_text":
         return html.escape(obj.get("text", "")).replace("\n", "<br>")
     return mrkdwn(obj.get("text", ""))
 
 
-def _button(element: dict, channel_id: str, ts: str, user: str) -> str:
+def _button(element: dict, channel_id: str, ts: str, csrf: str) -> str:
     label = _text(element.get("text"))
-    style = element.get("style", "")
+    style = element.get("style") if element.get("style") in BUTTON_STYLES else ""
     if element.get("url"):
-        url = html.escape(element["url"])
-        return f'<a class="btn {style}" href="{url}" target="_blank">{label}</a>'
-    action_id = html.escape(element.get("action_id", ""))
+        url = safe_url(element["url"])
+        if url is None:  # a javascript: or other non-web URL: shown, never followed
+            return f'<span class="btn {style}" title="link removed">{label}</span>'
+        return (
+            f'<a class="btn {style}" href="{html.escape(url)}" target="_blank"'
+            f' rel="noopener noreferrer">{label}</a>'
+        )
+    action_id = html.escape(str(element.get("action_id", "")))
     return (
-        f'<form class="button-form" method="post" action="/archives/{channel_id}/click">'
+        f'<form class="button-form" method="post" action="/archives/{html.escape(channel_id)}'
+        '/click">'
+        f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
         f'<input type="hidden" name="ts" value="{html.escape(ts)}">'
         f'<input type="hidden" name="action_id" value="{action_id}">'
-        f'<input type="hidden" name="user" value="{html.escape(user)}">'
         f'<button type="submit" class="btn {style}" data-action-id="{action_id}">{label}</button>'
         "</form>"
     )
 
 
-def _block(block: dict, channel_id: str, ts: str, user: str) -> str:
+def _block(block: dict, channel_id: str, ts: str, csrf: str) -> str:
+    if not isinstance(block, dict):
+        return ""
     kind = block.get("type")
     if kind == "header":
         return f"<h3>{_text(block.get('text'))}</h3>"
@@ -120,40 +148,56 @@ def _block(block: dict, channel_id: str, ts: str, user: str) -> str:
     if kind == "section":
         parts = [f"<div>{_text(block.get('text'))}</div>"] if block.get("text") else []
         if block.get("fields"):
-            cells = "".join(f"<div>{_text(f)}</div>" for f in block["fields"])
+            cells = "".join(f"<div>{_text(f)}</div>" for f in _list(block["fields"]))
             parts.append(f'<div class="fields">{cells}</div>')
         accessory = block.get("accessory") or {}
-        if accessory.get("type") == "button":
-            parts.append(f'<div class="actions">{_button(accessory, channel_id, ts, user)}</div>')
+        if isinstance(accessory, dict) and accessory.get("type") == "button":
+            parts.append(f'<div class="actions">{_button(accessory, channel_id, ts, csrf)}</div>')
         return f'<div class="section">{"".join(parts)}</div>'
     if kind == "context":
         items = [
-            _text(e) if e.get("type") != "image" else f"[{html.escape(e.get('alt_text', ''))}]"
-            for e in block.get("elements", [])
+            f"[{html.escape(str(e.get('alt_text', '')))}]"
+            if isinstance(e, dict) and e.get("type") == "image"
+            else _text(e)
+            for e in _list(block.get("elements"))
         ]
         return f'<div class="context">{" · ".join(items)}</div>'
     if kind == "actions":
         buttons = [
-            _button(e, channel_id, ts, user)
-            for e in block.get("elements", [])
-            if e.get("type") == "button"
+            _button(e, channel_id, ts, csrf)
+            for e in _list(block.get("elements"))
+            if isinstance(e, dict) and e.get("type") == "button"
         ]
         return f'<div class="actions">{"".join(buttons)}</div>'
     if kind == "image":
-        alt = html.escape(block.get("alt_text", ""))
-        src = html.escape(block.get("image_url", ""))
-        return f'<div><img src="{src}" alt="{alt}" width="300"></div>'
+        alt = html.escape(str(block.get("alt_text", "")))
+        src = safe_url(block.get("image_url"))
+        if src is None:
+            return f"<div>[{alt}]</div>"
+        return f'<div><img src="{html.escape(src)}" alt="{alt}" width="300"></div>'
     return ""
 
 
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _str(value) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
 def _attachment(att: dict) -> str:
-    color = html.escape(att.get("color", "#ddd"))
-    if color and not color.startswith("#"):
+    if not isinstance(att, dict):
+        return ""
+    color = _str(att.get("color")) or "#ddd"
+    if not _COLOR.fullmatch(color):
         color = {"good": "#2eb67d", "warning": "#ecb22e", "danger": "#e01e5a"}.get(color, "#ddd")
-    parts = [f"<b>{mrkdwn(att['title'])}</b>"] if att.get("title") else []
-    parts.append(f"<div>{mrkdwn(att.get('text') or att.get('fallback', ''))}</div>")
-    for field in att.get("fields", []):
-        title, value = mrkdwn(field.get("title")), mrkdwn(field.get("value"))
+    parts = [f"<b>{mrkdwn(_str(att['title']))}</b>"] if att.get("title") else []
+    parts.append(f"<div>{mrkdwn(_str(att.get('text') or att.get('fallback', '')))}</div>")
+    for field in _list(att.get("fields")):
+        if not isinstance(field, dict):
+            continue
+        title, value = mrkdwn(_str(field.get("title"))), mrkdwn(_str(field.get("value")))
         parts.append(f"<div><b>{title}</b>: {value}</div>")
     return f'<div class="attachment" style="border-color:{color}">{"".join(parts)}</div>'
 
@@ -170,12 +214,12 @@ def _author(message: dict) -> str:
     return USERS.get(message.get("user"), {}).get("name", "?")
 
 
-def _message(message: dict, channel_id: str, user: str, interactions: list[dict], reply: bool):
+def _message(message: dict, channel_id: str, csrf: str, interactions: list[dict], reply: bool):
     ts = message["ts"]
-    body = "".join(_block(b, channel_id, ts, user) for b in message.get("blocks") or [])
+    body = "".join(_block(b, channel_id, ts, csrf) for b in _list(message.get("blocks")))
     if not body:
-        body = f"<div>{mrkdwn(message.get('text'))}</div>"
-    body += "".join(_attachment(a) for a in message.get("attachments") or [])
+        body = f"<div>{mrkdwn(_str(message.get('text')))}</div>"
+    body += "".join(_attachment(a) for a in _list(message.get("attachments")))
     edited = " (edited)" if message.get("edited") else ""
     note = ""
     if message.get("ephemeral_to"):
@@ -184,7 +228,7 @@ def _message(message: dict, channel_id: str, user: str, interactions: list[dict]
     clicks = "".join(_interaction(i) for i in interactions if i["ts"] == ts)
     css = "msg reply" if reply else "msg"
     return (
-        f'<div class="{css}" id="m{ts.replace(".", "")}" data-ts="{ts}">'
+        f'<div class="{css}" id="m{html.escape(ts.replace(".", ""))}" data-ts="{html.escape(ts)}">'
         f'<div class="meta"><span class="author">{html.escape(_author(message))}</span>'
         f"{_when(ts)}{edited}</div>{note}{body}{clicks}</div>"
     )
@@ -202,10 +246,11 @@ def _interaction(record: dict) -> str:
     return f'<div class="{css}">{who} clicked “{label}” · {outcome}</div>'
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, script: bool = False) -> str:
+    js = '<script src="/_static/view.js"></script>' if script else ""
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style>{js}</head><body>"
         '<header><a href="/"><b>Security Lab</b> Slack</a></header>'
         f"<main>{body}</main></body></html>"
     )
@@ -221,21 +266,69 @@ def channel_list(channels: list[dict], counts: dict[str, int]) -> str:
 
 
 def timeline(
-    channel: dict, threads: list[tuple[dict, list[dict]]], interactions: list[dict], user: str
+    channel: dict,
+    threads: list[tuple[dict, list[dict]]],
+    interactions: list[dict],
+    user: str,
+    csrf: str = "",
+    revision: str = "",
 ) -> str:
-    """A channel's messages, oldest first, each thread's replies under its parent."""
+    """A channel's messages, oldest first, each thread's replies under its parent, then the
+    message box; ``user`` is the view's logged-in user, ``csrf`` the page's token."""
     switch = " ".join(
         f'<a href="?as={html.escape(u["name"])}">{html.escape(u["name"])}</a>'
         for u in USERS.values()
     )
     who = USERS.get(user, {}).get("name", user)
+    cid, name = html.escape(channel["id"]), html.escape(channel["name"])
     parts = [
-        f"<h1>#{html.escape(channel['name'])}</h1>",
-        f'<p class="meta">Clicking as <b>{html.escape(who)}</b> (switch: {switch})</p>',
+        f"<h1>#{name}</h1>",
+        f'<p class="meta">Signed in as <b id="me">{html.escape(who)}</b> (switch: {switch})</p>',
+        f'<div id="messages" data-revision="{html.escape(revision)}"'
+        f' data-revision-url="/archives/{cid}/revision">',
     ]
     if not threads:
         parts.append("<p>No messages yet.</p>")
     for parent, replies in threads:
-        parts.append(_message(parent, channel["id"], user, interactions, reply=False))
-        parts.extend(_message(r, channel["id"], user, interactions, reply=True) for r in replies)
-    return page(f"#{channel['name']}", "".join(parts))
+        parts.append(_message(parent, channel["id"], csrf, interactions, reply=False))
+        parts.extend(_message(r, channel["id"], csrf, interactions, reply=True) for r in replies)
+    parts.append("</div>")
+    parts.append(
+        f'<form id="compose" method="post" action="/archives/{cid}/message" autocomplete="off">'
+        f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
+        f'<input type="text" name="text" maxlength="4000" aria-label="Message #{name}"'
+        f' placeholder="Message #{name}, or a command: /secbot status SEC-1" autofocus>'
+        '<button type="submit" class="btn primary">Send</button></form>'
+    )
+    return page(f"#{channel['name']}", "".join(parts), script=True)
+
+
+#: The view's only script: new messages appear without a reload (what is typed stays).
+SCRIPT = """
+(() => {
+  const current = () => document.getElementById('messages');
+  const start = current();
+  if (!start) return;
+  const url = start.dataset.revisionUrl;
+  let revision = start.dataset.revision;
+  async function poll() {
+    try {
+      const r = await fetch(url, {cache: 'no-store', credentials: 'same-origin'});
+      const now = (await r.text()).trim();
+      if (r.ok && now !== revision) {
+        const page = await fetch(location.href, {cache: 'no-store', credentials: 'same-origin'});
+        const doc = new DOMParser().parseFromString(await page.text(), 'text/html');
+        const fresh = doc.getElementById('messages');
+        if (fresh) {
+          const bottom = innerHeight + scrollY >= document.body.scrollHeight - 40;
+          current().replaceWith(document.adoptNode(fresh));
+          revision = fresh.dataset.revision;
+          if (bottom) scrollTo(0, document.body.scrollHeight);
+        }
+      }
+    } catch (e) { /* the service restarting: try again */ }
+    setTimeout(poll, 1500);
+  }
+  setTimeout(poll, 1500);
+})();
+"""

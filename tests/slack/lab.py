@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import threading
 import uuid
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -34,6 +39,24 @@ class SlackAdmin:
     def set_request_url(self, url: str | None) -> dict:
         return self._call("PUT", "/_lab/interactivity", json={"request_url": url})
 
+    def interactivity(self) -> dict:
+        return self._call("GET", "/_lab/interactivity")
+
+    @contextmanager
+    def commands(self, commands: dict[str, str]):
+        """The app's slash commands set to ``commands`` for a while, then put back."""
+        before = self.interactivity()
+        keep = {"request_url": before["configured"]}
+        self._call("PUT", "/_lab/interactivity", json={**keep, "commands": commands})
+        try:
+            yield
+        finally:
+            self._call(
+                "PUT",
+                "/_lab/interactivity",
+                json={**keep, "commands": before["configured_commands"]},
+            )
+
     def click(self, channel: str, ts: str, action_id: str, **extra) -> dict:
         body = {"channel": channel, "ts": ts, "action_id": action_id, **extra}
         return self._call("POST", "/_lab/click", json=body)["interaction"]
@@ -60,3 +83,79 @@ def slack_process(state_dir: Path, token: str, secret: str):
     log = Path(state_dir) / "service.log"
     with spawn("slack", state_dir, env, log=log) as proc:
         yield proc.url
+
+
+class ViewUser:
+    """A person using the web view: a browser-like session signed in as ``user`` (``?as=``)."""
+
+    def __init__(self, root: str, user: str = "alice"):
+        self.root = root.rstrip("/")
+        self.user = user
+        self.http = requests.Session()
+        self.http.trust_env = False
+
+    def page(self, channel_id: str, **params) -> str:
+        resp = self.http.get(
+            f"{self.root}/archives/{channel_id}", params={"as": self.user, **params}, timeout=10
+        )
+        resp.raise_for_status()
+        return resp.text
+
+    def csrf(self, channel_id: str) -> str:
+        match = re.search(r'name="csrf" value="([^"]+)"', self.page(channel_id))
+        assert match, "the page has no CSRF token"
+        return html.unescape(match.group(1))
+
+    def send(self, channel_id: str, text: str, **headers) -> requests.Response:
+        """Type ``text`` in the message box and press Enter."""
+        data = {"csrf": self.csrf(channel_id), "text": text}
+        return self.post(f"/archives/{channel_id}/message", data, **headers)
+
+    def click(self, channel_id: str, ts: str, action_id: str, **headers) -> requests.Response:
+        data = {"csrf": self.csrf(channel_id), "ts": ts, "action_id": action_id}
+        return self.post(f"/archives/{channel_id}/click", data, **headers)
+
+    def post(self, path: str, data: dict, **headers) -> requests.Response:
+        headers = {k.replace("_", "-"): v for k, v in headers.items()}
+        return self.http.post(self.root + path, data=data, headers=headers, timeout=15)
+
+
+class CommandReceiver:
+    """A slash command's Request URL: records each request, answers ``status`` and ``answer``."""
+
+    def __init__(self, answer: dict | str | None = None, status: int = 200):
+        self.requests: list[dict] = []
+        self.answer, self.status = answer, status
+        self.got = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append({"headers": dict(self.headers.items()), "body": body})
+                answer = receiver.answer
+                if isinstance(answer, dict):
+                    data, kind = json.dumps(answer).encode(), "application/json"
+                else:
+                    data, kind = (answer or "").encode(), "text/plain"
+                self.send_response(receiver.status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                receiver.got.set()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/commands"
+
+    def __enter__(self) -> CommandReceiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+

@@ -6,6 +6,7 @@ import pytest
 
 from labstack import services
 from labstack.slack.__main__ import build_app, redact
+from labstack.slack.store import DEFAULT_CHANNELS
 from labstack.slack.webhooks import webhook_path
 
 ENV = {"SLACK_BOT_TOKEN": "xoxb-lab-x", "SLACK_SIGNING_SECRET": "s"}
@@ -32,9 +33,16 @@ def test_request_url_defaults_to_the_automation_server(tmp_path):
     assert build_app(dict(ENV, LAB_STATE_DIR=str(tmp_path))).request_url() is None
 
 
+def test_the_secbot_command_defaults_to_the_automation_server(tmp_path):
+    env = dict(ENV, LAB_STATE_DIR=str(tmp_path), AUTOMATION_URL="http://127.0.0.1:8000/")
+    assert build_app(env).commands() == {"/secbot": "http://127.0.0.1:8000/slack/commands"}
+    assert build_app(dict(ENV, LAB_STATE_DIR=str(tmp_path))).commands() == {}
+
+
 def test_the_configured_channel_comes_first(tmp_path):
     app = build_app(dict(ENV, LAB_STATE_DIR=str(tmp_path), SLACK_CHANNEL="#soc"))
-    assert [c["name"] for c in app.store.channels()] == ["soc", "sec-alerts", "general"]
+    names = [c["name"] for c in app.store.channels()]
+    assert names == ["soc", *DEFAULT_CHANNELS]
 
 
 def test_missing_secret_is_named(tmp_path):
@@ -50,6 +58,7 @@ def test_missing_secret_is_named(tmp_path):
             "/services/T0LAB0001/B0LAB00001/***",
         ),
         ("POST /actions/T0LAB0001/3/tok-en_1 HTTP/1.1", "/actions/T0LAB0001/3/***"),
+        ("POST /commands/T0LAB0001/3/abc123 HTTP/1.1", "/commands/T0LAB0001/3/***"),
         ("GET /api/conversations.history?token=xoxb-1&channel=C1 HTTP/1.1", "token=***&channel"),
     ],
 )
