@@ -30,6 +30,9 @@ class LabWorld:
         return self.world.status(registry.get(service)).url
 
 
+#: Fixtures shared by several test folders.
+pytest_plugins = ["tests.splunk.fixtures"]
+
 _WORLD: list[LabWorld] = []
 _STACK = ExitStack()
 _SAVED_ENV: dict[str, str] = {}

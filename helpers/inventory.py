@@ -15,6 +15,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers.aws import LabSession
+from helpers.playbooks.s3_public import public_statement
 
 WORLD_CIDRS = ("0.0.0.0/0", "::/0")
 PUBLIC_GRANTEES = (
@@ -119,21 +120,7 @@ def _public_policy(s3, bucket: str) -> bool:
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     except ClientError:
         return False
-    return any(policy_statement_is_public(s) for s in _as_list(policy.get("Statement")))
-
-
-def policy_statement_is_public(statement: dict) -> bool:
-    """An Allow for everyone (``Principal: *`` or ``{"AWS": "*"}``) with no condition.
-
-    >>> policy_statement_is_public({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"})
-    True
-    """
-    if statement.get("Effect") != "Allow" or statement.get("Condition"):
-        return False
-    principal = statement.get("Principal")
-    if principal == "*":
-        return True
-    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
+    return any(public_statement(s) for s in _as_list(policy.get("Statement")))
 
 
 def _as_list(value) -> list:

@@ -38,6 +38,18 @@ _ROW = {
 }
 
 
+def _path(name: str, kind: str = "string") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                      "maximum": 1000}}  # fmt: skip
+
+
+def _answers(ok: str, *errors: int) -> dict:
+    return {"200": {"description": ok}, **{str(code): _ERROR for code in errors}}
+
+
 def _json_body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
@@ -64,12 +76,7 @@ def document(server: str = "") -> dict:
                 "post": {
                     "summary": "Splunk's webhook alert action",
                     "parameters": [
-                        {
-                            "name": "token",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
+                        _path("token"),
                     ],
                     "requestBody": _json_body(
                         {
@@ -127,12 +134,7 @@ def document(server: str = "") -> dict:
                     "requestBody": _form_body(
                         {"type": "object", "properties": {"payload": {"type": "string"}}}
                     ),
-                    "responses": {
-                        "200": {"description": "accepted"},
-                        "400": _ERROR,
-                        "401": _ERROR,
-                        "503": _ERROR,
-                    },
+                    "responses": _answers("accepted", 400, 401, 503),
                 }
             },
             "/slack/commands": {
@@ -149,12 +151,7 @@ def document(server: str = "") -> dict:
                             },
                         }
                     ),
-                    "responses": {
-                        "200": {"description": "the bot's answer"},
-                        "400": _ERROR,
-                        "401": _ERROR,
-                        "503": _ERROR,
-                    },
+                    "responses": _answers("the bot's answer", 400, 401, 503),
                 }
             },
             "/api/incidents": {
@@ -166,76 +163,45 @@ def document(server: str = "") -> dict:
                             "in": "query",
                             "schema": {"type": "string", "enum": list(STATES)},
                         },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                        },
+                        _LIMIT,
                     ],
-                    "responses": {"200": {"description": "the incidents"}, "400": _ERROR},
+                    "responses": _answers("the incidents", 400),
                 }
             },
             "/api/incidents/{key}": {
                 "get": {
                     "summary": "One incident: its timeline and actions",
                     "parameters": [
-                        {
-                            "name": "key",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
+                        _path("key"),
                     ],
-                    "responses": {"200": {"description": "the incident"}, "404": _ERROR},
+                    "responses": _answers("the incident", 404),
                 }
             },
             "/api/incidents/{key}/rollback": {
                 "post": {
                     "summary": "Undo the incident's last action (Authorization: Bearer token)",
                     "parameters": [
-                        {
-                            "name": "key",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        _path("key"),
                     ],
-                    "responses": {
-                        "200": {"description": "rolled back"},
-                        "401": _ERROR,
-                        "404": _ERROR,
-                    },
+                    "responses": _answers("rolled back", 401, 404),
                 }
             },
             "/api/dead-letters": {
                 "get": {
                     "summary": "Work that gave up after its retries",
                     "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                        }
+                        _LIMIT,
                     ],
-                    "responses": {"200": {"description": "the dead letters"}, "400": _ERROR},
+                    "responses": _answers("the dead letters", 400),
                 }
             },
             "/api/dead-letters/{id}/replay": {
                 "post": {
                     "summary": "Put a dead letter back to work (Authorization: Bearer token)",
                     "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                        }
+                        _path("id", "integer"),
                     ],
-                    "responses": {
-                        "200": {"description": "replayed"},
-                        "401": _ERROR,
-                        "404": _ERROR,
-                    },
+                    "responses": _answers("replayed", 401, 404),
                 }
             },
             "/api/queue": {

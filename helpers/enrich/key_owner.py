@@ -24,16 +24,16 @@ def access_key_of(incident) -> str | None:
     return None
 
 
-@enricher(
-    "key-owner",
-    timeout=3.0,
-    permissions=(
-        "iam:GetAccessKeyLastUsed",
-        "iam:ListUserTags",
-        "iam:ListGroupsForUser",
-        "iam:ListAccessKeys",
-    ),
+#: The IAM actions it reads with.
+PERMISSIONS = (
+    "iam:GetAccessKeyLastUsed",
+    "iam:ListUserTags",
+    "iam:ListGroupsForUser",
+    "iam:ListAccessKeys",
 )
+
+
+@enricher("key-owner", timeout=3.0, permissions=PERMISSIONS)
 def key_owner(incident, clients) -> dict:
     """Who owns the access key: the IAM user, its tags and groups, and when the key was used."""
     key = access_key_of(incident)

@@ -48,16 +48,16 @@ def _tags(incident, clients, kind: str) -> dict[str, str]:
     return {}
 
 
-@enricher(
-    "resource-tags",
-    timeout=3.0,
-    permissions=(
-        "ec2:DescribeTags",
-        "s3:GetBucketTagging",
-        "cloudtrail:DescribeTrails",
-        "cloudtrail:ListTags",
-    ),
+#: The IAM actions it reads with.
+PERMISSIONS = (
+    "ec2:DescribeTags",
+    "s3:GetBucketTagging",
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:ListTags",
 )
+
+
+@enricher("resource-tags", timeout=3.0, permissions=PERMISSIONS)
 def resource_tags(incident, clients) -> dict:
     """The resource's tags, and the team and service they name."""
     kind = _kind(incident)

@@ -150,8 +150,8 @@ class Builder:
 
     # -- CloudTrail -> S3 -> SNS -> SQS --------------------------------------------------------
     def _trail_pipeline(self) -> None:
-        trail, acct, region = self.account.trail, self.account.account_id, self.account.region
-        s3, sns, sqs = self.client("s3"), self.client("sns"), self.client("sqs")
+        trail, acct = self.account.trail, self.account.account_id
+        s3, sqs = self.client("s3"), self.client("sqs")
         s3.create_bucket(Bucket=trail.bucket)
         s3.put_bucket_policy(
             Bucket=trail.bucket, Policy=json.dumps(_trail_bucket_policy(trail, acct))
@@ -171,13 +171,7 @@ class Builder:
             trail.max_receive_count,
             VisibilityTimeout=str(trail.visibility_timeout),
         )
-        queue_arn = f"arn:aws:sqs:{region}:{acct}:{trail.queue}"
-        topic_arn = sns.create_topic(Name=trail.topic)["TopicArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        sqs.set_queue_attributes(
-            QueueUrl=queue_url,
-            Attributes={"Policy": json.dumps(_queue_policy(queue_arn, topic_arn))},
-        )
+        topic_arn = self._topic_to_queue(trail.topic, trail.queue, queue_url)
         s3.put_bucket_notification_configuration(
             Bucket=trail.bucket,
             NotificationConfiguration={
@@ -208,20 +202,25 @@ class Builder:
         attributes["RedrivePolicy"] = json.dumps(redrive)
         return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
-    def _alert_pipeline(self, alerts: Alerts) -> None:
-        """Splunk's SNS alert action -> the alert topic -> the automation's queue (+ its DLQ)."""
+    def _topic_to_queue(self, topic: str, queue: str, queue_url: str) -> str:
+        """Create ``topic``, subscribe the queue to it, let SNS send to it; the topic's ARN."""
         acct, region = self.account.account_id, self.account.region
-        sns, sqs = self.client("sns"), self.client("sqs")
-        queue_url = self._queue_with_dlq(
-            alerts.queue, alerts.dead_letter_queue, alerts.max_receive_count
-        )
-        queue_arn = f"arn:aws:sqs:{region}:{acct}:{alerts.queue}"
-        topic_arn = sns.create_topic(Name=alerts.topic)["TopicArn"]
+        sns = self.client("sns")
+        queue_arn = f"arn:aws:sqs:{region}:{acct}:{queue}"
+        topic_arn = sns.create_topic(Name=topic)["TopicArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        sqs.set_queue_attributes(
+        self.client("sqs").set_queue_attributes(
             QueueUrl=queue_url,
             Attributes={"Policy": json.dumps(_queue_policy(queue_arn, topic_arn))},
         )
+        return topic_arn
+
+    def _alert_pipeline(self, alerts: Alerts) -> None:
+        """Splunk's SNS alert action -> the alert topic -> the automation's queue (+ its DLQ)."""
+        queue_url = self._queue_with_dlq(
+            alerts.queue, alerts.dead_letter_queue, alerts.max_receive_count
+        )
+        self._topic_to_queue(alerts.topic, alerts.queue, queue_url)
 
     # -- network and compute -------------------------------------------------------------------
     def _network(self, raw: dict) -> None:

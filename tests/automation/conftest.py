@@ -4,13 +4,12 @@ touches no other test."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from helpers.config import Settings
 from labstack.world import World
+from tests.alerts.alertlab import wait_for
 
 
 class WiredWorld:
@@ -47,14 +46,7 @@ class WiredWorld:
 
     def wait(self, check, timeout: float = 30.0, what: str = "the condition"):
         """Poll ``check()`` until it returns something truthy; fail with ``what`` after."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-            time.sleep(0.1)
+        return wait_for(check, timeout=timeout, interval=0.1, what=what)
 
     def wait_state(self, key: str, *states: str, timeout: float = 30.0) -> dict:
         return self.wait(

@@ -16,18 +16,9 @@ from jira import JIRA
 from helpers import slack
 from helpers.receivers import SlackActionReceiver
 from labstack import services
-from tests.slack.lab import SlackAdmin
+from tests.slack.lab import INCIDENT, SlackAdmin
 
 pytestmark = pytest.mark.stack
-
-INCIDENT = {
-    "detection": "aws_security_group_open_to_world",
-    "title": "Security group opened to the world",
-    "severity": "high",
-    "actor": "arn:aws:iam::123456789012:user/dev-alice",
-    "account": "123456789012",
-    "account_owner": "platform-team",
-}
 
 
 @pytest.fixture

@@ -22,6 +22,17 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+#: The remediations the detections name (notify-only aside).
+PLAYBOOKS = (
+    "revoke-security-group-ingress",
+    "disable-access-key",
+    "restart-cloudtrail-logging",
+    "block-s3-public-access",
+    "re-enable-guardduty",
+    "restart-config-recorder",
+)
+
+
 def policy_with(**changes) -> Policy:
     """The repository's policy with some settings replaced (``allowlist=[...]`` ...)."""
     doc = yaml.safe_load(DEFAULT_POLICY.read_text())

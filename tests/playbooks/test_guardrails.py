@@ -13,16 +13,7 @@ from helpers.config import Settings
 from helpers.playbooks import Plan
 from helpers.playbooks.guardrails import Policy, PolicyError, decide
 from helpers.playbooks.plan import Change
-from tests.playbooks.conftest import policy_with
-
-PLAYBOOKS = (
-    "revoke-security-group-ingress",
-    "disable-access-key",
-    "restart-cloudtrail-logging",
-    "block-s3-public-access",
-    "re-enable-guardduty",
-    "restart-config-recorder",
-)
+from tests.playbooks.conftest import PLAYBOOKS, policy_with
 
 
 def _plan(playbook: str = "revoke-security-group-ingress") -> Plan:

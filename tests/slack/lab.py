@@ -159,3 +159,15 @@ class CommandReceiver:
         self.server.shutdown()
         self.server.server_close()
 
+
+#: An incident as the Slack helpers take it (tests give each one a unique resource).
+INCIDENT = {
+    "detection": "security-group-open-to-world",
+    "title": "Security group opened to the world",
+    "severity": "high",
+    "actor": "arn:aws:iam::123456789012:user/dev-alice",
+    "resource": "sg-0123456789abcdef0",
+    "account": "123456789012",
+    "account_owner": "platform-team",
+    "source_ip": "77.88.8.8",
+}

@@ -16,19 +16,9 @@ from slack_sdk.errors import SlackApiError
 
 from helpers import slack
 from helpers.config import load_settings
+from tests.slack.lab import INCIDENT
 
 pytestmark = pytest.mark.stack
-
-INCIDENT = {
-    "detection": "aws_security_group_open_to_world",
-    "title": "Security group opened to the world",
-    "severity": "high",
-    "actor": "arn:aws:iam::123456789012:user/dev-alice",
-    "resource": "sg-0123456789abcdef0",
-    "account": "123456789012",
-    "account_owner": "platform-team",
-    "source_ip": "77.88.8.8",
-}
 
 
 @pytest.fixture

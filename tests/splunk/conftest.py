@@ -1,28 +1,3 @@
 """Fixtures for the Splunk tests: the session's world and the official splunklib client."""
 
 from __future__ import annotations
-
-import pytest
-
-from tests.splunk.splunklab import Splunk, unique
-
-
-@pytest.fixture(scope="session")
-def splunk(lab_world) -> Splunk:
-    return Splunk.from_settings(lab_world.settings)
-
-
-@pytest.fixture(scope="session")
-def service(splunk):
-    """splunklib connected with the admin password, as a student connects."""
-    return splunk.connect()
-
-
-@pytest.fixture
-def index(service):
-    """A fresh index for one test, removed afterwards."""
-    name = unique("ix")
-    service.indexes.create(name)
-    yield name
-    if name in service.indexes:
-        service.indexes.delete(name)
