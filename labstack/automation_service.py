@@ -36,7 +36,6 @@ register(
         name="automation",
         module="helpers.automation",
         ports={"api": 8787},
-        health="/_lab/health",
         settings=_settings,
         secrets=("AUTOMATION_TOKEN", "JIRA_WEBHOOK_SECRET"),
         description="the automation server: alerts in, incidents, tickets, threads, fixes out",

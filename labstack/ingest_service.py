@@ -13,7 +13,6 @@ register(
         name="ingest",
         module="helpers.ingest",
         ports={"api": 8095},
-        health="/_lab/health",
         settings=lambda ports, secrets: {},
         description="SQS-based S3 input: CloudTrail files from the trail queue to Splunk HEC",
     )

@@ -182,13 +182,18 @@ class RestartLogging(Playbook):
             )
             lines.append(f"- scope {scope} -> {BASELINE_SCOPE}")
         selectors, advanced = _selectors(clients, arn)
-        if advanced and not _complete(selectors, advanced):
-            wanted = _restored_advanced(advanced)
+        if not _complete(selectors, advanced):
+            # Advanced selectors are restored as advanced ones (basic ones would drop them).
+            field, before = (
+                ("AdvancedEventSelectors", advanced) if advanced else ("EventSelectors", selectors)
+            )
+            wanted = _restored_advanced(advanced) if advanced else _restored(selectors)
+            kind = "advanced selectors" if advanced else "selectors"
             plan.changes.append(
                 Change(
                     "cloudtrail",
                     "PutEventSelectors",
-                    {"TrailName": arn, "AdvancedEventSelectors": wanted},
+                    {"TrailName": arn, field: wanted},
                     f"restore all management events on {name}",
                 )
             )
@@ -196,30 +201,11 @@ class RestartLogging(Playbook):
                 Change(
                     "cloudtrail",
                     "PutEventSelectors",
-                    {"TrailName": arn, "AdvancedEventSelectors": advanced},
-                    f"put back the reduced advanced selectors of {name}",
+                    {"TrailName": arn, field: before},
+                    f"put back the reduced {kind} of {name}",
                 )
             )
-            lines.append(f"- advanced selectors {advanced} -> {wanted}")
-        elif not _complete(selectors, advanced):
-            wanted = _restored(selectors)
-            plan.changes.append(
-                Change(
-                    "cloudtrail",
-                    "PutEventSelectors",
-                    {"TrailName": arn, "EventSelectors": wanted},
-                    f"restore all management events on {name}",
-                )
-            )
-            plan.rollback.append(
-                Change(
-                    "cloudtrail",
-                    "PutEventSelectors",
-                    {"TrailName": arn, "EventSelectors": selectors},
-                    f"put back the reduced selectors of {name}",
-                )
-            )
-            lines.append(f"- selectors {selectors} -> {wanted}")
+            lines.append(f"- {kind} {before} -> {wanted}")
         status = clients.aws("cloudtrail").get_trail_status(Name=arn)
         if not status.get("IsLogging"):
             plan.changes.append(
