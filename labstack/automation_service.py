@@ -39,5 +39,6 @@ register(
         settings=_settings,
         secrets=("AUTOMATION_TOKEN", "JIRA_WEBHOOK_SECRET"),
         description="the automation server: alerts in, incidents, tickets, threads, fixes out",
+        views=("/",),
     )
 )

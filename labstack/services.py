@@ -50,6 +50,8 @@ class Service:
     secrets: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
     sockets: bool = True
+    #: The web pages a person looks at (paths on the main port), for ``lab status``.
+    views: tuple[str, ...] = ()
 
     @property
     def main_role(self) -> str:

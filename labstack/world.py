@@ -53,6 +53,7 @@ class Running:
             "pid": self.pid,
             "ports": self.ports,
             "url": self.url,
+            "views": [self.url + view for view in self.service.views],
             "running": self.pid is not None,
             "healthy": self.healthy,
         }

@@ -42,8 +42,14 @@ def cmd_up(args) -> int:
     running = world.up(timeout=args.timeout)
     _print_status(running)
     print(f"healthy in {time.monotonic() - started:.1f}s; settings in {world.home / 'env'}")
+    wired = {"automation", "splunk", "jira", "slack"}
     if args.bare:
         print("bare: nothing is wired (detections, Jira webhook and Slack app are yours to set)")
+    elif not wired <= {s.name for s in world.services()}:
+        print(
+            "not wired: this world lacks "
+            + ", ".join(sorted(wired - {s.name for s in world.services()}))
+        )
     else:
         from labstack.cli.wiring import wire
 
@@ -78,6 +84,11 @@ def _print_status(running) -> None:
         state = "healthy" if r.healthy else ("starting" if r.pid else "stopped")
         ports = " ".join(f"{role}={port}" for role, port in r.ports.items())
         print(f"{r.service.name:<10} {state:<9} {r.url:<28} {ports}")
+    pages = [(r.service.name, r.url + view) for r in running for view in r.service.views]
+    if pages:
+        print("web views:")
+        for name, url in pages:
+            print(f"  {name:<10} {url}")
 
 
 def cmd_status(args) -> int:

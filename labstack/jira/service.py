@@ -31,5 +31,6 @@ register(
         settings=_settings,
         secrets=("JIRA_TOKEN",),
         description="Jira-compatible REST API, webhooks and board",
+        views=("/board", "/webhooks"),
     )
 )

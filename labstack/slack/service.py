@@ -32,5 +32,6 @@ register(
         settings=_settings,
         secrets=("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
         description="Slack-compatible workspace: webhooks, Web API, interactivity, web view",
+        views=("/",),
     )
 )

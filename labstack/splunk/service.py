@@ -32,5 +32,6 @@ register(
         settings=_settings,
         secrets=("SPLUNK_PASSWORD", "SPLUNK_TOKEN", "SPLUNK_HEC_TOKEN"),
         description="Splunk-compatible server: management API, HEC, SPL on DuckDB, search page",
+        views=("/en-US/app/search/search", "/en-US/app/search/alerts"),
     )
 )
