@@ -282,7 +282,7 @@ class SlackApp:
             self.slash_command(channel, user, text, own_origin(request.environ))
         elif text:
             self.store.post(channel["id"], {"user": user["id"], "text": _typed(text)})
-        return redirect(f"/archives/{channel['id']}#compose", 303)
+        return redirect(f"/archives/{channel['id']}#end", 303)
 
     def slash_command(self, channel: dict, user: dict, typed: str, base_url: str) -> dict:
         """Deliver ``/command text`` typed by ``user`` as Slack does; returns what happened.

@@ -292,7 +292,7 @@ def timeline(
     for parent, replies in threads:
         parts.append(_message(parent, channel["id"], csrf, interactions, reply=False))
         parts.extend(_message(r, channel["id"], csrf, interactions, reply=True) for r in replies)
-    parts.append("</div>")
+    parts.append('</div><div id="end"></div>')
     parts.append(
         f'<form id="compose" method="post" action="/archives/{cid}/message" autocomplete="off">'
         f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'

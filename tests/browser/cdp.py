@@ -2,7 +2,7 @@
 
 It uses the system's Chromium (Debian's ``chromium`` package) and nothing downloaded at run time.
 One page, one WebSocket: navigate, evaluate JavaScript, wait for a condition, click an element
-with real mouse events, and take a screenshot.
+with real mouse events, type into it with real key events, and take a screenshot.
 """
 
 from __future__ import annotations
@@ -185,6 +185,22 @@ class Browser:
                 button="left",
                 clickCount=1,
             )
+
+    def type(self, selector: str, text: str) -> None:
+        """Focus the element and type ``text`` into it, as a keyboard would."""
+        self.click(selector)
+        focused = self.evaluate(
+            f"document.activeElement === document.querySelector({json.dumps(selector)})"
+        )
+        if not focused:
+            raise BrowserError(f"{selector} did not take the focus")
+        self.call("Input.insertText", text=text)
+
+    def press_enter(self) -> None:
+        """Press and release Enter in the focused element (submits a form's text box)."""
+        key = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
+        self.call("Input.dispatchKeyEvent", type="keyDown", text="\r", **key)
+        self.call("Input.dispatchKeyEvent", type="keyUp", **key)
 
     def screenshot(self, path: Path) -> Path:
         data = self.call("Page.captureScreenshot", format="png")["data"]
