@@ -247,7 +247,7 @@ def _interaction(record: dict) -> str:
 
 
 def page(title: str, body: str, script: bool = False) -> str:
-    js = '<script src="/_static/view.js"></script>' if script else ""
+    js = '<script src="/_static/view.js" defer></script>' if script else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{CSS}</style>{js}</head><body>"
