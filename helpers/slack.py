@@ -143,11 +143,20 @@ def _ticket(ticket: Any, settings: Settings) -> tuple[str | None, str | None]:
 
 
 def _summary(incident: Incident) -> str:
-    return f"[{incident.severity.value}] {incident.summary}"
+    return f"[{incident.severity.value}] {escape(incident.summary)}"
+
+
+def escape(text: Any) -> str:
+    """Text made safe for Slack's ``mrkdwn``: ``&``, ``<`` and ``>`` escaped, as Slack asks.
+
+    >>> escape("</script><@U1>&")
+    '&lt;/script&gt;&lt;@U1&gt;&amp;'
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _known(value: Any) -> str:
-    return "unknown" if value in (None, "", "-") else str(value)
+    return "unknown" if value in (None, "", "-") else escape(value)
 
 
 def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None = None) -> list:
@@ -174,12 +183,12 @@ def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None
         "Account owner": f"{owner} ({_known(incident.account)})",
         "Ticket": ticket_text,
     }
-    context = [f"dedup key `{incident.dedup_key}`"]
+    context = [f"dedup key `{escape(incident.dedup_key)}`"]
     for label, value in (("source IP", incident.source_ip), ("region", incident.region)):
         if value:
-            context.append(f"{label} {value}")
+            context.append(f"{label} {escape(value)}")
     if incident.event_time:
-        context.append(incident.event_time)
+        context.append(escape(incident.event_time))
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": incident.title[:150]}},
         {
@@ -188,7 +197,9 @@ def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None
         },
     ]
     if incident.details:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": incident.details}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": escape(incident.details)}}
+        )
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
     )

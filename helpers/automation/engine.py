@@ -37,6 +37,7 @@ from helpers.playbooks.guardrails import Policy, decide
 from helpers.runtime.locks import KeyLocks
 from helpers.runtime.queue import Message, Permanent, Queue, Retry
 from helpers.runtime.registry import UnknownError
+from helpers.slack import escape as slack_escape
 
 __all__ = ["ACTION_APPROVE", "ACTION_DENY", "Automation"]
 
@@ -246,8 +247,9 @@ class Automation:
         if self.chat is not None and route.channel and route.channel != security:
             mention = f"@{route.mention} (on-call) " if route.mention else ""
             link = f"<{row['ticket_url']}|{row['ticket']}>" if row["ticket_url"] else "no ticket"
-            self.chat.post(route.channel, f"{mention}{incident.severity.emoji} "
-                           f"{incident.summary} is yours ({route.reason}): {link}")  # fmt: skip
+            summary = slack_escape(f"{incident.summary} is yours ({route.reason})")
+            text = f"{mention}{incident.severity.emoji} {summary}: {link}"
+            self.chat.post(route.channel, text)
         if problems:
             self.store.record(key, "routing", "Could not route fully: " + "; ".join(problems))
         return route

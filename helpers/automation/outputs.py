@@ -238,7 +238,9 @@ class SlackChat:
     def reply(self, channel: str, thread: str, text: str) -> None:
         self._call(
             "reply",
-            lambda: self._client().chat_postMessage(channel=channel, thread_ts=thread, text=text),
+            lambda: self._client().chat_postMessage(
+                channel=channel, thread_ts=thread, text=slack_helpers.escape(text)
+            ),
         )
 
     def ask_approval(
@@ -261,7 +263,7 @@ class SlackChat:
 
     def respond(self, response_url: str, text: str) -> None:
         """Answer a click or a command through its ``response_url``."""
-        body = json.dumps({"text": text, "replace_original": True})
+        body = json.dumps({"text": slack_helpers.escape(text), "replace_original": True})
         try:
             resp = requests.post(
                 response_url,
