@@ -145,10 +145,10 @@ class Settings(BaseSettings):
         'us-east-1'
         """
         value = getattr(self, name.lower())
-        if value is None or value == "":
-            raise MissingSetting(name.upper(), purpose)
         if isinstance(value, SecretStr):
-            return value.get_secret_value()
+            value = value.get_secret_value()
+        if value is None or value == "":  # an empty secret is as missing as an unset one
+            raise MissingSetting(name.upper(), purpose)
         return value
 
 
