@@ -20,12 +20,13 @@ after a crash resumes where the work stopped without a second ticket, message or
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from helpers import delegation, playbooks
+from helpers import delegation, detections, playbooks
 from helpers import enrich as enrichers
 from helpers.automation.lifecycle import FINAL, JIRA_STATUS
 from helpers.automation.outputs import JiraTickets, SlackChat, SplunkResults, TicketRef
@@ -480,8 +481,16 @@ def _ticket(row: dict) -> TicketRef | None:
     return TicketRef(row["ticket"], row["ticket_url"] or "", False) if row["ticket"] else None
 
 
+@functools.cache
+def _catalog_titles() -> dict[str, str]:
+    return {d.id: d.title for d in detections.load()}
+
+
 def _title(row: dict[str, Any], alert: dict) -> str:
-    return str(row.get("title") or alert.get("search_name") or row.get("detection") or "")
+    """The detection's own title (the catalog's), else what the alert calls itself."""
+    detection = str(row.get("detection") or "")
+    known = _catalog_titles().get(detection)
+    return str(row.get("title") or known or alert.get("search_name") or detection)
 
 
 def _source_text(alert: dict) -> str:

@@ -116,15 +116,33 @@ def enrich(
     return results
 
 
+#: Facts left out of the one-line summaries (they are in the incident's enrichment).
+QUIET_FACTS = {"known", "tags", "account_id", "ip", "access_key"}
+
+
+def _fact(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value[:5])) + (" ..." if len(value) > 5 else "") or "none"
+    return str(value)
+
+
 def summary(results: dict[str, dict[str, Any]]) -> str:
-    """One line per enricher: its facts, or ``unknown (why)``."""
+    """One line per enricher: its facts, or ``unknown (why)``.
+
+    >>> summary({"geoip": {"ok": True, "facts": {"known": True, "country": "Russia"}},
+    ...          "key-owner": {"ok": False, "facts": {}, "reason": "timed out after 3s"}})
+    'geoip: country: Russia\\nkey-owner: unknown (timed out after 3s)'
+    """
     lines = []
     for name, result in results.items():
-        if result["ok"]:
-            facts = ", ".join(
-                f"{k}: {v}" for k, v in result["facts"].items() if v not in (None, "")
-            )
-            lines.append(f"{name}: {facts or 'nothing found'}")
-        else:
-            lines.append(f"{name}: unknown ({result['reason']})")
+        facts = result.get("facts") or {}
+        if not result["ok"] or (facts.get("known") is False and facts.get("reason")):
+            lines.append(f"{name}: unknown ({result.get('reason') or facts.get('reason')})")
+            continue
+        shown = [
+            f"{k}: {_fact(v)}"
+            for k, v in facts.items()
+            if k not in QUIET_FACTS and v not in (None, "", [], {})
+        ]
+        lines.append(f"{name}: {', '.join(shown) or 'nothing found'}")
     return "\n".join(lines)

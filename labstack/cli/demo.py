@@ -95,7 +95,8 @@ def run(world: World, timeout: float = 30.0, scenarios: tuple[str, ...] = SCENAR
     _table(outcomes)
     base = settings.require("automation_url")
     print(f"\n    incidents:  {base}/   (or: lab incidents)")
-    print(f"    tickets:    {settings.jira_url}/   messages: {settings.slack_api_url}")
+    slack_view = settings.require("slack_api_url").rstrip("/").removesuffix("/api")
+    print(f"    tickets:    {settings.jira_url}/board   messages: {slack_view}/")
     print("    notebooks:  .venv/bin/jupyter lab notebooks/")
     return 0 if all(o.state in FINAL | {"waiting_for_approval"} for o in outcomes) else 1
 
