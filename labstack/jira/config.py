@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from labstack.envconfig import require
+
 __all__ = ["DEPLOYMENT_ENV", "Config"]
 
 #: The environment variable that makes the service answer like Jira Cloud (``Cloud``) instead of
@@ -41,9 +43,7 @@ class Config:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
         env = environ
-        missing = [n for n in ("LAB_PORT_JIRA", "JIRA_USER", "JIRA_TOKEN") if not env.get(n)]
-        if missing:
-            raise SystemExit(f"jira: missing environment variable(s): {', '.join(missing)}")
+        require(env, ("LAB_PORT_JIRA", "JIRA_USER", "JIRA_TOKEN"), "jira")
         port = int(env["LAB_PORT_JIRA"])
         deployment = env.get(DEPLOYMENT_ENV, "Server")
         if deployment not in ("Server", "Cloud"):

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labstack.envconfig import require
 from labstack.slack.store import DEFAULT_CHANNELS
 
 __all__ = ["Config"]
@@ -44,12 +45,7 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
-        missing = [name for name in REQUIRED if not environ.get(name)]
-        if missing:
-            raise SystemExit(
-                f"labstack.slack: missing environment variable(s): {', '.join(missing)}"
-                " (`lab up` sets them)"
-            )
+        require(environ, REQUIRED, "labstack.slack")
         first = (environ.get("SLACK_CHANNEL") or DEFAULT_CHANNEL).removeprefix("#")
         automation = (environ.get("AUTOMATION_URL") or "").rstrip("/")
         return cls(

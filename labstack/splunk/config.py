@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labstack.envconfig import require
 from labstack.splunk.alerting import Options
 from labstack.splunk.alerting.engine import TICK
 from labstack.splunk.alerting.outbox import ATTEMPTS, BACKOFF
@@ -61,12 +62,7 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
-        missing = [name for name in REQUIRED if not environ.get(name)]
-        if missing:
-            raise SystemExit(
-                f"labstack.splunk: missing environment variable(s): {', '.join(missing)}"
-                " (`lab up` sets them)"
-            )
+        require(environ, REQUIRED, "labstack.splunk")
         return cls(
             password=environ["SPLUNK_PASSWORD"],
             hec_token=environ["SPLUNK_HEC_TOKEN"],
