@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -74,7 +75,7 @@ class Outgoing:
     payload: dict
 
 
-class Action:
+class Action(ABC):
     """Base class of alert actions; subclasses set :attr:`name` and register themselves."""
 
     name: ClassVar[str]
@@ -82,16 +83,16 @@ class Action:
     def __init__(self, settings: ActionSettings):
         self.settings = settings
 
-    def check(self, rule: AlertRule) -> None:
+    def check(self, rule: AlertRule) -> None:  # noqa: B027 - optional: most actions accept all
         """Reject settings Splunk (or the add-on) would reject on save: ConditionError."""
 
+    @abstractmethod
     def prepare(self, trigger: Trigger) -> list[Outgoing]:
         """The deliveries of one trigger; ActionError when it cannot be delivered."""
-        raise NotImplementedError
 
+    @abstractmethod
     def deliver(self, delivery: Outgoing) -> str:
         """One attempt: a note on success; ``Retry`` (try again) or ``Permanent`` (give up)."""
-        raise NotImplementedError
 
 
 ACTIONS: Registry[type[Action]] = Registry("alert action")
