@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import time
+from datetime import datetime
 
 from labstack.world import World, WorldError
 
@@ -125,11 +126,30 @@ def cmd_simulate(args) -> int:
         for scenario in simulate.scenarios():
             print(f"{scenario.name:<32} {scenario.technique}")
         return 0
+    last = World().home / "state" / "simulate" / f"{args.name}.json"
+    simulate.get(args.name)  # an unknown name fails here, listing the known ones
+    if args.revert:
+        if not last.exists():
+            raise WorldError(f"{args.name} has not been run in this lab (nothing to revert)")
+        data = json.loads(last.read_text())
+        for field in ("started", "ended"):
+            data[field] = datetime.fromisoformat(data[field])
+        try:
+            simulate.revert(simulate.ScenarioResult(**data))
+        except simulate.ScenarioUnavailable as exc:
+            raise WorldError(f"{args.name}: {exc}") from None
+        last.unlink()
+        print(f"reverted {args.name}: {json.dumps(data['resources'], default=str)}")
+        return 0
     try:
         result = simulate.run(args.name, **({"count": args.count} if args.count else {}))
     except simulate.ScenarioUnavailable as exc:
         print(f"lab: {args.name}: {exc}", file=sys.stderr)
         return 2
+    last.parent.mkdir(parents=True, exist_ok=True)
+    last.write_text(json.dumps(result.as_dict(), default=str))
+    for note in result.cleaned:
+        print(f"note: {note}", file=sys.stderr)
     print(json.dumps(result.as_dict(), indent=2, default=str))
     return 0
 
@@ -302,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="perform an attack scenario ('list' lists them)")
     simulate.add_argument("name")
     simulate.add_argument("--count", type=int, help="events to make (baseline)")
+    simulate.add_argument("--revert", action="store_true", help="undo this scenario's last run")
     simulate.set_defaults(func=cmd_simulate)
 
     sub.add_parser("demo", help="start the world and run the end-to-end flow").set_defaults(
@@ -352,6 +373,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyError as exc:
         print(f"lab: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # an expected failure of a service or a setting: no traceback
+        from botocore.exceptions import BotoCoreError, ClientError
+        from requests import RequestException
+
+        from helpers.config import MissingSetting
+
+        if not isinstance(exc, BotoCoreError | ClientError | RequestException | MissingSetting):
+            raise
+        print(f"lab: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
 
