@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"automation: {err}", file=sys.stderr)
         return 2
     automation = service.automation
+    resumed = service.inbox.reclaim()  # this process is the inbox's only consumer
+    if resumed:
+        log.info("resuming %d item(s) a previous process was working on", resumed)
     workers = [
         Worker(service.inbox, automation.handle, name=f"automation-{i}", batch=1)
         for i in range(max(1, settings.automation_workers))

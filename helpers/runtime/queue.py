@@ -285,6 +285,21 @@ class Queue:
             )
         self.wake()
 
+    def reclaim(self) -> int:
+        """Make every claimed message visible again now; returns how many.
+
+        For a queue with one consuming process, at its start: whatever the previous process had
+        claimed when it died goes back to work at once instead of after the visibility timeout.
+        """
+        with self._lock, self._transaction():
+            count = self._db.execute(
+                "UPDATE queue_messages SET visible_at = ?, receipt = NULL "
+                "WHERE queue = ? AND state = 'ready' AND receipt IS NOT NULL",
+                (self.clock(), self.name),
+            ).rowcount
+        self.wake()
+        return count
+
     def _finish(self, message: Message, state: str, note: str, visible_at: float = 0.0) -> bool:
         now = self.clock()
         with self._lock, self._transaction():

@@ -75,6 +75,15 @@ def test_failures_back_off_then_become_dead_letters_that_can_be_replayed(queue, 
     assert m.attempts == 1 and m.note.startswith("replayed")
 
 
+def test_reclaim_gives_a_dead_consumers_claims_back_at_once(queue):
+    queue.put("a")
+    queue.put("b")
+    queue.claim(2)  # the consumer dies holding both
+    assert queue.claim() == []
+    assert queue.reclaim() == 2
+    assert sorted(m.body for m in queue.claim(2)) == ["a", "b"]
+
+
 def test_retry_after_overrides_the_backoff(queue, clock):
     queue.put("x")
     [m] = queue.claim()
