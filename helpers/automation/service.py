@@ -10,6 +10,7 @@ from helpers.automation.app import AutomationApp
 from helpers.automation.engine import Automation
 from helpers.automation.outputs import JiraTickets, SlackChat, SplunkResults
 from helpers.automation.store import Store
+from helpers.automation.sweep import world_open_groups
 from helpers.clients import Clients
 from helpers.config import MissingSetting, Settings, get_settings
 from helpers.playbooks.guardrails import Policy
@@ -91,6 +92,8 @@ def build(settings: Settings | None = None, *, directory: Path | None = None, **
         "local": settings.local,
         "respond_on": settings.automation_respond_on,
     }
+    clients = options["clients"]
+    options["sweep"] = lambda: world_open_groups(clients)
     options.update(engine)
     automation = Automation(store, inbox, **options)
     secret = settings.jira_webhook_secret

@@ -38,7 +38,7 @@ def world_open(cidr: str) -> bool:
         return False
 
 
-def _ports(permission: dict) -> str:
+def ports_text(permission: dict) -> str:
     protocol = permission.get("IpProtocol", "-1")
     if protocol == "-1":
         return "all traffic"
@@ -68,7 +68,7 @@ def _bare(permission: dict) -> dict:
     return {k: permission[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in permission}
 
 
-def _world_ranges(permission: dict):
+def world_ranges(permission: dict):
     """``(kind, range)`` for each world-open range of a permission."""
     for entry in permission.get("IpRanges", []):
         if world_open(entry.get("CidrIp", "")):
@@ -131,10 +131,10 @@ class RevokeWorldIngress(Playbook):
         group_id = group["GroupId"]
         lines = []
         for permission in group.get("IpPermissions", []):
-            for kind, entry in _world_ranges(permission):
+            for kind, entry in world_ranges(permission):
                 cidr = entry.get("CidrIp") or entry.get("CidrIpv6")
-                what = f"{group_id} {_ports(permission)} from {cidr}"
-                allowed = self._allowed(policy, group, permission)
+                what = f"{group_id} {ports_text(permission)} from {cidr}"
+                allowed = self.allowed(policy, group, permission)
                 if allowed is not None:
                     plan.kept.append(f"{what} (allowed: {allowed.reason})")
                     lines.append(f"  {what}   (kept: {allowed.reason})")
@@ -155,7 +155,7 @@ class RevokeWorldIngress(Playbook):
         plan.diff = "\n".join([f"Security group {group_id} ({group['GroupName']}):", *lines])
         return plan
 
-    def _allowed(self, policy, group: dict, permission: dict):
+    def allowed(self, policy, group: dict, permission: dict):
         """The allowlist entry covering a world-open permission of the group, if any."""
         return policy.allowed(
             self.name,
@@ -172,10 +172,10 @@ class RevokeWorldIngress(Playbook):
         policy = clients.policy
         group_id = group["GroupId"]
         still_open = [
-            f"{_ports(p)} from {e.get('CidrIp') or e.get('CidrIpv6')}"
+            f"{ports_text(p)} from {e.get('CidrIp') or e.get('CidrIpv6')}"
             for p in group.get("IpPermissions", [])
-            for _, e in _world_ranges(p)
-            if self._allowed(policy, group, p) is None
+            for _, e in world_ranges(p)
+            if self.allowed(policy, group, p) is None
         ]
         observed = {"ingress": group.get("IpPermissions", [])}
         if still_open:

@@ -209,3 +209,29 @@ def test_the_api_describes_itself_and_validates_its_parameters(wired):
     assert missing.status_code == 404
     replay = wired.http.post(f"{wired.url}/api/dead-letters/1/replay", timeout=10)
     assert replay.status_code == 401
+
+
+def test_secbot_sweep_finds_a_world_open_group_and_the_automation_closes_it(wired):
+    from helpers.aws import session
+
+    ec2 = session(wired.settings).client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName=f"sweep-{uuid.uuid4().hex[:6]}",
+                                      Description="sweep test", VpcId=vpc)["GroupId"]  # fmt: skip
+    try:
+        # Opened by someone Splunk cannot see (an internal call): only a sweep finds it.
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])  # fmt: skip
+        body = urllib.parse.urlencode({"command": "/secbot", "text": "sweep", "user_name": "alice"})
+        resp = _slack_post(wired, "/slack/commands", body)
+        assert resp.status_code == 200 and "sweep" in resp.json()["text"]
+        key = f"security-group-open-to-world:{group}:123456789012"
+        incident = wired.wait_state(key, "verified", "failed", timeout=60)
+        assert incident["state"] == "verified"
+        assert any("found by a sweep: tcp 5432 from 0.0.0.0/0" in str(s["data"])
+                   or "a sweep" in s["text"] for s in incident["timeline"])  # fmt: skip
+        [sg] = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"]
+        assert sg["IpPermissions"] == []
+    finally:
+        ec2.delete_security_group(GroupId=group)
