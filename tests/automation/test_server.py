@@ -216,7 +216,7 @@ def test_secbot_sweep_finds_a_world_open_group_and_the_automation_closes_it(wire
     from helpers.aws import session
 
     detection = splunk.connect(wired.settings).saved_searches["security-group-open-to-world"]
-    detection.update(disabled="1")  # only the sweep may find this one
+    detection.disable()  # only the sweep may find this one
     ec2 = session(wired.settings).client("ec2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     group = ec2.create_security_group(GroupName=f"sweep-{uuid.uuid4().hex[:6]}",
@@ -235,5 +235,5 @@ def test_secbot_sweep_finds_a_world_open_group_and_the_automation_closes_it(wire
         [sg] = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"]
         assert sg["IpPermissions"] == []
     finally:
-        detection.update(disabled="0")
+        detection.enable()
         ec2.delete_security_group(GroupId=group)

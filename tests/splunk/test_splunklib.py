@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 import splunklib.binding as binding
@@ -391,3 +392,15 @@ def test_lookup_uploaded_with_outputlookup_is_listed(service):
     assert name in names
     rows = _rows(service.jobs.oneshot(f"| inputlookup {name}", output_mode="json"))
     assert rows == [{"account": "123456789012", "owner": "secops"}]
+
+
+def test_saved_search_disable_and_enable_as_splunklib_calls_them(service):
+    name = f"toggle-{uuid.uuid4().hex[:6]}"
+    saved = service.saved_searches.create(name, "search index=main | head 1")
+    try:
+        saved.disable()
+        assert saved.refresh()["disabled"] == "1"
+        saved.enable()
+        assert saved.refresh()["disabled"] == "0"
+    finally:
+        service.saved_searches.delete(name)

@@ -45,6 +45,8 @@ ROUTES: tuple[Route, ...] = (
     Route("saved/searches/{name}", POST, saved_searches.update_saved),
     Route("saved/searches/{name}", DELETE, saved_searches.delete_saved),
     Route("saved/searches/{name}/dispatch", POST, saved_searches.dispatch_saved),
+    Route("saved/searches/{name}/disable", POST, saved_searches.disable_saved),
+    Route("saved/searches/{name}/enable", POST, saved_searches.enable_saved),
     Route("saved/searches/{name}/history", GET, saved_searches.saved_history),
     # macros
     Route("configs/conf-macros", GET, knowledge.list_macros),

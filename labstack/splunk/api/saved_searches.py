@@ -85,6 +85,18 @@ def update_saved(api: Splunkd, call: Call) -> Response:
     return api.feed(call, "savedsearch", [_saved_entity(saved)])
 
 
+def disable_saved(api: Splunkd, call: Call) -> Response:
+    """``saved/searches/<name>/disable``: as setting ``disabled=1`` (splunklib's ``disable()``)."""
+    saved = api.saved.update(_saved(api, call).name, {"disabled": "1"})
+    return api.feed(call, "savedsearch", [_saved_entity(saved)])
+
+
+def enable_saved(api: Splunkd, call: Call) -> Response:
+    """``saved/searches/<name>/enable``: as setting ``disabled=0``."""
+    saved = api.saved.update(_saved(api, call).name, {"disabled": "0"})
+    return api.feed(call, "savedsearch", [_saved_entity(saved)])
+
+
 def delete_saved(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
     api.saved.delete(saved.name)
