@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
@@ -116,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.config import Settings
     from labstack.cli.wiring import wire
 
-    home = Path(tempfile.mkdtemp(prefix="automation-bench-")) / ".lab"
-    with World.scratch(home) as world:
+    with World.scratch() as world:  # a temporary home, removed afterwards
         env = world.read_env()
         wire(Settings(_env_file=None, **{k.lower(): v for k, v in env.items()}))
         tag = uuid.uuid4().hex[:6]
