@@ -184,6 +184,7 @@ def main() -> int:
         for _ in range(args.runs):  # the baseline, before anything alerts the automation
             for name in names:
                 direct[name].append(_direct(name, settings))
+        _drain(settings)  # the baseline's own events must not alert once the alerts exist
         http = _http()
         for round_ in range(1, args.runs + 1):
             wire(settings, fresh_alerts=True)  # throttles start afresh (untimed)
@@ -209,6 +210,28 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
+
+
+def _drain(settings, quiet: float = 3.0, limit: float = 60.0) -> None:
+    """Wait until CloudTrail has delivered everything and the trail queue has stayed empty for
+    ``quiet`` seconds (the ingest has sent it all to Splunk)."""
+    from helpers import simulate
+    from helpers.aws import session
+
+    simulate.flush(settings)
+    sqs = session(settings).client("sqs")
+    url = sqs.get_queue_url(QueueName=settings.require("cloudtrail_queue"))["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline, empty_since = time.monotonic() + limit, None
+    while time.monotonic() < deadline:
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if all(attrs.get(n) == "0" for n in names):
+            empty_since = empty_since or time.monotonic()
+            if time.monotonic() - empty_since >= quiet:
+                return
+        else:
+            empty_since = None
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":
