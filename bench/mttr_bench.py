@@ -159,8 +159,7 @@ def main() -> int:
         parser.error(f"no playbook-backed scenario {unknown}; known: {', '.join(SCENARIOS)}")
 
     from helpers import detections
-    from labstack.cli.demo import _http
-    from labstack.cli.wiring import wire
+    from labstack.cli.wiring import loopback_session, wire
     from labstack.world import World
 
     by_scenario: dict[str, set[str]] = {}
@@ -185,7 +184,7 @@ def main() -> int:
             for name in names:
                 direct[name].append(_direct(name, settings))
         _drain(settings)  # the baseline's own events must not alert once the alerts exist
-        http = _http()
+        http = loopback_session()
         for round_ in range(1, args.runs + 1):
             wire(settings, fresh_alerts=True)  # throttles start afresh (untimed)
             for name in names:

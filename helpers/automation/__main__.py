@@ -16,7 +16,7 @@ import threading
 from helpers.automation.service import build
 from helpers.config import MissingSetting, get_settings
 from helpers.runtime.queue import Worker
-from helpers.runtime.serve import PortInUse, Server, listener, port_env_name
+from helpers.runtime.serve import PortInUse, Server, listener, port_env_name, run
 
 log = logging.getLogger("helpers.automation")
 
@@ -96,8 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             worker.stop()
         service.close()
         log.info("stopped")
-
-    from helpers.runtime.serve import run
 
     return run([server], on_stop=on_stop)
 

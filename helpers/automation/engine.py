@@ -28,7 +28,7 @@ from typing import Any
 
 from helpers import delegation, detections, playbooks
 from helpers import enrich as enrichers
-from helpers.automation.lifecycle import FINAL, JIRA_STATUS
+from helpers.automation.lifecycle import JIRA_STATUS
 from helpers.automation.outputs import JiraTickets, SlackChat, SplunkResults, TicketRef
 from helpers.automation.store import Store
 from helpers.clients import Clients
@@ -297,7 +297,13 @@ class Automation:
             self.store.ask_approval(key, _one_line(plan), decision.reason)
             return "waiting_for_approval"
         if decision.delay:
-            time.sleep(min(decision.delay, 60.0))
+            # Let infrastructure-as-code finish first; the worker and the incident's lock are not
+            # held meanwhile: a "respond" item comes back after the delay and applies the plan.
+            self.store.move(key, "remediating", f"Remediating in {decision.delay:.0f}s "
+                            f"({decision.reason}; the policy's delay)")  # fmt: skip
+            self.inbox.put({"kind": "respond", "dedup_key": key}, key="respond",
+                           delay=decision.delay)  # fmt: skip
+            return "delayed"
         self.store.move(key, "remediating", f"Remediating automatically ({decision.reason})")
         return "remediating"
 
@@ -465,11 +471,6 @@ class Automation:
                 self.decide_approval(row["dedup_key"], False, "nobody (the request expired)")
                 expired.append(row["dedup_key"])
         return expired
-
-    # -- reading ---------------------------------------------------------------------------------
-    def final(self, key: str) -> bool:
-        row = self.store.get(key)
-        return bool(row) and row["state"] in FINAL
 
 
 def _one_line(plan: Plan) -> str:

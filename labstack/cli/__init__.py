@@ -162,11 +162,9 @@ def _automation(world: World):
 
 
 def _api(method: str, url: str, **kwargs):
-    import requests
+    from labstack.cli.wiring import loopback_session
 
-    session = requests.Session()
-    session.trust_env = False
-    with session:
+    with loopback_session() as session:
         resp = session.request(method, url, timeout=30, **kwargs)
     if resp.status_code >= 400:
         try:

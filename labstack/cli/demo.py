@@ -16,8 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import requests
-
+from labstack.cli.wiring import loopback_session
 from labstack.world import World
 
 #: The scenarios the demo runs, in order (the stolen key is disabled last: the others use it).
@@ -51,12 +50,6 @@ def _step(text: str) -> None:
     print(f"\n==> {text}")
 
 
-def _http() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # the local world is on loopback
-    return session
-
-
 def run(world: World, timeout: float = 30.0, scenarios: tuple[str, ...] = SCENARIOS) -> int:
     _step("starting the local world, wired end to end (alert throttles start afresh)")
     started = time.monotonic()
@@ -77,7 +70,7 @@ def run(world: World, timeout: float = 30.0, scenarios: tuple[str, ...] = SCENAR
         for example in detection.positives:
             if example.scenario:
                 by_scenario.setdefault(example.scenario, set()).add(detection.id)
-    http = _http()
+    http = loopback_session()
     outcomes = []
     for name in scenarios:
         _step(f"attack: {name} ({simulate.get(name).description})")

@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import requests
 
-__all__ = ["WEBHOOK_NAME", "wire"]
+__all__ = ["WEBHOOK_NAME", "loopback_session", "wire"]
 
 WEBHOOK_NAME = "lab-automation"
 SLASH_COMMAND = "/secbot"
+
+
+def loopback_session() -> requests.Session:
+    """An HTTP session for the local world: addressed directly, never through a proxy."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def wire(settings, *, fresh_alerts: bool = False) -> dict[str, str]:
@@ -49,10 +56,8 @@ def _slack_app(settings, automation: str) -> None:
     """Point the local Slack app's Request URL and slash command at the automation server."""
     root = settings.require("slack_api_url").rstrip("/").removesuffix("/api")
     token = settings.require("slack_bot_token")
-    session = requests.Session()
-    session.trust_env = False  # loopback only
     headers = {"Authorization": f"Bearer {token}"}
-    with session:
+    with loopback_session() as session:
         resp = session.put(
             f"{root}/_lab/interactivity",
             json={

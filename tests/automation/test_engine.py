@@ -163,6 +163,21 @@ def test_an_exempt_plan_ends_exempt_and_a_fixed_resource_ends_verified(tmp_path,
     assert book.applied == []
 
 
+def test_a_policy_delay_holds_no_worker_and_applies_when_the_delay_is_over(tmp_path, book):
+    engine = _engine(tmp_path, {"default": "auto"}, delay_seconds={"default": 30})
+    now = [1000.0]
+    engine.clock = engine.inbox.clock = lambda: now[0]
+    engine.process(_alert())
+    row = engine.store.get(_key())
+    assert row["state"] == "remediating" and book.applied == []
+    assert "Remediating in 30s" in row["timeline"][-1]["text"]
+    assert engine.inbox.claim() == []  # nothing to do until the delay is over
+    now[0] += 30
+    [later] = engine.inbox.claim()
+    engine.handle(later)
+    assert engine.store.get(_key())["state"] == "verified" and len(book.applied) == 1
+
+
 def test_a_failing_apply_ends_failed_with_the_error(tmp_path, book):
     engine = _engine(tmp_path, {"default": "auto"})
     book.fail_apply = True
