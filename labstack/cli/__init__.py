@@ -7,6 +7,7 @@ toolkit (``helpers``) that runs against them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import signal
@@ -294,6 +295,10 @@ def cmd_bench(args) -> int:
     return max(codes)
 
 
+#: Command groups with a module of their own under ``labstack/cli/``, each with ``add_parser(sub)``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -360,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     record = sub.add_parser("record-samples", help="re-record data/sample_cloudtrail/")
     record.add_argument("--out", default="data/sample_cloudtrail")
     record.set_defaults(func=cmd_record_samples)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"labstack.cli.{name}").add_parser(sub)
     return parser
 
 
