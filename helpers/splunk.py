@@ -25,6 +25,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ __all__ = [
     "connect",
     "define_macro",
     "ensure_index",
+    "install_app",
     "install_detections",
     "qualify",
     "search",
@@ -346,6 +348,25 @@ def ensure_index(name: str, *, service: splunklib.client.Service | None = None) 
     service = service or connect()
     if name not in service.indexes:
         service.indexes.create(name)
+
+
+def install_app(path: str | Path, *, service: splunklib.client.Service | None = None) -> bool:
+    """Install (or update) an app archive that lies on the Splunk host, as ``splunk install app``
+    does; True when it was new. For a Splunk elsewhere, upload the file in Splunk Web instead
+    (Apps > Manage Apps > Install app from file).
+
+    >>> install_app("dist/cloudsec_lab_detections-0.1.0.tgz")  # doctest: +SKIP
+    True
+    """
+    from splunklib.binding import HTTPError
+
+    service = service or connect()
+    try:
+        response = service.post("apps/local", name=str(Path(path).resolve()), filename=True,
+                                update=True)  # fmt: skip
+    except HTTPError as exc:
+        raise SearchError(_splunk_message(exc)) from None
+    return response.status == 201
 
 
 def install_detections(

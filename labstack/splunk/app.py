@@ -13,6 +13,7 @@ from labstack.splunk import results
 from labstack.splunk.alerting import Alerting
 from labstack.splunk.alerting.actions import ActionSettings
 from labstack.splunk.api import ROUTES, Splunkd
+from labstack.splunk.apps import Apps
 from labstack.splunk.auth import Auth
 from labstack.splunk.config import Config
 from labstack.splunk.hec import HecApp, KnownIndexes
@@ -25,6 +26,7 @@ __all__ = ["SplunkApp", "build"]
 
 EVENTS_DB = "events.duckdb"
 SAVED_SEARCHES = "saved_searches.json"
+APPS = "apps.json"
 
 
 def search_runner(store: EventStore):
@@ -84,6 +86,7 @@ def build(config: Config, web_url: str) -> SplunkApp:
     api = Splunkd(
         store, saved, jobs, auth, state_dir=state, routes=ROUTES, known_indexes=known_indexes,
         pages=web.page, alerting=alerting,
+        apps=Apps(state / APPS, store, saved, check=alerting.check),
     )  # fmt: skip
     hec = HecApp(store, config.hec_token, indexes=known_indexes)
     return SplunkApp(config, store, saved, jobs, alerting, api, hec, web)

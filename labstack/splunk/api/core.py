@@ -154,8 +154,8 @@ class Splunkd:
     Built by :func:`labstack.splunk.app.build`, which hands in every part: ``routes`` (the
     table), ``pages`` (the web pages' WSGI-less handler: a Response or None), ``alerting`` (its
     ``check`` vets alert settings before a saved search is stored, its ``on_dispatch`` runs
-    after a dispatch; the fired-alerts routes read its state) and ``known_indexes`` (shared
-    with the HEC).
+    after a dispatch; the fired-alerts routes read its state), ``apps`` (the installed apps,
+    :class:`labstack.splunk.apps.Apps`) and ``known_indexes`` (shared with the HEC).
     """
 
     def __init__(
@@ -170,6 +170,7 @@ class Splunkd:
         known_indexes: KnownIndexes,
         pages: Callable[[Request], Response | None] | None = None,
         alerting=None,
+        apps=None,
         server_name: str | None = None,
     ):
         self.store = store
@@ -181,6 +182,7 @@ class Splunkd:
         self.known_indexes = known_indexes
         self.pages = pages
         self.alerting = alerting
+        self.apps = apps
         self.server_name = server_name or socket.gethostname()
         self.started = time.time()
         self.lookup_staging = self.state_dir / "lookup_tmp"

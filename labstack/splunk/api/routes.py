@@ -7,7 +7,15 @@ route whose pattern matches wins, so fixed segments come before captures (``expo
 
 from __future__ import annotations
 
-from labstack.splunk.api import alerts, indexes, knowledge, saved_searches, search_jobs, server
+from labstack.splunk.api import (
+    alerts,
+    apps,
+    indexes,
+    knowledge,
+    saved_searches,
+    search_jobs,
+    server,
+)
 from labstack.splunk.api.core import Route
 
 ALL, GET, POST, DELETE = ("GET", "POST"), ("GET",), ("POST",), ("DELETE",)
@@ -68,6 +76,11 @@ ROUTES: tuple[Route, ...] = (
     Route("data/lookup-table-files/{name}", GET, knowledge.get_lookup),
     Route("data/lookup-table-files/{name}", POST, knowledge.upload_lookup),
     Route("data/lookup-table-files/{name}", DELETE, knowledge.delete_lookup),
+    # apps
+    Route("apps/local", GET, apps.list_apps),
+    Route("apps/local", POST, apps.create_app),
+    Route("apps/local/{name}", GET, apps.get_app),
+    Route("apps/local/{name}", DELETE, apps.delete_app),
     # fired alerts and the outbox (the alerting's state)
     Route("alerts/fired_alerts", GET, alerts.list_fired_groups),
     Route("alerts/fired_alerts/{name}", GET, alerts.list_fired),
