@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TOOLS  := $(VENV)/tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
 .PHONY: demo test lint format bench samples check-pins clean up down
 
@@ -15,12 +17,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+## Tools the tests run in their own environment (checkov, splunk-appinspect: see the file).
+$(TOOLS_STAMP): tools/requirements-tools.txt $(STAMP)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet -r tools/requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
 ## Start the local world and run the end-to-end flow.
 demo: $(STAMP)
 	$(BIN)/lab demo
 
 ## Run every test: lint, pins, unit and stack tests, and the notebooks under nbval.
-test: $(STAMP) lint check-pins
+test: $(STAMP) $(TOOLS_STAMP) lint check-pins
 	$(BIN)/pytest --nbval-lax -p no:cacheprovider
 
 lint: $(STAMP)

@@ -119,7 +119,8 @@ def app_files(
     lookups = detections.lookups()
     conf = {
         "app.conf": {
-            "install": {"is_configured": "true", "build": "1"},
+            "id": {"name": APP_NAME, "version": version},
+            "install": {"is_configured": "false", "build": "1"},
             "ui": {"is_visible": "false", "label": LABEL},
             "launcher": {
                 "author": "If This Then Hack",
@@ -143,7 +144,7 @@ def app_files(
     }
     files = {f"default/{name}": conf_text(stanzas, generated) for name, stanzas in conf.items()}
     files["metadata/default.meta"] = conf_text(
-        {"": {"access": "read : [ * ], write : [ admin ]", "export": "system"}}, generated
+        {"": {"access": "read : [ * ], write : [ admin, sc_admin ]", "export": "system"}}, generated
     )
     files.update({f"lookups/{name}": text for name, text in lookups.items()})
     files["README.txt"] = (

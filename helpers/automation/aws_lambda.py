@@ -34,7 +34,7 @@ def _service():
         if _SERVICE is None:
             from helpers.automation.service import build
 
-            _SERVICE = build(respond_on="alert")  # no Jira callback reaches a Lambda
+            _SERVICE = build(web=False, respond_on="alert")  # no Jira callback reaches it
         return _SERVICE
 
 

@@ -28,10 +28,10 @@ VISIBILITY = 60.0
 
 @dataclass
 class Service:
-    """The built parts: the engine, its WSGI app, its store and inbox."""
+    """The built parts: the engine, its WSGI app (None for a Lambda), its store and inbox."""
 
     automation: Automation
-    app: AutomationApp
+    app: AutomationApp | None
     store: Store
     inbox: Queue
 
@@ -65,13 +65,21 @@ def _clients(settings: Settings) -> Clients:
     return Clients(settings, policy=policy)
 
 
-def build(settings: Settings | None = None, *, directory: Path | None = None, **engine) -> Service:
+def build(
+    settings: Settings | None = None,
+    *,
+    directory: Path | None = None,
+    web: bool = True,
+    **engine,
+) -> Service:
     """Build the server from settings: the store and inbox under ``directory``, Jira, Slack and
     Splunk outputs for the products that are configured. Keyword arguments go to ``Automation``.
+    ``web=False`` builds no HTTP app (the Lambda: its events come from AWS, not over HTTP), so
+    it needs no ``AUTOMATION_TOKEN``.
     """
     settings = settings or get_settings()
     token = settings.automation_token
-    if token is None or not token.get_secret_value():
+    if web and (token is None or not token.get_secret_value()):
         raise MissingSetting("AUTOMATION_TOKEN", "the secret in the Splunk webhook URL")
     directory = directory or state_dir(settings)
     store = Store(directory / "automation.sqlite")
@@ -96,6 +104,8 @@ def build(settings: Settings | None = None, *, directory: Path | None = None, **
     options["sweep"] = lambda: world_open_groups(clients)
     options.update(engine)
     automation = Automation(store, inbox, **options)
+    if not web:
+        return Service(automation, None, store, inbox)
     secret = settings.jira_webhook_secret
     slack_secret = settings.slack_signing_secret
     app = AutomationApp(

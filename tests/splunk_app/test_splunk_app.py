@@ -4,7 +4,6 @@ into a private local Splunk through splunklib, where it must alert like install_
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import time
 
@@ -14,7 +13,7 @@ from splunklib.binding import HTTPError
 from helpers import detections, splunk, splunk_app
 from helpers.receivers import Receiver
 from labstack.splunk.conf import ConfError, parse
-from labstack.world import World
+from tests.conftest import private_world
 
 HOOK = "https://automation.example.com/splunk/webhook/TOKEN"
 APP = splunk_app.APP_NAME
@@ -90,23 +89,8 @@ def test_conf_parser_names_the_bad_line():
 # -- installed into a private Splunk ----------------------------------------------------------
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    home = tmp_path_factory.mktemp("splunk-app") / ".lab"
-    with World.scratch(home, only=("splunk",)) as world:
-        env = world.read_env()
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        from helpers.config import get_settings
-
-        get_settings.cache_clear()
-        try:
-            yield splunk.connect()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            get_settings.cache_clear()
+    with private_world(tmp_path_factory.mktemp("splunk-app") / ".lab", only=("splunk",)):
+        yield splunk.connect()
 
 
 ALERT_KEYS = ("search", "cron_schedule", "dispatch.earliest_time", "dispatch.latest_time",
