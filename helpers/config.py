@@ -6,7 +6,9 @@ same in both worlds (see DESIGN.md section 4), so pointing the lab at a real AWS
 Jira or Slack is a matter of setting them, never of changing code.
 
 Secrets are ``SecretStr`` and never printed; a setting that a call needs but nobody set raises
-``MissingSetting`` naming it.
+``MissingSetting`` naming it. Where secrets must not sit in the environment (a Lambda function, a
+server), ``SETTINGS_SECRET_ID`` names an AWS Secrets Manager secret holding a JSON object of
+settings (``{"JIRA_TOKEN": "...", "SLACK_BOT_TOKEN": "..."}``), read below the environment.
 
 >>> from helpers.config import get_settings
 >>> settings = get_settings()
@@ -17,11 +19,17 @@ Secrets are ``SecretStr`` and never printed; a setting that a call needs but nob
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    AWSSecretsManagerSettingsSource,
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from helpers.runtime.home import lab_home
 
@@ -118,6 +126,35 @@ class Settings(BaseSettings):
     lab_root_secret_access_key: SecretStr = SecretStr("rootEXAMPLEKEYwJalrXUtnFEMI/K7MDENGbPxR")
     lab_office_ips: str = "52.94.236.248,13.107.42.14,104.16.1.1"
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, the environment, the ``SETTINGS_SECRET_ID`` secret, ``.env`` files."""
+        secret = os.environ.get("SETTINGS_SECRET_ID")
+        if not secret:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        try:  # the source reads the secret as it is made
+            stored = AWSSecretsManagerSettingsSource(
+                settings_cls,
+                secret,
+                region_name=os.environ.get("AWS_DEFAULT_REGION"),
+                endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+                case_sensitive=False,
+            )
+        except Exception as exc:  # botocore's errors (not found, denied, no credentials), JSON
+            raise SettingsSecretError(
+                f"SETTINGS_SECRET_ID={secret!r}: the secret cannot be read "
+                f"({type(exc).__name__}: {exc}); it must be a Secrets Manager secret holding a "
+                'JSON object such as {"JIRA_TOKEN": "..."}, readable by this identity'
+            ) from None
+        return init_settings, env_settings, stored, dotenv_settings
+
     @field_validator("jira_team_owners", mode="before")
     @classmethod
     def _json_mapping(cls, value):
@@ -150,6 +187,10 @@ class Settings(BaseSettings):
         if value is None or value == "":  # an empty secret is as missing as an unset one
             raise MissingSetting(name.upper(), purpose)
         return value
+
+
+class SettingsSecretError(RuntimeError):
+    """The Secrets Manager secret named by ``SETTINGS_SECRET_ID`` could not be read."""
 
 
 def load_settings(**overrides) -> Settings:
