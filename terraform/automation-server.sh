@@ -1,11 +1,12 @@
 #!/bin/bash
-# First boot of the automation server (Amazon Linux 2023): the toolkit from its repository, run
+# First boot of the automation server (Amazon Linux 2023), a Terraform template (servers.tf):
+# the toolkit from its repository, run
 # as a systemd service. Its settings come from /etc/cloudsec-lab.env (SETTINGS_SECRET_ID and the
 # non-secret ones); nothing secret is in this script.
 set -euo pipefail
 dnf install -y python3.11 git
 useradd --system --home /opt/cloudsec-lab cloudsec || true
-git clone --depth 1 "${LAB_REPOSITORY:-https://github.com/example/diy-cloud-security-lab}" /opt/cloudsec-lab/src
+git clone --depth 1 "${repository}" /opt/cloudsec-lab/src
 python3.11 -m venv /opt/cloudsec-lab/venv
 /opt/cloudsec-lab/venv/bin/pip install /opt/cloudsec-lab/src
 touch /etc/cloudsec-lab.env && chmod 600 /etc/cloudsec-lab.env

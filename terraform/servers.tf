@@ -111,7 +111,14 @@ resource "aws_instance" "automation" {
   iam_instance_profile   = aws_iam_instance_profile.automation[0].name
   monitoring             = true
   ebs_optimized          = true
-  user_data              = file("${path.module}/automation-server.sh")
+  user_data              = templatefile("${path.module}/automation-server.sh", { repository = var.lab_repository })
+
+  lifecycle {
+    precondition {
+      condition     = var.lab_repository != null
+      error_message = "deploy_servers: set lab_repository, the git URL the automation server installs the lab from."
+    }
+  }
 
   metadata_options {
     http_tokens   = "required"

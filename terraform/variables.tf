@@ -56,6 +56,12 @@ variable "subnet_id" {
   default     = null
 }
 
+variable "lab_repository" {
+  description = "The git URL of this lab's repository, which the automation server installs (with deploy_servers)."
+  type        = string
+  default     = null
+}
+
 variable "splunk_ami" {
   description = "An AMI with Splunk Enterprise installed (AWS Marketplace), for the Splunk server."
   type        = string
