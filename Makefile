@@ -39,7 +39,7 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout notebooks/*.ipynb notebooks/jobs/*.ipynb
 
 check-pins: $(STAMP)
 	$(BIN)/python tools/check_pins.py

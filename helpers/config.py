@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     automation_aws_access_key_id: str | None = None
     automation_aws_secret_access_key: SecretStr | None = None
 
+    # Scheduled jobs (helpers.jobs)
+    #: The jobs file (default: ./jobs.yml, else the lab's own jobs.yml beside helpers/).
+    jobs_file: Path | None = None
+    #: Where runs are archived (default: <lab home>/jobs).
+    jobs_archive: Path | None = None
+    #: Whether the jobs service runs jobs when they are due (off: it only serves the page).
+    jobs_scheduler: bool = True
+
     # Attack scenarios (helpers.simulate). The attacker holds the developer's stolen key; the
     # defaults are the local world's documentation values, not secrets.
     lab_attacker_access_key_id: str = "AKIAIOSFODNN7EXAMPLE"

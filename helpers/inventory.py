@@ -1,4 +1,4 @@
-"""Find cloud risks with boto3 and pandas: open security groups and public buckets.
+"""Find cloud risks with boto3 and pandas: open security groups, public buckets, stale keys.
 
 Works on any account the session reaches (the local world or a real one).
 
@@ -10,6 +10,7 @@ Works on any account the session reaches (the local world or a real one).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pandas as pd
 from botocore.exceptions import ClientError
@@ -24,6 +25,12 @@ PUBLIC_GRANTEES = (
 )
 #: Ports whose exposure to the world is an incident, not a design (SSH, RDP, databases...).
 ADMIN_PORTS = {22, 3389, 3306, 5432, 1433, 6379, 9200, 27017}
+#: An active access key older than this many days is due for rotation (CIS AWS 1.14: 90).
+MAX_KEY_AGE_DAYS = 90
+#: An active access key unused for this many days (or never used since) should go (CIS 1.12: 45).
+MAX_KEY_IDLE_DAYS = 45
+ACCESS_KEY_COLUMNS = ["user", "access_key_id", "status", "created", "age_days", "last_used",
+                      "last_service", "idle_days"]  # fmt: skip
 
 
 def security_group_rules(lab: LabSession) -> pd.DataFrame:
@@ -127,3 +134,48 @@ def _as_list(value) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def access_keys(lab: LabSession, now: datetime | None = None) -> pd.DataFrame:
+    """Every IAM user's access keys: age, when each was last used (GetAccessKeyLastUsed), and
+    for how many days it has been idle (since creation, when it was never used)."""
+    iam = lab.client("iam")
+    now = now or datetime.now(UTC)
+    rows = []
+    for page in iam.get_paginator("list_users").paginate():
+        for user in page["Users"]:
+            pages = iam.get_paginator("list_access_keys").paginate(UserName=user["UserName"])
+            for key in (k for p in pages for k in p["AccessKeyMetadata"]):
+                used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+                last = (used.get("AccessKeyLastUsed") or {}).get("LastUsedDate")
+                rows.append({
+                    "user": user["UserName"], "access_key_id": key["AccessKeyId"],
+                    "status": key["Status"], "created": key["CreateDate"],
+                    "age_days": (now - key["CreateDate"]).days, "last_used": last,
+                    "last_service": (used.get("AccessKeyLastUsed") or {}).get("ServiceName"),
+                    "idle_days": (now - (last or key["CreateDate"])).days,
+                })  # fmt: skip
+    return pd.DataFrame(rows, columns=ACCESS_KEY_COLUMNS)
+
+
+def stale_access_keys(keys: pd.DataFrame, max_age_days: int = MAX_KEY_AGE_DAYS,
+                      max_idle_days: int = MAX_KEY_IDLE_DAYS) -> pd.DataFrame:  # fmt: skip
+    """The active keys of :func:`access_keys` that are too old or unused too long, with why.
+
+    >>> keys = pd.DataFrame([{"user": "dev", "access_key_id": "AKIA1", "status": "Active",
+    ...                       "age_days": 120, "idle_days": 3, "last_used": None}])
+    >>> stale_access_keys(keys)[["user", "reason"]].to_dict("records")
+    [{'user': 'dev', 'reason': 'created 120 days ago (rotate after 90)'}]
+    """
+    reasons = []
+    for row in keys.itertuples():
+        why = []
+        if row.age_days > max_age_days:
+            why.append(f"created {row.age_days} days ago (rotate after {max_age_days})")
+        if row.idle_days > max_idle_days and pd.notna(row.last_used):
+            why.append(f"last used {row.idle_days} days ago (idle for {max_idle_days} at most)")
+        elif row.idle_days > max_idle_days:
+            why.append(f"never used in {row.idle_days} days (idle for {max_idle_days} at most)")
+        reasons.append("; ".join(why) if row.status == "Active" else "")
+    flagged = keys.assign(reason=reasons)
+    return flagged[flagged["reason"] != ""].reset_index(drop=True)

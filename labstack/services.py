@@ -28,6 +28,7 @@ SERVICE_MODULES = [
     "labstack.splunk.service",
     "labstack.automation_service",
     "labstack.ingest_service",
+    "labstack.jobs_service",
 ]
 
 
@@ -52,6 +53,9 @@ class Service:
     sockets: bool = True
     #: The web pages a person looks at (paths on the main port), for ``lab status``.
     views: tuple[str, ...] = ()
+    #: Environment the service gets in a throwaway world (free ports: tests, benches), e.g. no
+    #: scheduled jobs, so a test suite stays deterministic.
+    scratch_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def main_role(self) -> str:

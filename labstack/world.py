@@ -68,29 +68,38 @@ class World:
         port_overrides: dict[str, int] | None = None,
         only: tuple[str, ...] | None = None,
         free_ports: bool = False,
+        env: dict[str, str] | None = None,
     ):
         """``only`` limits the world to some services (e.g. ``("aws",)`` to record samples);
-        ``free_ports`` starts every service on a port the system picks (scratch worlds)."""
+        ``free_ports`` starts every service on a port the system picks (scratch worlds: each
+        service also gets its ``scratch_env``, e.g. no scheduled jobs); ``env`` is more
+        environment for every service (``{"JOBS_SCHEDULER": "on"}`` in a test that wants it)."""
         self.home = home or lab_home()
         self.port_overrides = port_overrides or {}
         self.only = only
         self.free_ports = free_ports
+        self.env = dict(env or {})
 
     @classmethod
     @contextmanager
     def scratch(
-        cls, home: Path | None = None, only: tuple[str, ...] | None = None, timeout: float = 90.0
+        cls,
+        home: Path | None = None,
+        only: tuple[str, ...] | None = None,
+        timeout: float = 90.0,
+        env: dict[str, str] | None = None,
     ) -> Iterator[World]:
         """A temporary world on free ports, up for the ``with`` block, stopped by pid after.
 
-        Without ``home`` it lives in a temporary folder that is removed afterwards.
+        Without ``home`` it lives in a temporary folder that is removed afterwards. Its jobs
+        service schedules nothing unless ``env`` says ``JOBS_SCHEDULER=on``.
 
         >>> with World.scratch(only=("aws",)) as world:  # doctest: +SKIP
         ...     world.read_env()["AWS_ENDPOINT_URL"]
         'http://127.0.0.1:40123'
         """
         folder = None if home is not None else Path(tempfile.mkdtemp(prefix="lab-scratch-"))
-        world = cls(home or folder / ".lab", only=only, free_ports=True)
+        world = cls(home or folder / ".lab", only=only, free_ports=True, env=env)
         try:
             world.up(timeout=timeout)
             yield world
@@ -233,6 +242,10 @@ class World:
 
     def _child_env(self, all_ports: dict[str, dict[str, int]], secrets_: dict[str, str]) -> dict:
         env = dict(os.environ)
+        if self.free_ports:
+            for service in self.services():
+                env.update(service.scratch_env)
+        env.update(self.env)
         env.update(self.settings(all_ports, secrets_))
         for name, ports in all_ports.items():
             for role, port in ports.items():

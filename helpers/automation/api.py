@@ -16,29 +16,84 @@ import requests
 
 from helpers.config import Settings, get_settings
 
-__all__ = ["FINAL", "incident", "incidents", "timeline", "wait", "wait_for_detection"]
+__all__ = [
+    "FINAL",
+    "Unreachable",
+    "incident",
+    "incidents",
+    "sweep",
+    "timeline",
+    "wait",
+    "wait_for_detection",
+]
 
 FINAL = ("verified", "failed", "dismissed", "exempt")
+#: Seconds one request to the server may take (connecting and answering).
+TIMEOUT = 10.0
 
 
-def _get(path: str, settings: Settings | None = None, **params) -> Any:
+class Unreachable(requests.ConnectionError):
+    """The automation server did not answer; the message says where it was looked for."""
+
+
+def _request(method: str, path: str, settings: Settings | None = None, **kwargs) -> Any:
     settings = settings or get_settings()
     base = settings.require("automation_url", "the automation server").rstrip("/")
     session = requests.Session()
     session.trust_env = False  # the server is addressed directly, never through a proxy
-    with session:
-        resp = session.get(f"{base}{path}", params=params, timeout=10)
+    try:
+        with session:
+            resp = session.request(method, f"{base}{path}", timeout=TIMEOUT, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise Unreachable(
+            f"the automation server at {base} did not answer ({type(err).__name__}); is it "
+            "running? (`lab status`; AUTOMATION_URL)"
+        ) from None
     if resp.status_code == 404:
         return None
-    resp.raise_for_status()
+    if resp.status_code >= 400:
+        try:
+            message = resp.json().get("error", resp.text)
+        except ValueError:
+            message = resp.text
+        raise requests.HTTPError(
+            f"the automation server answered HTTP {resp.status_code}: {message}", response=resp
+        )
     return resp.json()
 
 
-def incidents(state: str | None = None, settings: Settings | None = None):
-    """Every incident as a DataFrame (most recently updated first)."""
+def _get(path: str, settings: Settings | None = None, **params) -> Any:
+    return _request("GET", path, settings, params=params)
+
+
+def sweep(
+    rows: list[dict], *, source: str = "a sweep job", settings: Settings | None = None
+) -> dict:
+    """Hand what a sweep found (:func:`helpers.automation.sweep.world_open_groups`) to the
+    server, which handles each row as an alert: ``{"accepted": ..., "id": ..., "rows": n}``.
+
+    Needs ``AUTOMATION_TOKEN``; an unreachable server raises :class:`Unreachable` at once.
+
+    >>> api.sweep(world_open_groups(Clients()), source="job sg-sweep")  # doctest: +SKIP
+    {'accepted': True, 'id': 42, 'rows': 1}
+    """
+    settings = settings or get_settings()
+    token = settings.require("automation_token", "the automation server's API token")
+    return _request(
+        "POST",
+        "/api/sweep",
+        settings,
+        json={"rows": rows, "source": source},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def incidents(state: str | None = None, settings: Settings | None = None, limit: int = 200):
+    """Every incident as a DataFrame (most recently updated first; ``limit`` at most 1000)."""
     import pandas as pd
 
-    found = _get("/api/incidents", settings, **({"state": state} if state else {}))["incidents"]
+    params = {"limit": limit, **({"state": state} if state else {})}
+    found = _get("/api/incidents", settings, **params)["incidents"]
     frame = pd.DataFrame(found)
     for column in ("created", "updated"):
         if column in frame:

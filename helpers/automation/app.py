@@ -12,6 +12,7 @@ JSON ``{"error": ...}`` naming the problem, and nothing is stored.
 ``POST /slack/commands``          the ``/secbot`` slash command
 ``GET  /api/incidents``           incidents (``?state=``); ``/api/incidents/<dedup key>``
 ``GET  /api/dead-letters``        work that gave up; ``POST .../<id>/replay`` (bearer token)
+``POST /api/sweep``               what a sweep job found (bearer token): handled as alerts
 ``GET  /openapi.json``            this API, as OpenAPI 3.1
 ``GET  /``, ``/incidents/<key>``  the pages a person watches during a demo
 ================================  =========================================================
@@ -93,6 +94,7 @@ class AutomationApp:
                 Rule("/api/dead-letters", endpoint="dead_letters", methods=["GET"]),
                 Rule("/api/dead-letters/<int:mid>/replay", endpoint="replay", methods=["POST"]),
                 Rule("/api/queue", endpoint="queue", methods=["GET"]),
+                Rule("/api/sweep", endpoint="sweep", methods=["POST"]),
                 Rule("/openapi.json", endpoint="openapi", methods=["GET"]),
                 Rule("/", endpoint="page_incidents", methods=["GET"]),
                 Rule("/incidents/<path:key>", endpoint="page_incident", methods=["GET"]),
@@ -217,6 +219,15 @@ class AutomationApp:
         if not self.automation.inbox.replay(mid):
             raise NotFound(f"no dead letter {mid}")
         return _json({"replayed": mid})
+
+    def on_sweep(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return _error(401, "a sweep needs Authorization: Bearer <AUTOMATION_TOKEN>")
+        item = intake.sweep_findings(self._body(request))
+        if not item["rows"]:  # nothing found: nothing to work on, nothing stored
+            return _json({"accepted": False, "id": None, "rows": 0})
+        message_id = self.automation.accept(item)
+        return _json({"accepted": True, "id": message_id, "rows": len(item["rows"])}, 202)
 
     def on_queue(self, request: Request) -> Response:
         return _json({"inbox": self.automation.inbox.counts()})

@@ -419,17 +419,21 @@ class Automation:
         return "Incidents: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none")
 
     def on_sweep(self, item: dict) -> str:
-        """Look for world-open security groups now and hand each to the alert path."""
-        if self.sweep is None:
+        """Hand world-open security groups to the alert path: the rows a sweep job found
+        (``item["rows"]``), else what this server's own sweep finds now."""
+        if "rows" in item:
+            rows = item["rows"]
+        elif self.sweep is None:
             return "no sweep is configured"
-        rows = self.sweep()
+        else:
+            rows = self.sweep()
         if rows:
             self.on_alert(
                 {
                     "kind": "alert",
                     "source": "sweep",
                     "sid": f"sweep_{int(self.clock())}",
-                    "search_name": "sweep",
+                    "search_name": item.get("source") or "sweep",
                     "rows": rows,
                 }
             )

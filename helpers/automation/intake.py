@@ -29,6 +29,7 @@ __all__ = [
     "slack_command",
     "sns_alert",
     "splunk_alert",
+    "sweep_findings",
 ]
 
 #: Largest request body accepted (a Splunk webhook carries one result row).
@@ -209,6 +210,30 @@ def lambda_alerts(event: Any) -> list[tuple[str | None, dict]]:
         else:
             raise BadRequest(f"unsupported Lambda event source {origin!r} (aws:sns, aws:sqs)")
     return alerts
+
+
+# -- a sweep's findings ----------------------------------------------------------------------------
+def sweep_findings(body: bytes | str) -> dict:
+    """What a sweep found outside Splunk (the ``sg-sweep`` job): ``{"rows": [...]}``, each row
+    in a detection's fields (``detection`` and ``resource`` at least), ``source`` saying who
+    swept. The same ``sweep`` item as ``/secbot sweep``, with the rows already found.
+
+    >>> item = sweep_findings(b'{"rows": [{"detection": "d", "resource": "sg-1"}]}')
+    >>> item["kind"], len(item["rows"])
+    ('sweep', 1)
+    """
+    doc = _object(_json(body, "the sweep body"), "the sweep body")
+    rows = doc.get("rows")
+    if not isinstance(rows, list):
+        raise BadRequest("rows must be a list of result rows (it may be empty)")
+    if len(rows) > MAX_ROWS:
+        raise BadRequest(f"at most {MAX_ROWS} rows per sweep")
+    checked = [_row(row, "a row") for row in rows]
+    for row in checked:
+        for name in ("detection", "resource"):
+            if not isinstance(row.get(name), str) or not row[name]:
+                raise BadRequest(f"every row needs a {name} (text)")
+    return {"kind": "sweep", "source": _string(doc, "source") or "a sweep", "rows": checked}
 
 
 # -- Jira ------------------------------------------------------------------------------------------

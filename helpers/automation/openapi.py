@@ -204,6 +204,29 @@ def document(server: str = "") -> dict:
                     "responses": _answers("replayed", 401, 404),
                 }
             },
+            "/api/sweep": {
+                "post": {
+                    "summary": "What a sweep job found, handled as alerts (Authorization: Bearer "
+                    "token)",
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "required": ["rows"],
+                            "properties": {
+                                "rows": {"type": "array", "maxItems": 1000, "items": _ROW},
+                                "source": {"type": "string"},
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "200": {"description": "nothing found, nothing stored"},
+                        "202": _ACCEPTED,
+                        "400": _ERROR,
+                        "401": _ERROR,
+                        "413": _ERROR,
+                    },
+                }
+            },
             "/api/queue": {
                 "get": {
                     "summary": "The inbox's counts",

@@ -296,7 +296,7 @@ def cmd_bench(args) -> int:
 
 
 #: Command groups with a module of their own under ``labstack/cli/``, each with ``add_parser(sub)``.
-COMMAND_MODULES: tuple[str, ...] = ("export", "package")
+COMMAND_MODULES: tuple[str, ...] = ("export", "package", "jobs", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

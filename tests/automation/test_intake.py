@@ -54,6 +54,29 @@ def test_an_oversized_body_is_413():
     assert err.value.status == 413
 
 
+def test_a_sweep_s_findings_become_a_sweep_item_with_its_rows():
+    item = intake.sweep_findings(json.dumps({"rows": [ROW], "source": "the sg-sweep job"}))
+    assert item == {"kind": "sweep", "source": "the sg-sweep job", "rows": [ROW]}
+    assert intake.sweep_findings(b'{"rows": []}')["rows"] == []  # nothing found is fine
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{}", "rows must be a list"),
+        (b'{"rows": {"a": 1}}', "rows must be a list"),
+        (b'{"rows": ["sg-1"]}', "a row must be a JSON object"),
+        (json.dumps({"rows": [{"resource": "sg-1"}]}).encode(), "every row needs a detection"),
+        (json.dumps({"rows": [{"detection": "d", "resource": 7}]}).encode(), "needs a resource"),
+        (json.dumps({"rows": [ROW], "source": 3}).encode(), "source must be a string"),
+        (json.dumps({"rows": [ROW] * (intake.MAX_ROWS + 1)}).encode(), "at most 1000 rows"),
+    ],
+)
+def test_bad_sweeps_are_refused(body, message):
+    with pytest.raises(BadRequest, match=message):
+        intake.sweep_findings(body)
+
+
 def _sns_message(**overrides) -> str:
     return json.dumps({"search_name": "s", "sid": "sid9", "entity": "sg-1",
                        "correlation_id": KEY, "source": "d", "event": json.dumps(ROW)}

@@ -114,3 +114,26 @@ def test_lambda_on_sns_and_sqs_events_reaches_the_webhooks_ticket(wired, lambda_
     lambda_incident = store.get(row["dedup_key"])
     assert lambda_incident["ticket"] == server["ticket"]  # found by dedup key, not a second one
     assert lambda_incident["slack"]["ts"] == server["slack"]["ts"]
+
+
+def test_a_sweep_job_s_findings_become_the_same_incident_as_an_alert(wired):
+    """``POST /api/sweep`` (what the sg-sweep job calls): the token is required, nothing found
+    stores nothing, and each row is handled like Splunk's alert for the same group."""
+    from helpers.automation import api
+
+    row = _row()
+    url = f"{wired.url}/api/sweep"
+    refused = wired.http.post(url, json={"rows": [row]}, timeout=10)
+    assert refused.status_code == 401 and "Bearer" in refused.json()["error"]
+    token = {"Authorization": f"Bearer {wired.env['AUTOMATION_TOKEN']}"}
+    empty = wired.http.post(url, json={"rows": []}, headers=token, timeout=10)
+    assert empty.status_code == 200 and empty.json() == {"accepted": False, "id": None, "rows": 0}
+    bad = wired.http.post(url, json={"rows": [{"resource": "x"}]}, headers=token, timeout=10)
+    assert bad.status_code == 400 and "detection" in bad.json()["error"]
+    assert api.sweep([row], source="a test sweep", settings=wired.settings)["rows"] == 1
+    incident = wired.wait_state(row["dedup_key"], "planned", "verified")
+    assert any(s["text"].startswith("From a sweep: a test sweep") for s in incident["timeline"])
+    assert wired.post_alert(row, sid="rt_sweep_twin").status_code == 202
+    again = wired.wait(lambda: (i := wired.incident(row["dedup_key"]))["seen"] == 2 and i,
+                       what="the webhook's copy")  # fmt: skip
+    assert again["ticket"] == incident["ticket"]
