@@ -21,7 +21,7 @@ from moto.moto_server.werkzeug_app import (
 )
 
 from helpers.runtime.serve import Server, listener, run
-from labstack.aws import fixes
+from labstack.aws import fixes, policy_simulation
 from labstack.aws.account import Builder, load_account
 from labstack.aws.recorder import Recorder
 
@@ -37,6 +37,7 @@ def main() -> int:
     interval = float(os.environ.get("LAB_CLOUDTRAIL_DELIVERY_SECONDS", "1"))
     record = os.environ.get("LAB_CLOUDTRAIL_RECORDER", "on") != "off"
     fixes.apply()
+    policy_simulation.apply()
     account = load_account()
     moto_app = DomainDispatcherApplication(create_backend_app)
     recorder = Recorder(
