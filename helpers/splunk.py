@@ -19,6 +19,7 @@ Cloud: only the settings (``SPLUNK_URL``, ``SPLUNK_USERNAME``/``SPLUNK_PASSWORD`
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import logging
@@ -43,6 +44,7 @@ __all__ = [
     "SearchError",
     "connect",
     "define_macro",
+    "detected",
     "ensure_index",
     "install_app",
     "install_detections",
@@ -275,6 +277,35 @@ def _send(client: HecClient, body: bytes, first: int) -> None:
             log.warning("HEC is unavailable (%s); retrying in %.1fs", exc.text, delay)
         time.sleep(delay)
         delay *= 2
+
+
+def detected(
+    detection_id: str,
+    since: dt.datetime | float,
+    *,
+    timeout: float = 60.0,
+    service: splunklib.client.Service | None = None,
+) -> list[dict[str, str]]:
+    """The result rows of a catalog detection over the events since ``since`` (a datetime or
+    epoch seconds), as its alert would send them (``detection``, ``resource``, ``account``,
+    ``dedup_key``...), waiting up to ``timeout`` seconds for the first: CloudTrail delivery and
+    the ingest take a moment. An empty list when nothing was detected in time.
+
+    >>> attack = simulate.run("s3-public")                              # doctest: +SKIP
+    >>> [row] = detected("s3-bucket-made-public", attack.started)       # doctest: +SKIP
+    >>> Incident.from_result(row).dedup_key                             # doctest: +SKIP
+    's3-bucket-made-public:lab-data-123456789012:123456789012'
+    """
+    detection = detections.get(detection_id)
+    start = since.timestamp() if isinstance(since, dt.datetime) else float(since)
+    service = service or connect()
+    deadline = time.monotonic() + timeout
+    while True:
+        found = search(detection.search, earliest=start - 1, service=service, numeric=False)
+        if not found.empty or time.monotonic() > deadline:
+            rows = found.drop(columns=["_time", "_raw"], errors="ignore").to_dict("records")
+            return [{k: str(v) for k, v in row.items() if v is not None} for row in rows]
+        time.sleep(0.5)
 
 
 # -- knowledge objects ----------------------------------------------------------------------------

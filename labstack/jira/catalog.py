@@ -36,8 +36,8 @@ class User:
 #: Seeded people tickets can be assigned to: the owners of the lab's teams.
 SEEDED_USERS = (
     User("alice", "Alice Nguyen (platform)", "alice@example.com"),
-    User("bob", "Bob Okafor (data)", "bob@example.com"),
-    User("carol", "Carol Diaz (identity)", "carol@example.com"),
+    User("bob", "Bob Okafor (payments)", "bob@example.com"),
+    User("carol", "Carol Diaz (secops)", "carol@example.com"),
 )
 
 

@@ -7,9 +7,9 @@ from labstack.services import Service, register
 
 #: The automation account the helpers sign in as (its token is generated per lab home).
 JIRA_USER = "lab-automation"
-#: The lab's teams and their owners (seeded Jira users), for helpers.jira.assign_to_team.
+#: The lab's teams (helpers/detections/lookups/teams.csv) and their owners, for assign_to_team.
 TEAM_OWNERS = dict(
-    zip(("platform", "data", "identity"), (u.name for u in SEEDED_USERS), strict=True)
+    zip(("platform", "payments", "secops"), (u.name for u in SEEDED_USERS), strict=True)
 )
 
 
