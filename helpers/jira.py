@@ -50,6 +50,7 @@ __all__ = [
     "field_value",
     "find_open_incident",
     "list_webhooks",
+    "open_incidents",
     "open_or_update_incident",
     "register_webhook",
     "search",
@@ -241,7 +242,15 @@ def _quote(text: str) -> str:
 def find_open_incident(
     key: str, client: JIRA, settings: Settings | None = None, field: str | None = None
 ) -> Issue | None:
-    """The oldest unfinished ticket whose dedup-key field (id ``field``) holds ``key``, if any.
+    """The oldest unfinished ticket whose dedup-key field (id ``field``) holds ``key``, if any."""
+    return next(iter(open_incidents(key, client, settings, field)), None)
+
+
+def open_incidents(
+    key: str, client: JIRA, settings: Settings | None = None, field: str | None = None
+) -> list[Issue]:
+    """Every unfinished ticket whose dedup-key field (id ``field``) holds ``key``, oldest first
+    (more than one means something opened a duplicate).
 
     Text custom fields only support ``~`` in JQL, so this searches for the key's words as a
     phrase and keeps exact matches.
@@ -258,10 +267,11 @@ def find_open_incident(
     else:
         clause = f"{clause_name} is not EMPTY"
     jql = f'project = "{_quote(project)}" AND {clause} AND {OPEN_JQL} ORDER BY created ASC'
-    for issue in search(jql, client=client, max_results=100):
-        if getattr(issue.fields, fid, None) == value:
-            return issue
-    return None
+    return [
+        i
+        for i in search(jql, client=client, max_results=100)
+        if getattr(i.fields, fid, None) == value
+    ]
 
 
 def open_or_update_incident(

@@ -21,7 +21,7 @@ from helpers.clients import Clients
 from helpers.incident import Incident
 from helpers.playbooks import Change, Plan, Playbook, Verification, playbook
 
-__all__ = ["BASELINE_SELECTOR", "RestartLogging"]
+__all__ = ["BASELINE_SELECTOR", "RestartLogging", "records_all_management"]
 
 #: What every trail must record: all management events, reads and writes.
 BASELINE_SELECTOR = {"ReadWriteType": "All", "IncludeManagementEvents": True}
@@ -67,10 +67,10 @@ def _all_management(selector: dict) -> bool:
     )
 
 
-def _complete(selectors: list[dict] | None, advanced: list[dict] = ()) -> bool:
+def records_all_management(selectors: list[dict] | None, advanced: list[dict] = ()) -> bool:
     """True when the trail records every management event (reads and writes).
 
-    >>> _complete(None), _complete([{"ReadWriteType": "WriteOnly"}])
+    >>> records_all_management(None), records_all_management([{"ReadWriteType": "WriteOnly"}])
     (True, False)
     """
     if advanced:
@@ -182,7 +182,7 @@ class RestartLogging(Playbook):
             )
             lines.append(f"- scope {scope} -> {BASELINE_SCOPE}")
         selectors, advanced = _selectors(clients, arn)
-        if not _complete(selectors, advanced):
+        if not records_all_management(selectors, advanced):
             # Advanced selectors are restored as advanced ones (basic ones would drop them).
             field, before = (
                 ("AdvancedEventSelectors", advanced) if advanced else ("EventSelectors", selectors)
@@ -231,7 +231,7 @@ class RestartLogging(Playbook):
             selectors, advanced = _selectors(clients, arn)
         except ClientError as err:
             return Verification(False, f"cannot read trail {name}: {err}")
-        complete = _complete(selectors, advanced)
+        complete = records_all_management(selectors, advanced)
         scope = {k: bool(trail.get(k)) for k in BASELINE_SCOPE}
         observed = {
             "is_logging": logging,
