@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TOOLS  := $(VENV)/tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: demo test lint format bench samples check-pins clean up down
+.PHONY: demo test lint format bench samples check-pins clean up down labs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	$(BIN)/nbstripout notebooks/*.ipynb notebooks/jobs/*.ipynb
+	$(BIN)/nbstripout notebooks/*.ipynb notebooks/jobs/*.ipynb labs/*.ipynb labs/solutions/*.ipynb
 
 check-pins: $(STAMP)
 	$(BIN)/python tools/check_pins.py
+
+## Write the student exercises labs/NN_*.ipynb from their solutions in labs/solutions/.
+labs: $(STAMP)
+	$(BIN)/python tools/make_labs.py
 
 bench: $(STAMP)
 	$(BIN)/lab bench all
