@@ -104,14 +104,11 @@ def _direct(name: str, settings) -> float:
     return elapsed
 
 
-def _pipeline(name: str, settings, http, detections: set[str]) -> float:
+def _pipeline(name: str, settings) -> float:
     """The attack, then waiting for the automation to verify the fix; seconds to verified."""
-    from helpers import simulate
-    from labstack.cli.demo import _follow
+    from helpers.automation import story
 
-    started = time.time()
-    simulate.run(name, settings)
-    outcome = _follow(http, settings, name, detections, started, WAIT)
+    outcome = story.follow_scenario(name, settings, timeout=WAIT)
     if outcome.state != "verified" or outcome.fixed is None:
         raise RuntimeError(f"{name}: ended {outcome.state!r}, not verified")
     return outcome.fixed
@@ -158,15 +155,8 @@ def main() -> int:
     if unknown:
         parser.error(f"no playbook-backed scenario {unknown}; known: {', '.join(SCENARIOS)}")
 
-    from helpers import detections
-    from labstack.cli.wiring import loopback_session, wire
+    from labstack.cli.wiring import wire
     from labstack.world import World
-
-    by_scenario: dict[str, set[str]] = {}
-    for detection in detections.load():
-        for example in detection.positives:
-            if example.scenario:
-                by_scenario.setdefault(example.scenario, set()).add(detection.id)
 
     folder = Path(tempfile.mkdtemp(prefix="lab-bench-mttr-"))
     os.environ["AUTOMATION_POLICY"] = str(_bench_policy(folder))  # the world's services inherit it
@@ -184,12 +174,11 @@ def main() -> int:
             for name in names:
                 direct[name].append(_direct(name, settings))
         _drain(settings)  # the baseline's own events must not alert once the alerts exist
-        http = loopback_session()
         for round_ in range(1, args.runs + 1):
             wire(settings, fresh_alerts=True)  # throttles start afresh (untimed)
             for name in names:
                 try:
-                    full[name].append(_pipeline(name, settings, http, by_scenario[name]))
+                    full[name].append(_pipeline(name, settings))
                 except Exception as err:  # one failed run is a figure too, not the end
                     failed[name] += 1
                     errors.append(f"round {round_}: {err}")

@@ -46,6 +46,7 @@ __all__ = [
     "SlackError",
     "click_button",
     "dedup_key",
+    "find_approval",
     "find_thread",
     "follow_up",
     "incident_blocks",
@@ -502,6 +503,19 @@ def respond(interaction: Interaction, text: str, *, replace_original: bool = Tru
 
 
 # -- local world only ----------------------------------------------------------------------------
+def find_approval(
+    channel: str, thread_ts: str, client: WebClient | None = None
+) -> Notification | None:
+    """The newest approval request (a message with buttons) in an incident's thread, if any.
+
+    >>> ask = find_approval(incident["slack"]["channel"], incident["slack"]["ts"])  # doctest: +SKIP
+    """
+    client = client or web_client()
+    replies = client.conversations_replies(channel=channel, ts=thread_ts)["messages"]
+    asks = [m for m in replies if any(b.get("type") == "actions" for b in m.get("blocks", []))]
+    return Notification(channel, asks[-1]["ts"], thread_ts, False) if asks else None
+
+
 def click_button(
     notification: Notification,
     action_id: str = ACTION_APPROVE,

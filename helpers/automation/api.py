@@ -79,22 +79,39 @@ def sweep(
     """
     settings = settings or get_settings()
     token = settings.require("automation_token", "the automation server's API token")
-    return _request(
+    answer = _request(
         "POST",
         "/api/sweep",
         settings,
         json={"rows": rows, "source": source},
         headers={"Authorization": f"Bearer {token}"},
     )
+    if answer is None:  # a 404: a server from before sweeps could be handed over
+        raise requests.HTTPError("the automation server has no /api/sweep: upgrade it")
+    return answer
+
+
+def rollback(key: str, *, who: str = "a notebook", settings: Settings | None = None) -> str:
+    """Undo an incident's remediation from its rollback record (needs ``AUTOMATION_TOKEN``)."""
+    settings = settings or get_settings()
+    token = settings.require("automation_token", "the automation server's API token")
+    headers = {"Authorization": f"Bearer {token}", "X-Lab-User": who}
+    return _request("POST", f"/api/incidents/{key}/rollback", settings, headers=headers)["result"]
+
+
+def incident_rows(
+    state: str | None = None, settings: Settings | None = None, limit: int = 200
+) -> list[dict]:
+    """Every incident's summary as the API lists it (most recently updated first)."""
+    params = {"limit": limit, **({"state": state} if state else {})}
+    return _get("/api/incidents", settings, **params)["incidents"]
 
 
 def incidents(state: str | None = None, settings: Settings | None = None, limit: int = 200):
     """Every incident as a DataFrame (most recently updated first; ``limit`` at most 1000)."""
     import pandas as pd
 
-    params = {"limit": limit, **({"state": state} if state else {})}
-    found = _get("/api/incidents", settings, **params)["incidents"]
-    frame = pd.DataFrame(found)
+    frame = pd.DataFrame(incident_rows(state, settings, limit))
     for column in ("created", "updated"):
         if column in frame:
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import requests
 
-__all__ = ["WEBHOOK_NAME", "loopback_session", "wire"]
+__all__ = ["loopback_session", "wire"]
 
-WEBHOOK_NAME = "lab-automation"
 SLASH_COMMAND = "/secbot"
 
 
@@ -28,28 +27,17 @@ def loopback_session() -> requests.Session:
 
 
 def wire(settings, *, fresh_alerts: bool = False) -> dict[str, str]:
-    """Wire detections -> automation, Jira -> automation, Slack -> automation; say what was done.
+    """Wire detections and Jira to the automation (``helpers.automation.wiring.connect``), and
+    the local Slack app to it; say what was done.
 
     ``fresh_alerts`` re-creates the saved searches, forgetting their throttles (``lab demo``).
     """
-    from helpers import jira, splunk
+    from helpers.automation import wiring
 
+    done = wiring.connect(settings, fresh_alerts=fresh_alerts)
     automation = settings.require("automation_url", "the automation server's base URL")
-    hook = settings.require("automation_splunk_webhook_url", "the Splunk webhook URL")
-    installed = splunk.install_detections(hook, settings=settings, fresh=fresh_alerts)
-    jira.register_webhook(
-        f"{automation}/jira/webhook",
-        events=("jira:issue_created", "jira:issue_updated"),
-        name=WEBHOOK_NAME,
-        secret=settings.require("jira_webhook_secret", "signing Jira's webhooks"),
-        client=jira.connect(settings),
-    )
     _slack_app(settings, automation)
-    return {
-        "detections": f"{len(installed)} saved searches alert the automation server",
-        "jira": f"webhook {WEBHOOK_NAME} -> {automation}/jira/webhook (signed)",
-        "slack": f"interactivity and {SLASH_COMMAND} -> {automation}/slack/...",
-    }
+    return {**done, "slack": f"interactivity and {SLASH_COMMAND} -> {automation}/slack/..."}
 
 
 def _slack_app(settings, automation: str) -> None:
