@@ -53,7 +53,6 @@ class Hint(Exception):
 class Result:
     """What a check found: ``passed``, and the text a person reads (``lines``)."""
 
-    name: str
     passed: bool
     lines: tuple[str, ...]
 
@@ -72,15 +71,13 @@ class Result:
         return f'<div style="background:{colour};padding:.5em 1em;border-radius:4px">{body}</div>'
 
 
-def student(fn: Callable, *args: Any, what: str | None = None) -> Any:
+def student(fn: Callable, *args: Any) -> Any:
     """Call the student's ``fn``; an exception becomes a :class:`Hint` naming it."""
     try:
         return fn(*args)
-    except Hint:
-        raise
     except Exception as err:
-        name = what or f"{getattr(fn, '__name__', 'your code')}()"
-        raise Hint(f"{name} raised {type(err).__name__}: {err}") from None
+        name = getattr(fn, "__name__", "your code")
+        raise Hint(f"{name}() raised {type(err).__name__}: {err}") from None
 
 
 def check(fn: Callable[..., str]) -> Callable[..., Result]:
@@ -89,12 +86,11 @@ def check(fn: Callable[..., str]) -> Callable[..., Result]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Result:
         try:
-            return _result(fn.__name__, True, (fn(*args, **kwargs),))
+            return _result(True, (fn(*args, **kwargs),))
         except Hint as hint:
-            return _result(fn.__name__, False, hint.lines)
+            return _result(False, hint.lines)
         except Exception as err:
             return _result(
-                fn.__name__,
                 False,
                 (
                     f"the check could not finish: {type(err).__name__}: {err}",
@@ -105,9 +101,9 @@ def check(fn: Callable[..., str]) -> Callable[..., Result]:
     return run
 
 
-def _result(name: str, passed: bool, lines: tuple[str, ...]) -> Result:
+def _result(passed: bool, lines: tuple[str, ...]) -> Result:
     secrets = _secrets()
-    return Result(name, passed, tuple(_redact(line, secrets) for line in lines))
+    return Result(passed, tuple(_redact(line, secrets) for line in lines))
 
 
 def _secrets() -> list[str]:
