@@ -90,14 +90,20 @@ def _update(outcome: Outcome, incident: dict, since: float) -> None:
     outcome.fixed = (done - since) if done else None
 
 
-def approve_in_slack(incident: dict, settings: Settings, user: str = "alice") -> bool:
-    """Click Approve on the approval request in the incident's thread (the local world)."""
+def approve_in_slack(
+    incident: dict, settings: Settings, user: str = "alice", timeout: float = 0.0
+) -> bool:
+    """Click Approve on the approval request in the incident's thread (the local world),
+    waiting up to ``timeout`` seconds for the request to be posted; whether it was clicked."""
     thread = incident.get("slack")
     if not thread:
         return False
-    note = slack.find_approval(thread["channel"], thread["ts"], slack.web_client(settings))
-    if note is None:
-        return False
+    client = slack.web_client(settings)
+    deadline = time.monotonic() + timeout
+    while (note := slack.find_approval(thread["channel"], thread["ts"], client)) is None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
     request_url = f"{settings.require('automation_url').rstrip('/')}/slack/actions"
     slack.click_button(note, slack.ACTION_APPROVE, user=user, request_url=request_url,
                        settings=settings)  # fmt: skip
