@@ -116,6 +116,12 @@ def cmd_down(args) -> int:
 
 def cmd_reset(args) -> int:
     world = World()
+    if args.to:
+        from labstack.cli.checkpoints import reset_to
+
+        for line in reset_to(world, args.to):
+            print(line)
+        return 0
     world.reset()
     print(f"removed {world.home}")
     return 0
@@ -321,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("env", help="print the settings as shell exports").set_defaults(func=cmd_env)
     sub.add_parser("down", help="stop the local world").set_defaults(func=cmd_down)
-    sub.add_parser("reset", help="stop and delete all local state").set_defaults(func=cmd_reset)
+    reset = sub.add_parser("reset", help="stop and delete all local state")
+    reset.add_argument("--to", metavar="NN", help="then start it as chapter NN expects (07: wired)")
+    reset.set_defaults(func=cmd_reset)
 
     simulate = sub.add_parser("simulate", help="perform an attack scenario ('list' lists them)")
     simulate.add_argument("name")
