@@ -193,14 +193,12 @@ def cmd_serve(args) -> int:
     stop = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
-    thread = threading.Thread(target=service.scheduler.serve, args=(stop,), daemon=True)
-    thread.start()
+    service.start()
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.5):  # a short wait, so the signal handler runs promptly
             pass
     finally:
-        service.close()
-        thread.join(timeout=5)
+        service.close()  # runs in progress are killed and marked failed, with the reason
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

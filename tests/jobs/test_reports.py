@@ -4,6 +4,7 @@ empty period, and stale or unused access keys (moto in-process)."""
 from __future__ import annotations
 
 import io
+import os
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -86,8 +87,16 @@ def test_the_plots_have_one_bar_per_detection_state_and_fixed_incident(server):
     assert len(fixes.axes[0].patches) == 2
 
 
-@mock_aws
-def test_access_keys_are_flagged_when_too_old_or_never_used():
+@pytest.fixture
+def in_process_aws(monkeypatch):
+    """moto in this process (the session's world, if one runs, is not this test's account)."""
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    with mock_aws():
+        yield
+
+
+def test_access_keys_are_flagged_when_too_old_or_never_used(in_process_aws):
     import boto3
 
     from helpers.aws import LabSession
