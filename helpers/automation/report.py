@@ -74,6 +74,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     frame["minutes_to_fix"] = (frame["verified"] - frame["received"]).dt.total_seconds() / 60
+    for column in ("created", "received", "verified"):  # to the second, as a person reads them
+        frame[column] = frame[column].dt.floor("s")
     return frame
 
 
@@ -124,11 +126,25 @@ def plot_time_to_fix(frame: pd.DataFrame) -> Figure:
         _nothing(ax, "no incident was fixed in this period")
         return figure
     labels = [f"{r.detection}\n{r.resource}"[:60] for r in fixed.itertuples()]
-    ax.barh(range(len(fixed)), fixed["minutes_to_fix"], color="#34d399")
+    unit, per = _unit(float(fixed["minutes_to_fix"].max()))
+    ax.barh(range(len(fixed)), fixed["minutes_to_fix"] / per, height=0.6, color="#34d399")
     ax.set_yticks(range(len(fixed)), labels, fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("minutes")
+    ax.set_xlabel(unit)
     return figure
+
+
+def _unit(longest_minutes: float) -> tuple[str, float]:
+    """The unit the longest time reads best in, and how many minutes one of it is.
+
+    >>> _unit(0.5), _unit(30.0), _unit(600.0)
+    (('seconds', 0.016666666666666666), ('minutes', 1.0), ('hours', 60.0))
+    """
+    if longest_minutes < 2:
+        return "seconds", 1 / 60
+    if longest_minutes < 120:
+        return "minutes", 1.0
+    return "hours", 60.0
 
 
 def _figure() -> Figure:
