@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -248,7 +248,7 @@ def batches(
     records: Iterable[dict | str],
     envelope: dict,
     *,
-    time_field: str | None = None,
+    time_field: str | Callable[[Any], Any] | None = None,
     max_events: int = 1000,
     max_bytes: int = 1_000_000,
 ) -> Iterator[tuple[int, bytes]]:
@@ -262,7 +262,9 @@ def batches(
     size, first = 0, 0
     for number, record in enumerate(records):
         stamp = None
-        if time_field is not None and isinstance(record, dict):
+        if callable(time_field):  # raw text records carry their time where only the caller knows
+            stamp = epoch(time_field(record), "time", number)
+        elif time_field is not None and isinstance(record, dict):
             stamp = epoch(record.get(time_field), time_field, number)
         line = event_line(record, envelope, stamp)
         if lines and (len(lines) >= max_events or size + len(line) > max_bytes):

@@ -25,7 +25,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -221,7 +221,7 @@ def send_events(
     index: str | None = None,
     source: str | None = None,
     host: str | None = None,
-    time_field: str | None = None,
+    time_field: str | Callable[[Any], Any] | None = None,
     settings: Settings | None = None,
     session: requests.Session | None = None,
     batch_events: int = BATCH_EVENTS,
@@ -231,7 +231,8 @@ def send_events(
     """Send records (dicts become JSON events, strings raw text) through HEC; returns the count.
 
     ``time_field`` names the field holding each record's time (ISO 8601 such as CloudTrail's
-    ``eventTime``, or epoch seconds); without it HEC stamps the time of arrival. Records go in
+    ``eventTime``, or epoch seconds), or is a function of the record giving its time (for raw
+    text lines); without it HEC stamps the time of arrival. Records go in
     batches (``batch_events``, ``batch_bytes``); an unavailable HEC (busy, 5xx, a dropped
     connection) is retried with backoff, any other rejection raises :class:`HecError` naming
     the record. ``index`` defaults to ``SPLUNK_INDEX`` (``main``).

@@ -116,6 +116,18 @@ def test_batches_put_event_last_and_respect_limits():
     assert all(len(body) <= 1000 for _, body in hec.batches(big, {}, max_bytes=1000))
 
 
+def test_raw_lines_take_their_time_from_a_function():
+    lines = ["1793628062 first", "1793628070 second", "soon third"]
+    out = list(hec.batches(lines[:2], {}, time_field=lambda line: line.split()[0]))
+    events = [json.loads(line) for _, body in out for line in body.splitlines()]
+    assert [(e["time"], e["event"]) for e in events] == [
+        (1793628062.0, lines[0]),
+        (1793628070.0, lines[1]),
+    ]
+    with pytest.raises(ValueError, match="record 2: time='soon' is not a time"):
+        list(hec.batches(lines, {}, time_field=lambda line: line.split()[0]))
+
+
 def test_huge_integers_still_encode():
     assert json.loads(hec.event_line({"n": 2**70}, {}))["event"]["n"] == 2**70
 
