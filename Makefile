@@ -51,7 +51,7 @@ labs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/lab bench all
 
-## Re-record data/sample_cloudtrail/ from the scenarios (deterministic).
+## Re-record data/sample_cloudtrail/ and data/sample_network/ from the scenarios (deterministic).
 samples: $(STAMP)
 	$(BIN)/lab record-samples
 

@@ -276,8 +276,8 @@ def cmd_demo(args) -> int:
 def cmd_record_samples(args) -> int:
     from labstack.cli import samples
 
-    written = samples.record(args.out)
-    print(f"wrote {len(written)} files under {args.out}")
+    written = samples.record(args.out, args.network_out)
+    print(f"wrote {len(written)} files under {args.out} and {args.network_out}")
     return 0
 
 
@@ -370,8 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("files", nargs="+", metavar="FILE")
     detect.set_defaults(func=cmd_detect)
 
-    record = sub.add_parser("record-samples", help="re-record data/sample_cloudtrail/")
+    record = sub.add_parser(
+        "record-samples", help="re-record data/sample_cloudtrail/ and data/sample_network/"
+    )
     record.add_argument("--out", default="data/sample_cloudtrail")
+    record.add_argument("--network-out", default="data/sample_network")
     record.set_defaults(func=cmd_record_samples)
 
     for name in COMMAND_MODULES:

@@ -8,7 +8,12 @@ are derived from the scenario and position, the emulator's host becomes S3's, an
 that the run generated become documentation-style placeholders. Only the actors' calls are kept;
 the lab's own look-ups of its targets (made from loopback) are left out.
 
-    lab record-samples [--out data/sample_cloudtrail]
+The network logs those scenarios imply (``NETWORK_SCENARIOS``) are generated next to them, in
+``data/sample_network/<scenario>/`` (VPC Flow Logs and Route 53 Resolver query logs in their S3
+layout, by ``helpers.netlogs``), from the recorded records and the account's network as EC2
+describes it once every scenario is undone; the flow log id is derived from the VPC's.
+
+    lab record-samples [--out data/sample_cloudtrail] [--network-out data/sample_network]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from labstack.aws.account import load_account
 from labstack.world import World
 
 BASE_TIME = dt.datetime(2026, 11, 2, 9, 0, 0, tzinfo=dt.UTC)
@@ -32,11 +38,15 @@ KNOWN_KEYS = {"AKIAIOSFODNN7EXAMPLE", "AKIAEXAMPLESTUDENT01", "AKIAEXAMPLEAUTOMA
               "AKIAEXAMPLEROOTKEY01"}  # fmt: skip
 _KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
 BASELINE_EVENTS = 60
+#: Scenarios whose network traffic is generated: the office's day, and the port opened to the world.
+NETWORK_SCENARIOS = ("baseline", "sg-open-world")
 
 
-def record(out: str | Path) -> list[Path]:
-    """Record every scenario (and the baseline) into ``out``; returns the files written."""
+def record(out: str | Path, network_out: str | Path | None = None) -> list[Path]:
+    """Record every scenario (and the baseline) into ``out``, and their network logs into
+    ``network_out`` (default: ``sample_network`` beside ``out``); returns the files written."""
     out = Path(out)
+    network_out = Path(network_out) if network_out else out.parent / "sample_network"
     home = Path(tempfile.mkdtemp(prefix="lab-samples-")) / ".lab"
     saved = dict(os.environ)
     try:
@@ -46,14 +56,14 @@ def record(out: str | Path) -> list[Path]:
         os.environ["LAB_CLOUDTRAIL_DELIVERY_SECONDS"] = "3600"
         # Only AWS: nothing else may touch the account while recording.
         with World.scratch(home, only=("aws",)) as world:
-            return _record_all(world, out)
+            return _record_all(world, out, network_out)
     finally:
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(home.parent, ignore_errors=True)
 
 
-def _record_all(world: World, out: Path) -> list[Path]:
+def _record_all(world: World, out: Path, network_out: Path) -> list[Path]:
     from helpers import simulate
     from helpers.aws import session
     from helpers.config import Settings
@@ -61,10 +71,10 @@ def _record_all(world: World, out: Path) -> list[Path]:
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in world.read_env().items()})
     bucket = settings.cloudtrail_bucket
     s3 = session(settings).client("s3")
-    for folder in out.iterdir() if out.exists() else ():  # the scenarios' folders, not README.md
-        if folder.is_dir():
-            shutil.rmtree(folder)
+    for folder in [*_folders(out), *_folders(network_out)]:
+        shutil.rmtree(folder)
     written: list[Path] = []
+    recorded: dict[str, list[dict]] = {}
     names = ["baseline"] + [s.name for s in simulate.scenarios() if s.name != "baseline"]
     clock = BASE_TIME
     for name in names:
@@ -86,9 +96,30 @@ def _record_all(world: World, out: Path) -> list[Path]:
         records.sort(key=lambda r: r["eventTime"])
         clock, normalised = _normalise(name, records, clock)
         written += _write(out / name, normalised)
+        recorded[name] = normalised
         if simulate.get(name).revert:
             simulate.revert(result, settings)
         clock += dt.timedelta(minutes=30)
+    return written + _write_network(session(settings), recorded, network_out)
+
+
+def _folders(out: Path) -> list[Path]:
+    """The scenarios' folders (not README.md)."""
+    return [p for p in out.iterdir() if p.is_dir()] if out.exists() else []
+
+
+def _write_network(lab, recorded: dict[str, list[dict]], out: Path) -> list[Path]:
+    """The network logs of ``NETWORK_SCENARIOS`` (see the module docstring)."""
+    from helpers import netlogs
+
+    account = load_account()
+    network = netlogs.Network.from_ec2(lab.client("ec2"), account.account_id)
+    flow_log_id = "fl-" + uuid.uuid5(NAMESPACE, network.vpc_id).hex[:17]
+    office = account.raw["network"]["office_cidr"]
+    written = []
+    for name in NETWORK_SCENARIOS:
+        traffic = netlogs.generate(network, recorded[name], seed=name, office_cidr=office)
+        written += netlogs.write_logs(out / name, traffic, network, flow_log_id)
     return written
 
 
