@@ -27,12 +27,16 @@ def test_an_unknown_chapter_is_named_and_nothing_is_removed(tmp_path, value):
 
 @pytest.mark.stack
 def test_reset_to_a_chapter_starts_afresh_wired_as_it_expects(tmp_path):
+    import os
+
     from helpers import splunk
     from helpers.config import Settings
 
     world = World(tmp_path / ".lab", free_ports=True)
+    environment = dict(os.environ)
     try:
         done = checkpoints.reset_to(world, "08")
+        assert dict(os.environ) == environment  # the session's settings are left alone
         assert done[-1] == "open notebooks/08_enrichment.ipynb"
         settings = Settings(_env_file=None, **{k.lower(): v for k, v in world.read_env().items()})
         saved = {s.name for s in splunk.connect(settings).saved_searches}

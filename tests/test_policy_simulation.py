@@ -19,6 +19,7 @@ def _doc(*statements) -> str:
 @pytest.fixture
 def iam(monkeypatch):
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # in-process moto, not a world's
     policy_simulation.apply()
     with mock_aws():
         yield boto3.client("iam", region_name="us-east-1")

@@ -46,10 +46,12 @@ def reset_to(world: World, value: str, timeout: float = 90.0) -> list[str]:
     world.up(timeout=timeout)
     done.append("started a fresh world")
     if number >= WIRED_FROM:
-        from labstack.cli import _settings
+        from helpers.config import Settings
         from labstack.cli.wiring import wire
 
-        for part, text in wire(_settings(world)).items():
+        env = world.read_env()  # this world's settings, leaving the process's environment alone
+        settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})
+        for part, text in wire(settings).items():
             done.append(f"wired {part}: {text}")
     else:
         done.append("left unwired, as chapters before 07 expect")
