@@ -6,54 +6,16 @@ locals {
   alerts_queue   = "${local.prefix}-security-alerts-automation"
   alerts_dlq     = "${local.prefix}-security-alerts-automation-dlq"
   alerts_redrive = 3
-}
-
-resource "aws_sns_topic" "alerts" {
-  name              = local.alerts_topic
-  kms_master_key_id = aws_kms_key.lab.arn
-}
-
-resource "aws_sqs_queue" "alerts_dlq" {
-  name                      = local.alerts_dlq
-  kms_master_key_id         = aws_kms_key.lab.arn
-  message_retention_seconds = 1209600
-}
-
-resource "aws_sqs_queue" "alerts" {
-  name              = local.alerts_queue
-  kms_master_key_id = aws_kms_key.lab.arn
   # Six times the Lambda's timeout, as AWS advises for a queue that triggers a function.
-  visibility_timeout_seconds = 720
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.alerts_dlq.arn
-    maxReceiveCount     = local.alerts_redrive
-  })
+  alerts_visibility = 720
 }
 
-data "aws_iam_policy_document" "alerts_queue" {
-  statement {
-    sid       = "TopicDelivers"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.alerts.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.alerts.arn]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "alerts" {
-  queue_url = aws_sqs_queue.alerts.id
-  policy    = data.aws_iam_policy_document.alerts_queue.json
-}
-
-resource "aws_sns_topic_subscription" "alerts" {
-  topic_arn = aws_sns_topic.alerts.arn
-  protocol  = "sqs"
-  endpoint  = aws_sqs_queue.alerts.arn
+module "alerts" {
+  source                 = "./modules/notified_queue"
+  topic_name             = local.alerts_topic
+  queue_name             = local.alerts_queue
+  dead_letter_queue_name = local.alerts_dlq
+  max_receive_count      = local.alerts_redrive
+  visibility_timeout     = local.alerts_visibility
+  kms_key_arn            = aws_kms_key.lab.arn
 }

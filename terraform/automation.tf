@@ -28,7 +28,7 @@ data "aws_iam_policy_document" "automation" {
   statement {
     sid       = "AlertQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
-    resources = [aws_sqs_queue.alerts.arn]
+    resources = [module.alerts.queue_arn]
   }
   statement {
     sid       = "DecryptTheQueue"
@@ -136,7 +136,7 @@ resource "aws_lambda_function" "automation" {
 
 resource "aws_lambda_event_source_mapping" "alerts" {
   count                   = var.deploy_lambda ? 1 : 0
-  event_source_arn        = aws_sqs_queue.alerts.arn
+  event_source_arn        = module.alerts.queue_arn
   function_name           = aws_lambda_function.automation[0].arn
   batch_size              = 10
   function_response_types = ["ReportBatchItemFailures"]

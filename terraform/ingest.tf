@@ -9,16 +9,21 @@ locals {
   ingest_visibility = 30
 }
 
-resource "aws_sns_topic" "ingest" {
-  name              = local.ingest_topic
-  kms_master_key_id = aws_kms_key.lab.arn
+module "ingest" {
+  source                 = "./modules/notified_queue"
+  topic_name             = local.ingest_topic
+  queue_name             = local.ingest_queue
+  dead_letter_queue_name = local.ingest_dlq
+  max_receive_count      = local.ingest_redrive
+  visibility_timeout     = local.ingest_visibility
+  kms_key_arn            = aws_kms_key.lab.arn
 }
 
 data "aws_iam_policy_document" "ingest_topic" {
   statement {
     sid       = "TrailBucketPublishes"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.ingest.arn]
+    resources = [module.ingest.topic_arn]
     principals {
       type        = "Service"
       identifiers = ["s3.amazonaws.com"]
@@ -37,59 +42,15 @@ data "aws_iam_policy_document" "ingest_topic" {
 }
 
 resource "aws_sns_topic_policy" "ingest" {
-  arn    = aws_sns_topic.ingest.arn
+  arn    = module.ingest.topic_arn
   policy = data.aws_iam_policy_document.ingest_topic.json
-}
-
-resource "aws_sqs_queue" "ingest_dlq" {
-  name                      = local.ingest_dlq
-  kms_master_key_id         = aws_kms_key.lab.arn
-  message_retention_seconds = 1209600 # 14 days: time to look at a poison file
-}
-
-resource "aws_sqs_queue" "ingest" {
-  name                       = local.ingest_queue
-  kms_master_key_id          = aws_kms_key.lab.arn
-  visibility_timeout_seconds = local.ingest_visibility
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.ingest_dlq.arn
-    maxReceiveCount     = local.ingest_redrive
-  })
-}
-
-data "aws_iam_policy_document" "ingest_queue" {
-  statement {
-    sid       = "TopicDelivers"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.ingest.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.ingest.arn]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "ingest" {
-  queue_url = aws_sqs_queue.ingest.id
-  policy    = data.aws_iam_policy_document.ingest_queue.json
-}
-
-resource "aws_sns_topic_subscription" "ingest" {
-  topic_arn = aws_sns_topic.ingest.arn
-  protocol  = "sqs"
-  endpoint  = aws_sqs_queue.ingest.arn
 }
 
 resource "aws_s3_bucket_notification" "trail" {
   bucket = aws_s3_bucket.trail.id
 
   topic {
-    topic_arn     = aws_sns_topic.ingest.arn
+    topic_arn     = module.ingest.topic_arn
     events        = ["s3:ObjectCreated:*"]
     filter_prefix = "AWSLogs/"
   }
@@ -102,7 +63,7 @@ data "aws_iam_policy_document" "ingest_reader" {
   statement {
     sid       = "ReadTheIngestQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
-    resources = [aws_sqs_queue.ingest.arn, aws_sqs_queue.ingest_dlq.arn]
+    resources = [module.ingest.queue_arn, module.ingest.dead_letter_queue_arn]
   }
   statement {
     sid       = "ReadTrailFiles"
@@ -117,7 +78,7 @@ data "aws_iam_policy_document" "ingest_reader" {
   statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alerts.arn]
+    resources = [module.alerts.topic_arn]
   }
 }
 

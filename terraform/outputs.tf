@@ -5,17 +5,17 @@ output "trail_bucket" {
 
 output "ingest_queue_url" {
   description = "CLOUDTRAIL_QUEUE: the queue the Splunk add-on's SQS-based S3 input (or helpers.ingest) reads"
-  value       = aws_sqs_queue.ingest.url
+  value       = module.ingest.queue_url
 }
 
 output "alerts_topic_arn" {
   description = "The topic for the Splunk add-on's SNS alert action (lab export splunk-app --sns-topic)"
-  value       = aws_sns_topic.alerts.arn
+  value       = module.alerts.topic_arn
 }
 
 output "alerts_queue_url" {
   description = "AUTOMATION_ALERT_QUEUE: the queue the automation reads"
-  value       = aws_sqs_queue.alerts.url
+  value       = module.alerts.queue_url
 }
 
 output "automation_role_arn" {

@@ -34,11 +34,11 @@ def _clean(value):
     return value
 
 
-@pytest.fixture(scope="module")
-def tf() -> dict:
-    """Every block of every file, merged: resources and data by type and name, locals, variables."""
-    merged = {"resource": {}, "data": {}, "locals": {}, "variable": {}, "output": {}}
-    for path in sorted(TERRAFORM.glob("*.tf")):
+def _load(folder: Path) -> dict:
+    """Every block of every file of a module, merged: resources and data by type and name,
+    locals, variables, outputs and module calls."""
+    merged = {"resource": {}, "data": {}, "locals": {}, "variable": {}, "output": {}, "module": {}}
+    for path in sorted(folder.glob("*.tf")):
         with path.open() as handle:
             doc = _clean(hcl2.load(handle))
         for kind in ("resource", "data"):
@@ -47,10 +47,18 @@ def tf() -> dict:
                     merged[kind].setdefault(type_, {}).update(named)
         for block in doc.get("locals", []):
             merged["locals"].update(block)
-        for kind in ("variable", "output"):
+        for kind in ("variable", "output", "module"):
             for block in doc.get(kind, []):
                 merged[kind].update(block)
     return merged
+
+
+@pytest.fixture(scope="module")
+def tf() -> dict:
+    """The root module, with each module it calls under ``modules`` by its folder name."""
+    root = _load(TERRAFORM)
+    root["modules"] = {p.name: _load(p) for p in sorted((TERRAFORM / "modules").iterdir())}
+    return root
 
 
 def resolve(tf: dict, value, account: str = "123456789012"):
@@ -93,7 +101,7 @@ def test_the_automation_policy_is_the_declared_permissions(tf, capsys):
     lab = {s["Sid"]: s for s in load_account().raw["automation_policy"]["Statement"]}
     assert sorted(lab["EnrichAndRemediate"]["Action"]) == shipped  # the lab account's twin
     assert by_sid["AlertQueue"]["actions"] == lab["AlertQueue"]["Action"]
-    assert by_sid["AlertQueue"]["resources"] == ["${aws_sqs_queue.alerts.arn}"]  # one queue only
+    assert by_sid["AlertQueue"]["resources"] == ["${module.alerts.queue_arn}"]  # one queue only
 
 
 def test_trail_bucket_and_queues_are_the_lab_accounts(tf):
@@ -106,20 +114,33 @@ def test_trail_bucket_and_queues_are_the_lab_accounts(tf):
     assert cloudtrail["include_global_service_events"] is True
     assert cloudtrail["enable_log_file_validation"] is True
     assert resolve(tf, res["aws_s3_bucket"]["trail"]["bucket"]) == trail["bucket"]
-    assert resolve(tf, res["aws_sns_topic"]["ingest"]["name"]) == trail["topic"]
-    queue, dlq = res["aws_sqs_queue"]["ingest"], res["aws_sqs_queue"]["ingest_dlq"]
-    assert resolve(tf, queue["name"]) == trail["queue"]
-    assert resolve(tf, dlq["name"]) == trail["dead_letter_queue"]
-    assert resolve(tf, queue["visibility_timeout_seconds"]) == trail["visibility_timeout"]
-    assert "aws_sqs_queue.ingest_dlq.arn" in queue["redrive_policy"]
-    assert resolve(tf, "${local.ingest_redrive}") == trail["max_receive_count"]
-    assert resolve(tf, res["aws_sns_topic"]["alerts"]["name"]) == alerts["topic"]
-    assert resolve(tf, res["aws_sqs_queue"]["alerts"]["name"]) == alerts["queue"]
-    assert resolve(tf, res["aws_sqs_queue"]["alerts_dlq"]["name"]) == alerts["dead_letter_queue"]
-    assert resolve(tf, "${local.alerts_redrive}") == alerts["max_receive_count"]
-    assert "aws_sqs_queue.alerts_dlq.arn" in res["aws_sqs_queue"]["alerts"]["redrive_policy"]
+    ingest, alert = tf["module"]["ingest"], tf["module"]["alerts"]
+    expected = {
+        "ingest": (ingest, trail["topic"], trail["queue"], trail["dead_letter_queue"],
+                   trail["max_receive_count"]),
+        "alerts": (alert, alerts["topic"], alerts["queue"], alerts["dead_letter_queue"],
+                   alerts["max_receive_count"]),
+    }  # fmt: skip
+    for name, (call, topic, queue, dlq, receives) in expected.items():
+        assert call["source"] == "./modules/notified_queue", name
+        assert resolve(tf, call["topic_name"]) == topic
+        assert resolve(tf, call["queue_name"]) == queue
+        assert resolve(tf, call["dead_letter_queue_name"]) == dlq
+        assert resolve(tf, call["max_receive_count"]) == receives
+    assert resolve(tf, ingest["visibility_timeout"]) == trail["visibility_timeout"]
     notification = res["aws_s3_bucket_notification"]["trail"]["topic"][0]
-    assert notification["topic_arn"] == "${aws_sns_topic.ingest.arn}"
+    assert notification["topic_arn"] == "${module.ingest.topic_arn}"
+
+
+def test_each_queue_parks_what_fails_in_its_dead_letter_queue(tf):
+    module = tf["modules"]["notified_queue"]["resource"]
+    queue = module["aws_sqs_queue"]["this"]
+    assert "aws_sqs_queue.dead_letters.arn" in queue["redrive_policy"]
+    assert "var.max_receive_count" in queue["redrive_policy"]
+    assert module["aws_sns_topic_subscription"]["this"]["endpoint"] == "${aws_sqs_queue.this.arn}"
+    policy = tf["modules"]["notified_queue"]["data"]["aws_iam_policy_document"]["queue"]
+    [statement] = policy["statement"]
+    assert statement["condition"][0]["values"] == ["${aws_sns_topic.this.arn}"]  # only its topic
 
 
 def test_the_bucket_policy_is_cloudtrails(tf):
@@ -161,10 +182,10 @@ def test_the_lambda_runs_the_packaged_handler_from_the_alert_queue(tf):
     assert function["handler"] == HANDLER
     assert function["runtime"] == "python3.11"  # the Python `lab package lambda` builds for
     mapping = tf["resource"]["aws_lambda_event_source_mapping"]["alerts"]
-    assert mapping["event_source_arn"] == "${aws_sqs_queue.alerts.arn}"
+    assert mapping["event_source_arn"] == "${module.alerts.queue_arn}"
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
-    queue = tf["resource"]["aws_sqs_queue"]["alerts"]
-    assert queue["visibility_timeout_seconds"] >= 6 * function["timeout"]  # AWS's advice
+    visibility = resolve(tf, tf["module"]["alerts"]["visibility_timeout"])
+    assert visibility >= 6 * function["timeout"]  # AWS's advice
 
 
 def test_checkov_passes_and_every_skip_says_why():
