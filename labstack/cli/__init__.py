@@ -382,6 +382,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _expected() -> tuple[type[Exception], ...]:
+    """The failures a command reports in one line: a service's or a setting's, not a bug."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from requests import RequestException
+
+    from helpers.config import MissingSetting, SettingsSecretError
+    from helpers.hec import HecError
+    from helpers.jira import JiraHelperError
+    from helpers.slack import SlackError
+    from helpers.splunk import SearchError
+    from helpers.splunk_app import ConfError
+
+    return (BotoCoreError, ClientError, RequestException, MissingSetting, SettingsSecretError,
+            HecError, JiraHelperError, SlackError, SearchError, ConfError)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -396,12 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lab: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # an expected failure of a service or a setting: no traceback
-        from botocore.exceptions import BotoCoreError, ClientError
-        from requests import RequestException
-
-        from helpers.config import MissingSetting
-
-        if not isinstance(exc, BotoCoreError | ClientError | RequestException | MissingSetting):
+        if not isinstance(exc, _expected()):
             raise
         print(f"lab: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
