@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     aws_profile: str | None = None
     cloudtrail_bucket: str | None = None
     cloudtrail_queue: str | None = None
+    #: The account's audit trail: the one trail the playbook recreates when it is deleted.
+    cloudtrail_trail: str | None = None
 
     # Splunk
     splunk_url: str | None = None

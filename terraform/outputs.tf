@@ -1,3 +1,8 @@
+output "trail_name" {
+  description = "CLOUDTRAIL_TRAIL: the audit trail the playbook recreates if it is deleted"
+  value       = aws_cloudtrail.lab.name
+}
+
 output "trail_bucket" {
   description = "CLOUDTRAIL_BUCKET"
   value       = aws_s3_bucket.trail.id

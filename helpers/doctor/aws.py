@@ -24,14 +24,21 @@ def aws_identity(ctx: Context) -> str:
 
 
 def _trail(ctx: Context) -> dict:
+    """The account's trail: CLOUDTRAIL_TRAIL, else the one delivering to CLOUDTRAIL_BUCKET."""
     trails = ctx.aws.client("cloudtrail").describe_trails()["trailList"]
-    bucket = ctx.settings.cloudtrail_bucket
-    chosen = [t for t in trails if not bucket or t.get("S3BucketName") == bucket]
+    name, bucket = ctx.settings.cloudtrail_trail, ctx.settings.cloudtrail_bucket
+    chosen = [
+        t
+        for t in trails
+        if (not name or t["Name"] == name) and (not bucket or t.get("S3BucketName") == bucket)
+    ]
     if not chosen:
-        where = f" delivering to CLOUDTRAIL_BUCKET={bucket}" if bucket else ""
+        wanted = [f"CLOUDTRAIL_TRAIL={name}" if name else "",
+                  f"delivering to CLOUDTRAIL_BUCKET={bucket}" if bucket else ""]  # fmt: skip
         raise Problem(
-            f"no CloudTrail trail{where}",
-            "create the trail (terraform/trail.tf), or set CLOUDTRAIL_BUCKET to its bucket",
+            f"no CloudTrail trail {' '.join(w for w in wanted if w)}".rstrip(),
+            "create the trail (terraform/trail.tf), or set CLOUDTRAIL_TRAIL and "
+            "CLOUDTRAIL_BUCKET to yours",
         )
     return chosen[0]
 

@@ -3,9 +3,11 @@
 Four ways a trail goes quiet, four fixes: ``StartLogging`` for a stopped trail; the baseline
 event selectors (all management events, read and write) for selectors that were reduced, keeping
 any data-event selectors (basic or advanced, whichever the trail uses); ``UpdateTrail`` back to
-multi-region with global service events when an UpdateTrail narrowed it; and, for a deleted
-trail, a new trail as the account defines it (the name from the incident, the bucket from
-``CLOUDTRAIL_BUCKET``, multi-region with global service events), then ``StartLogging``.
+multi-region with global service events when an UpdateTrail narrowed it; and, when the account's
+audit trail (``CLOUDTRAIL_TRAIL``) was deleted, a new trail as the account defines it (that
+name, the bucket from ``CLOUDTRAIL_BUCKET``, multi-region with global service events), then
+``StartLogging``. Another deleted trail is not recreated (its tags, gone with it, cannot say
+whether it was protected).
 
 >>> from helpers.incident import Incident
 >>> incident = Incident("cloudtrail-logging-stopped", "lab-trail", "123456789012")
@@ -133,6 +135,14 @@ class RestartLogging(Playbook):
         plan = Plan(self.name, name)
         trail = _trail(clients, name)
         if trail is None:
+            account_trail = clients.settings.cloudtrail_trail
+            if name != account_trail:
+                plan.nothing_to_do = (
+                    f"trail {name} is gone; only the account's audit trail "
+                    f"(CLOUDTRAIL_TRAIL={account_trail or 'not set'}) is recreated, so a trail "
+                    "someone deleted on purpose is not brought back into the audit bucket"
+                )
+                return plan
             bucket = clients.settings.cloudtrail_bucket
             if not bucket:
                 plan.nothing_to_do = (

@@ -14,6 +14,7 @@ def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": admin.secret,
         "CLOUDTRAIL_BUCKET": account.trail.bucket,
         "CLOUDTRAIL_QUEUE": account.trail.queue,
+        "CLOUDTRAIL_TRAIL": account.trail.name,
     }
 
 

@@ -41,6 +41,7 @@ def test_the_wired_world_is_well(wired):
 BROKEN = {
     "AWS_ENDPOINT_URL": ({"aws_endpoint_url": "http://127.0.0.1:9"}, {"AWS identity"}),
     "CLOUDTRAIL_BUCKET": ({"cloudtrail_bucket": "no-such-bucket"}, {"AWS trail is logging"}),
+    "CLOUDTRAIL_TRAIL": ({"cloudtrail_trail": "no-such-trail"}, {"AWS trail is logging"}),
     "CLOUDTRAIL_QUEUE": (
         {"cloudtrail_queue": "no-such-queue"},
         {"AWS ingest queue receives notifications"},

@@ -206,10 +206,11 @@ def test_a_deleted_trail_is_recreated_from_the_account_bucket_and_logs(clients, 
     """CLOUDTRAIL_BUCKET names the bucket; here a settings copy points it at a bucket of the
     test's own, so the recreated trail does not deliver into the lab's pipeline."""
     own = bucket()
-    settings = clients.settings.model_copy(update={"cloudtrail_bucket": own})
+    name = unique("t-deleted")
+    settings = clients.settings.model_copy(update={"cloudtrail_bucket": own,
+                                                   "cloudtrail_trail": name})  # fmt: skip
     scoped = Clients(settings)
     cloudtrail = scoped.aws("cloudtrail")
-    name = unique("t-deleted")
     cloudtrail.create_trail(Name=name, S3BucketName=own)
     cloudtrail.delete_trail(Name=name)
     incident = Incident("cloudtrail-logging-stopped", name, ACCOUNT)
@@ -230,11 +231,20 @@ def test_a_deleted_trail_is_recreated_from_the_account_bucket_and_logs(clients, 
 
 
 def test_a_deleted_trail_without_a_bucket_setting_has_nothing_to_do(clients):
-    settings = clients.settings.model_copy(update={"cloudtrail_bucket": None})
-    plan = PLAYBOOK.plan(
-        Incident("cloudtrail-logging-stopped", unique("t-gone"), ACCOUNT), Clients(settings)
-    )
+    name = unique("t-gone")
+    settings = clients.settings.model_copy(update={"cloudtrail_bucket": None,
+                                                   "cloudtrail_trail": name})  # fmt: skip
+    plan = PLAYBOOK.plan(Incident("cloudtrail-logging-stopped", name, ACCOUNT), Clients(settings))
     assert plan.changes == [] and "CLOUDTRAIL_BUCKET is not set" in plan.nothing_to_do
+
+
+def test_only_the_accounts_trail_is_recreated(clients):
+    """Another trail's tags went with it, so nobody can tell it was meant to stay deleted."""
+    assert clients.settings.cloudtrail_trail == "lab-trail"  # the local world names its trail
+    plan = PLAYBOOK.plan(
+        Incident("cloudtrail-logging-stopped", unique("t-practice"), ACCOUNT), clients
+    )
+    assert plan.changes == [] and "CLOUDTRAIL_TRAIL=lab-trail" in plan.nothing_to_do
 
 
 def test_a_trail_tagged_auto_remediate_off_is_exempt_and_left_stopped(clients, trail):
