@@ -147,19 +147,25 @@ class Server:
         health: HealthCheck | None = None,
         setting: str | None = None,
         request_handler: type[WSGIRequestHandler] | None = None,
+        read_timeout: float | None = None,
         name: str = "server",
     ):
+        """``read_timeout``: seconds a connection may stay silent (a stalled body, an idle
+        keep-alive) before it is closed; None waits for ever."""
         self.name = name
         self.host = host
         sock = socket.socket(fileno=fd) if fd is not None else bind(host, port, setting)
         self.port = sock.getsockname()[1]
         self._sock = sock
+        handler = request_handler or _QuietHandler
+        if read_timeout is not None:
+            handler = type(handler.__name__, (handler,), {"timeout": read_timeout})
         self.server: BaseWSGIServer = make_server(
             host,
             self.port,
             with_health(app, health),
             threaded=True,
-            request_handler=request_handler or _QuietHandler,
+            request_handler=handler,
             fd=sock.fileno(),
         )
         self.server.daemon_threads = True

@@ -18,6 +18,9 @@ from labstack.splunk.config import Config
 #: requests parse JSON in Python while the store's inserts run in DuckDB and need the GIL back
 #: only briefly; a shorter interval keeps those inserts from queueing behind parsing threads.
 SWITCH_INTERVAL = 0.001
+#: Seconds a connection may stay silent before it is closed (a stalled body, an idle
+#: keep-alive), like splunkd's busyKeepAliveIdleTimeout; senders reconnect as they would.
+READ_TIMEOUT = 30.0
 log = logging.getLogger("labstack.splunk")
 
 
@@ -35,9 +38,10 @@ def main() -> int:
         else bind(BIND_HOST, api_port, "LAB_PORT_SPLUNK")
     )  # fmt: skip
     app = build(config, web_url=f"http://{BIND_HOST}:{api_sock.getsockname()[1]}")
-    api_server = Server(app.api, fd=api_sock.detach(), setting="LAB_PORT_SPLUNK", name="api")
+    api_server = Server(app.api, fd=api_sock.detach(), setting="LAB_PORT_SPLUNK",
+                        read_timeout=READ_TIMEOUT, name="api")  # fmt: skip
     hec_server = Server(app.hec, port=hec_port, fd=hec_fd, setting="LAB_PORT_SPLUNK_HEC",
-                        name="hec")  # fmt: skip
+                        read_timeout=READ_TIMEOUT, name="hec")  # fmt: skip
     app.start()
     run([api_server, hec_server])
     app.stop()

@@ -17,7 +17,6 @@ An event that is a string is stored as it is; any other JSON value as compact JS
 from __future__ import annotations
 
 import base64
-import gzip
 import hmac
 import json
 import logging
@@ -26,6 +25,7 @@ import socket
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import orjson
@@ -34,8 +34,11 @@ from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger("labstack.splunk.hec")
 
-#: Largest request body accepted (Splunk's max_content_length default is 800 MB).
-MAX_CONTENT_LENGTH = 800 * 1024 * 1024
+#: Largest request body accepted, before and after decompression (Splunk's max_content_length
+#: default is 800 MB; a laptop's lab holds what it parses in memory, so it takes less).
+MAX_CONTENT_LENGTH = 100 * 1024 * 1024
+#: Event times Splunk can index: epoch seconds from 1970 up to its MAX_TIMESTAMP (year 2286).
+MIN_TIME, MAX_TIME = 0.0, 9999999999.0
 #: Ingest requests handled at once; more wait up to BUSY_WAIT seconds, then get 503.
 MAX_CONCURRENT = 4
 BUSY_WAIT = 10.0
@@ -87,16 +90,16 @@ class Defaults:
 
 
 def _time(value, number: int) -> float:
-    if isinstance(value, bool):
+    """An event's ``time``: a number (or numeric text) in Splunk's indexable range."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise HecError(INVALID_FORMAT, number)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise HecError(INVALID_FORMAT, number) from None
-    raise HecError(INVALID_FORMAT, number)
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise HecError(INVALID_FORMAT, number) from None
+    if not MIN_TIME <= seconds <= MAX_TIME:  # also false for nan
+        raise HecError(INVALID_FORMAT, number)
+    return seconds
 
 
 def parse_events(body: bytes | str, defaults: Defaults) -> list[dict]:
@@ -186,7 +189,7 @@ def _parse_each(text: str, defaults: Defaults) -> list[dict]:
             break
         try:
             obj, end = _decode(text, pos)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             raise HecError(INVALID_FORMAT, number) from None
         if not isinstance(obj, dict):
             raise HecError(INVALID_FORMAT, number)
@@ -204,12 +207,21 @@ def _parse_each(text: str, defaults: Defaults) -> list[dict]:
             "_raw": event if isinstance(event, str) else _compact(event),
         }
         _apply_envelope(row, obj, number)
+        _check_text(row, number)
         events.append(row)
         pos = end
         number += 1
     if not events:
         raise HecError(NO_DATA)
     return events
+
+
+def _check_text(row: dict, number: int) -> None:
+    """Refuse text the store cannot hold: JSON escapes of lone surrogates (``"\\ud800"``)."""
+    try:
+        _dumps(row).encode("utf-8")
+    except UnicodeEncodeError:
+        raise HecError(INVALID_FORMAT, number) from None
 
 
 def _fields(value, number: int) -> dict:
@@ -246,6 +258,21 @@ def parse_raw(text: str, defaults: Defaults) -> list[dict]:
     if not events:
         raise HecError(NO_DATA)
     return events
+
+
+def _decompress(data: bytes, encoding: str) -> bytes:
+    """A gzip or deflate body, refused (413) once it would grow past MAX_CONTENT_LENGTH."""
+    wbits = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(data, MAX_CONTENT_LENGTH)
+    except zlib.error:
+        raise HecError(INVALID_FORMAT, 0) from None
+    if inflater.unconsumed_tail:
+        raise HecError(TOO_LARGE)
+    if not inflater.eof:
+        raise HecError(INVALID_FORMAT, 0)
+    return out
 
 
 class KnownIndexes:
@@ -339,15 +366,13 @@ class HecApp:
             raise HecError(INVALID_CHANNEL)
 
     def _body(self, request: Request) -> bytes:
-        data = request.get_data(cache=False)
-        encoding = request.headers.get("Content-Encoding", "").lower()
         try:
-            if encoding == "gzip":
-                data = gzip.decompress(data)
-            elif encoding == "deflate":
-                data = zlib.decompress(data)
-        except (OSError, zlib.error, EOFError):
+            data = request.get_data(cache=False)
+        except TimeoutError:  # the sender stalled longer than the server's read timeout
             raise HecError(INVALID_FORMAT, 0) from None
+        encoding = request.headers.get("Content-Encoding", "").lower()
+        if encoding in ("gzip", "deflate"):
+            data = _decompress(data, encoding)
         return data
 
     def _defaults(self, request: Request) -> Defaults:
@@ -380,27 +405,34 @@ class HecApp:
             return self._reply(NOT_FOUND)
         self._check_token(request)
         self._check_channel(request)
+        return self._ingest(request, kind)
+
+    @contextmanager
+    def _slot(self):
+        """One of the MAX_CONCURRENT ingest slots, or 503 after BUSY_WAIT seconds."""
         if not self._slots.acquire(timeout=BUSY_WAIT):
             raise HecError(BUSY)
         try:
-            return self._ingest(request, kind)
+            yield
         finally:
             self._slots.release()
 
     def _ingest(self, request: Request, kind: str) -> Response:
+        # The body is read before a slot is taken: a slow sender holds only its own connection.
         data = self._body(request)
         defaults = self._defaults(request)
         del request  # the body can be large; keep only the events
-        if kind == "raw":
-            try:
-                events = parse_raw(data.decode("utf-8"), defaults)
-            except UnicodeDecodeError:
-                raise HecError(INVALID_FORMAT, 0) from None
-        else:
-            events = parse_events(data, defaults)
-        del data
-        for number, event in enumerate(events):
-            if event["index"] not in self.indexes:
-                raise HecError(INCORRECT_INDEX, number)
-        self.store.add(events)
+        with self._slot():
+            if kind == "raw":
+                try:
+                    events = parse_raw(data.decode("utf-8"), defaults)
+                except UnicodeDecodeError:
+                    raise HecError(INVALID_FORMAT, 0) from None
+            else:
+                events = parse_events(data, defaults)
+            del data
+            for number, event in enumerate(events):
+                if event["index"] not in self.indexes:
+                    raise HecError(INCORRECT_INDEX, number)
+            self.store.add(events)
         return self._reply(SUCCESS)
