@@ -32,8 +32,8 @@ APPS = "apps.json"
 def search_runner(store: EventStore):
     """What a job runs: the search over ``store``, as (fields, rows, messages) in API form."""
 
-    def run(search: str, earliest, latest, now: float):
-        found = store.search(search, earliest=earliest, latest=latest, now=now)
+    def run(search: str, earliest, latest, now: float, guard=None):
+        found = store.search(search, earliest=earliest, latest=latest, now=now, guard=guard)
         fields = list(found.fields)
         return (
             fields,
@@ -76,7 +76,9 @@ def build(config: Config, web_url: str) -> SplunkApp:
     jobs = Jobs(search_runner(store))
     alerting = Alerting(
         store, saved, jobs, state, web=web_url, options=config.alerting,
-        action_settings=ActionSettings(environ=dict(config.action_env)),
+        action_settings=ActionSettings(
+            environ=dict(config.action_env), webhook_allowlist=config.webhook_allowlist
+        ),
     )  # fmt: skip
     saved.listeners.append(alerting.on_saved_change)
     store.add_listeners.append(alerting.on_events)

@@ -12,6 +12,7 @@ SystemExit: labstack.splunk: missing environment variable(s): SPLUNK_PASSWORD, S
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,13 +45,29 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _allowlist(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``LAB_SPLUNK_WEBHOOK_ALLOWLIST``: whitespace-separated regexes a webhook URL must match."""
+    name = "LAB_SPLUNK_WEBHOOK_ALLOWLIST"
+    patterns = tuple((env.get(name) or "").split())
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise SystemExit(
+                f"labstack.splunk: {name} has an invalid regex {pattern!r}: {exc}"
+            ) from None
+    return patterns
+
+
 @dataclass(frozen=True)
 class Config:
     """``SPLUNK_PASSWORD``, ``SPLUNK_HEC_TOKEN`` (required), ``SPLUNK_USERNAME``,
     ``SPLUNK_TOKEN`` (an auth token accepted as ``Splunk <t>`` or ``Bearer <t>``),
     ``LAB_STATE_DIR``; alerting: ``LAB_SPLUNK_SCHEDULER_SECONDS`` (tick, default 60),
     ``LAB_SPLUNK_WEBHOOK_ATTEMPTS`` (tries per delivery, default 8), ``LAB_SPLUNK_WEBHOOK_BACKOFF``
-    (first retry delay, default 1 s, doubling); the AWS variables the SNS alert action uses."""
+    (first retry delay, default 1 s, doubling), ``LAB_SPLUNK_WEBHOOK_ALLOWLIST`` (regexes a
+    webhook URL must match, alert_actions.conf's allow-list; unset: any http(s) URL); the AWS
+    variables the SNS alert action uses."""
 
     password: str
     hec_token: str
@@ -59,6 +76,7 @@ class Config:
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     alerting: Options = field(default_factory=Options)
     action_env: Mapping[str, str] = field(default_factory=dict)
+    webhook_allowlist: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -75,4 +93,5 @@ class Config:
                 backoff=_positive(environ, "LAB_SPLUNK_WEBHOOK_BACKOFF", BACKOFF),
             ),
             action_env={k: environ[k] for k in ACTION_ENV if environ.get(k)},
+            webhook_allowlist=_allowlist(environ),
         )

@@ -1,7 +1,9 @@
 """Search jobs: dispatched in worker threads, polled, read, cancelled, expired after their ttl.
 
-A job runs ``runner(search, earliest, latest, now)``, which returns ``(fields, rows, messages)``
-with text values (see :mod:`labstack.splunk.results`), or raises the SPL engine's error.
+A job runs ``runner(search, earliest, latest, now, guard)``, which returns ``(fields, rows,
+messages)`` with text values (see :mod:`labstack.splunk.results`), or raises the SPL engine's
+error. Each job has its :class:`~labstack.splunk.spl.limits.Guard`: cancelling or deleting the
+job stops its search, and so does the time limit.
 :meth:`Jobs.create` waits briefly so that a search Splunk would reject at parse time is
 rejected at dispatch (HTTP 400) instead of becoming a failed job.
 """
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from labstack.splunk.spl import SPLError
+from labstack.splunk.spl.limits import Guard
 
 log = logging.getLogger("labstack.splunk.jobs")
 
@@ -28,7 +31,7 @@ PARSE_GRACE = 2.0
 #: Jobs kept at most; the oldest finished ones go first.
 MAX_JOBS = 200
 
-Runner = Callable[[str, str | None, str | None, float], tuple[list[str], list[dict], list]]
+Runner = Callable[[str, str | None, str | None, float, Guard], tuple[list[str], list[dict], list]]
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Job:
     ttl: int = DEFAULT_TTL
     touched: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
+    guard: Guard = field(default_factory=Guard)
 
     @property
     def is_done(self) -> bool:
@@ -149,25 +153,30 @@ class Jobs:
             raise SPLError(job.error)
         return job
 
-    def run_now(self, search: str, earliest=None, latest=None, now=None) -> Job:
-        """Run a search in the calling thread (oneshot and export); errors propagate."""
+    def run_now(self, search: str, earliest=None, latest=None, now=None, guard=None) -> Job:
+        """Run a search in the calling thread (oneshot and export); errors propagate.
+        ``guard`` stops it early (export passes one that knows when its client is gone)."""
         job = Job(
             sid=self.new_sid(),
             search=search,
             earliest=earliest or None,
             latest=latest or None,
             now=time.time() if now is None else now,
+            guard=guard or Guard(),
         )
         job.started = time.time()
-        job.fields, job.rows, job.messages = self.runner(search, job.earliest, job.latest, job.now)
+        job.fields, job.rows, job.messages = self.runner(
+            search, job.earliest, job.latest, job.now, job.guard
+        )
         job.state, job.finished = "DONE", time.time()
         return job
 
     def _run(self, job: Job) -> None:
         job.state, job.started = "RUNNING", time.time()
         try:
+            job.guard.check()  # cancelled while it was queued
             job.fields, job.rows, job.messages = self.runner(
-                job.search, job.earliest, job.latest, job.now
+                job.search, job.earliest, job.latest, job.now, job.guard
             )
             job.state = "DONE"
         except SPLError as exc:
@@ -196,8 +205,13 @@ class Jobs:
             return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
     def delete(self, sid: str) -> bool:
+        """Forget a job, stopping its search if it still runs (cancel and DELETE)."""
         with self._lock:
-            return self._jobs.pop(sid, None) is not None
+            job = self._jobs.pop(sid, None)
+        if job is None:
+            return False
+        job.guard.cancel()
+        return True
 
     def history(self, label: str) -> list[Job]:
         return [j for j in self.list() if j.label == label]

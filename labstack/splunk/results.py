@@ -15,8 +15,10 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from xml.sax.saxutils import escape
+
+from labstack.splunk.spl.timeutil import iso
 
 MODES = ("json", "json_rows", "json_cols", "csv", "xml", "raw")
 CONTENT_TYPES = {
@@ -32,8 +34,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def splunk_time(epoch: float) -> str:
     """Epoch seconds as Splunk prints ``_time`` (UTC): ``2024-01-01T00:00:00.000+00:00``."""
-    moment = datetime.fromtimestamp(float(epoch), UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+    return iso(float(epoch))
 
 
 def as_text(field: str, value):

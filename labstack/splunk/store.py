@@ -20,13 +20,16 @@ import duckdb
 import pandas as pd
 
 from .spl import SPLError
-from .spl.planner import Results, run
+from .spl.limits import Guard
+from .spl.planner import Results, parse, run
 from .spl.relation import Context
 from .spl.sql import SETUP
 from .spl.timeutil import parse_time
 
 __all__ = ["EventStore", "Results", "SPLError"]
 
+#: What a search nested past Python's recursion limit gets (brackets, parentheses, NOTs).
+TOO_DEEP = "Error in 'SearchParser': The search is nested too deeply."
 DEFAULT_MACROS = {"cloudtrail": "index=main sourcetype=aws:cloudtrail"}
 _SCHEMA = [
     # _raw is kept in __doc when it is a JSON object (fields are extracted from it) and in
@@ -147,21 +150,37 @@ class EventStore:
         earliest: str | float | None = None,
         latest: str | float | None = None,
         now: float | None = None,
+        guard: Guard | None = None,
     ) -> Results:
-        """Run SPL as sent to the REST API (``search ...`` or ``| ...``); raises SPLError."""
+        """Run SPL as sent to the REST API (``search ...`` or ``| ...``); raises SPLError,
+        also when ``guard`` stops the search (cancelled, out of time, its client gone)."""
         now = time.time() if now is None else now
+        guard = guard or Guard()
         macros = self.macros()
         with self._lock:
             cursor = self._con.cursor()
+        end_watch = guard.watch(cursor.interrupt)
         try:
             for statement in ["SET TimeZone = 'UTC'", *SETUP]:
                 cursor.execute(statement).fetchall()
-            ctx = Context(cursor, self, now, parse_time(earliest, now), parse_time(latest, now))
+            earliest_at, latest_at = parse_time(earliest, now), parse_time(latest, now)
+            ctx = Context(cursor, self, now, earliest_at, latest_at, guard=guard)
             return run(spl, ctx, macros)
+        except RecursionError:
+            raise SPLError(TOO_DEEP) from None
         except duckdb.Error as exc:
+            guard.check()  # an interrupted query: say why
             raise SPLError(f"Error in 'search' command: {str(exc).splitlines()[0]}") from exc
         finally:
+            end_watch()
             cursor.close()
+
+    def check_search(self, spl: str) -> None:
+        """Parse ``spl`` without running it (a saved search before it is stored); SPLError."""
+        try:
+            parse(spl, self.macros())
+        except RecursionError:
+            raise SPLError(TOO_DEEP) from None
 
     # knowledge objects
 

@@ -20,6 +20,16 @@ def _alerting(api: Splunkd):
     return alerting
 
 
+def webhook_conf(api: Splunkd, call: Call) -> Response:
+    """``configs/conf-alert_actions/webhook``: the webhook allow-list, as Splunk 9 keeps it."""
+    allowlist = _alerting(api).actions["webhook"].settings.webhook_allowlist
+    content = {"enable_allowlist": "1" if allowlist else "0"}
+    content.update({f"allowlist.webhook{n}": pattern for n, pattern in enumerate(allowlist, 1)})
+    entity = atom.Entity("webhook", "configs/conf-alert_actions", content, owner="nobody",
+                         app="alert_webhook")  # fmt: skip
+    return api.feed(call, "conf-alert_actions", [entity])
+
+
 def _rendered(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote_plus
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from labstack.splunk import atom
@@ -39,6 +40,11 @@ DEFAULT_COUNT = 30
 #: Results per page for job results and oneshot when no ``count`` is given (splunkd's default).
 DEFAULT_RESULTS_COUNT = 100
 NOT_AUTHENTICATED = "call not properly authenticated"
+#: Largest request body read (server.conf ``[httpServer] max_content_length``; the lab's is
+#: smaller than splunkd's 2 GB: lookups and events sent here are small).
+MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+#: Where a request's parsed form is kept, so an error answer finds its ``output_mode``.
+_FORM_KEY = "labstack.splunk.form"
 
 
 class ApiError(Exception):
@@ -78,7 +84,7 @@ class Call:
             return default
         try:
             return int(float(value))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number, nan, or beyond any integer
             raise ApiError(400, f"Argument '{name}' must be an integer, got '{value}'.") from None
 
 
@@ -148,6 +154,28 @@ def _form(data: bytes) -> dict[str, list[str]]:
     return params
 
 
+def _body_params(request: Request) -> dict[str, list[str]]:
+    """A POST body's parameters: a form, or a JSON object (``application/json``)."""
+    body = request.get_data(cache=True)
+    if not (
+        request.headers.get("Content-Type", "").startswith("application/json") and body.strip()
+    ):
+        return _form(body)
+    try:
+        loaded = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
+        raise ApiError(400, "Request body is not valid JSON.") from None
+    if not isinstance(loaded, dict):
+        return {}
+    return {
+        key: [
+            v if isinstance(v, str) else json.dumps(v)
+            for v in (value if isinstance(value, list) else [value])
+        ]
+        for key, value in loaded.items()
+    }
+
+
 class Splunkd:
     """The management API over an event store, its saved searches and jobs, with auth.
 
@@ -194,8 +222,14 @@ class Splunkd:
     # -- WSGI ------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
+        request.max_content_length = MAX_CONTENT_LENGTH
         try:
             response = self.handle(request)
+        except RequestEntityTooLarge:
+            response = self.error(
+                ApiError(413, f"Request body is larger than {MAX_CONTENT_LENGTH} bytes."),
+                self._mode_of(request),
+            )
         except ApiError as exc:
             response = self.error(exc, self._mode_of(request))
         except Exception:
@@ -210,9 +244,10 @@ class Splunkd:
 
     @staticmethod
     def _mode_of(request: Request) -> str:
+        """The answer's format; a body not read yet (refused before it) is not read for it."""
         mode = request.args.get("output_mode")
-        if mode is None and request.method == "POST" and "receivers" not in request.path:
-            mode = _form(request.get_data(cache=True)).get("output_mode", [None])[-1]
+        if mode is None:
+            mode = request.environ.get(_FORM_KEY, {}).get("output_mode", [None])[-1]
         return mode or "xml"
 
     @staticmethod
@@ -233,32 +268,21 @@ class Splunkd:
                     return page
             raise ApiError(404, "Not Found")
         segments, owner, app = split
-        params: dict[str, list[str]] = {}
-        for key, values in request.args.lists():
-            params[key] = list(values)
-        if request.method == "POST" and segments[:2] != ["receivers", "simple"]:
-            content_type = request.headers.get("Content-Type", "")
-            body = request.get_data(cache=True)
-            if content_type.startswith("application/json") and body.strip():
-                try:
-                    loaded = json.loads(body)
-                except ValueError:
-                    raise ApiError(400, "Request body is not valid JSON.") from None
-                if isinstance(loaded, dict):
-                    for key, value in loaded.items():
-                        params[key] = [
-                            v if isinstance(v, str) else json.dumps(v)
-                            for v in (value if isinstance(value, list) else [value])
-                        ]
-            else:
-                params.update(_form(body))
-        base = f"{request.scheme}://{request.host}"
-        call = Call(request, segments, params, owner, app, base)
+        # Who is asking is known before the body is read: a stranger's body is never read.
+        user = "admin"
         if segments != ["auth", "login"]:
             user = self.auth.user_for(request.environ)
             if user is None:
                 raise ApiError(401, NOT_AUTHENTICATED, "WARN")
-            call.user = user
+        params: dict[str, list[str]] = {}
+        for key, values in request.args.lists():
+            params[key] = list(values)
+        if request.method == "POST" and segments[:2] != ["receivers", "simple"]:
+            body = _body_params(request)
+            request.environ[_FORM_KEY] = body
+            params.update(body)
+        base = f"{request.scheme}://{request.host}"
+        call = Call(request, segments, params, owner, app, base, user=user)
         known_path = False
         for parts, method, handler in self.routes:
             args = _match(parts, segments)

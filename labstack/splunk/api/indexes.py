@@ -34,9 +34,17 @@ def _index_entity(name: str, info: dict | None) -> atom.Entity:
     }
     for key, value in info.items():
         if key in ("minTime", "maxTime") and isinstance(value, int | float):
-            value = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+            value = _index_time(value)
         content[key] = results.as_text(key, value) if value is not None else ""
     return atom.Entity(name, "data/indexes", content, owner="nobody", app="system")
+
+
+def _index_time(epoch: float) -> str:
+    """An index's first or last event time; "" for one no calendar holds."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    except (ValueError, OverflowError, OSError):
+        return ""
 
 
 def list_indexes(api: Splunkd, call: Call) -> Response:

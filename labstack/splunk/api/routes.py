@@ -70,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("configs/conf-macros/{name}", DELETE, knowledge.delete_macro),
     Route("admin/macros/{name}", DELETE, knowledge.delete_macro),
     Route("properties", GET, knowledge.list_conf_files),
+    Route("configs/conf-alert_actions/webhook", GET, alerts.webhook_conf),
     # lookup table files
     Route("data/lookup-table-files", GET, knowledge.list_lookups),
     Route("data/lookup-table-files", POST, knowledge.upload_lookup),

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from labstack.splunk import atom
 from labstack.splunk.api.core import ApiError, Call, Splunkd
 from labstack.splunk.api.search_jobs import job_entity, spl_error
+from labstack.splunk.saved import qualified
 from labstack.splunk.spl import SPLError
 
 log = logging.getLogger("labstack.splunk.api")
@@ -40,6 +41,12 @@ def _saved(api: Splunkd, call: Call):
 
 
 def _check_saved(api: Splunkd, name: str, attrs: dict) -> None:
+    """A search that would not parse, or alert settings the alerting refuses: 400."""
+    if "search" in attrs:
+        try:
+            api.store.check_search(qualified(attrs["search"]))
+        except SPLError as exc:
+            raise ApiError(400, f"In handler 'savedsearch': {exc}") from None
     if api.alerting is None:
         return
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 from xml.sax.saxutils import escape as _escape
 
 from werkzeug.wrappers import Response
@@ -13,6 +15,7 @@ from labstack.splunk import atom, results
 from labstack.splunk.api.core import DEFAULT_RESULTS_COUNT, JSON, XML, ApiError, Call, Splunkd
 from labstack.splunk.jobs import Job
 from labstack.splunk.spl import SPLError
+from labstack.splunk.spl.limits import Guard
 
 
 def job_entity(job: Job) -> atom.Entity:
@@ -90,7 +93,7 @@ def create_job(api: Splunkd, call: Call) -> Response:
     exec_mode = call.get("exec_mode", "normal")
     if exec_mode == "oneshot":
         try:
-            job = api.jobs.run_now(search, earliest, latest, now)
+            job = api.jobs.run_now(search, earliest, latest, now, guard=_client_guard(call))
         except SPLError as exc:
             raise spl_error(exc) from None
         return _results_response(call, job)
@@ -115,7 +118,7 @@ def export(api: Splunkd, call: Call) -> Response:
     if mode not in results.MODES:
         raise ApiError(400, f"Invalid output_mode '{mode}'.")
     try:
-        job = api.jobs.run_now(search, earliest, latest, now)
+        job = api.jobs.run_now(search, earliest, latest, now, guard=_client_guard(call))
     except SPLError as exc:
         raise spl_error(exc) from None
     count = call.integer("count", 0)
@@ -124,6 +127,23 @@ def export(api: Splunkd, call: Call) -> Response:
     return Response(
         (line.encode("utf-8") for line in lines), content_type=results.CONTENT_TYPES[mode]
     )
+
+
+def _client_guard(call: Call) -> Guard:
+    """Limits for a search run while its client waits: it stops if the client hangs up."""
+    return Guard(alive=lambda: client_alive(call.request.environ))
+
+
+def client_alive(environ) -> bool:
+    """False once the client of this request has closed its connection."""
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return not readable or sock.recv(1, socket.MSG_PEEK) != b""
+    except (OSError, ValueError):  # closed or reset
+        return False
 
 
 def _job(api: Splunkd, call: Call) -> Job:

@@ -212,8 +212,18 @@ class _Parser:
             raise SPLError.in_command(
                 self.command, f"The arguments to the '{name}' function are invalid."
             )
-        fn = spec.fn
-        return lambda row, env: fn(env, *(a(row, env) for a in args))
+        fn, command = spec.fn, self.command
+
+        def evaluate(row, env):
+            values = [a(row, env) for a in args]
+            try:
+                return fn(env, *values)
+            except (TypeError, ValueError, OverflowError, AttributeError):
+                raise SPLError.in_command(
+                    command, f"The arguments to the '{name}' function are invalid."
+                ) from None
+
+        return evaluate
 
 
 def _binary(op: str, left: Evaluator, right: Evaluator) -> Evaluator:

@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from . import timeutil
+from .errors import SPLError
+from .regexes import RegexError, compile_regex
 from .relation import to_text
 
 MANY = 10**6
@@ -168,7 +170,18 @@ def _match(env, value, regex):
     if value is None or regex is None:
         return None
     values = value if isinstance(value, list) else [value]
-    return any(re.search(to_text(regex), to_text(v)) for v in values)
+    pattern = _regex("match", regex)
+    return any(pattern.search(to_text(v)) for v in values)
+
+
+def _regex(name: str, text):
+    try:
+        return compile_regex(to_text(text))
+    except RegexError as exc:
+        raise SPLError(
+            f"Error in 'EvalCommand': The regex '{to_text(text)}' passed to '{name}' is invalid: "
+            f"{exc.msg}."
+        ) from None
 
 
 @function("cidrmatch", 2)
@@ -242,7 +255,8 @@ def _substr(env, value, start, length=None):
 
 @function("replace", 3)
 def _replace(env, value, regex, replacement):
-    return _text(lambda s: re.sub(to_text(regex), to_text(replacement), s))(env, value)
+    pattern = _regex("replace", regex)
+    return _text(lambda s: pattern.sub(to_text(replacement), s))(env, value)
 
 
 @function("split", 2)

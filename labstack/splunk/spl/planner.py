@@ -112,6 +112,7 @@ def execute(commands: list[Command], ctx: Context, start: Rows | None = None) ->
     """
     state: Relation | Rows = Rows([], []) if start is None else start
     for position, cmd in enumerate(commands):
+        ctx.guard.check()
         if position == 0 and start is None and isinstance(cmd, Search):
             state = event_relation(ctx, cmd)
         if hasattr(cmd, "sql") and (isinstance(state, Relation) or not hasattr(cmd, "run")):

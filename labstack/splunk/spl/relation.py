@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .fields import flatten, json_path, parse_json_object
+from .limits import MAX_RESULT_ROWS, Guard
 from .sql import ident, lit
 
 STR, NUM, LIST = "str", "num", "list"
@@ -105,6 +106,7 @@ class Context:
     latest: float | None = None
     messages: list[dict] = field(default_factory=list)
     run_subsearch: Callable[[str], Rows] | None = None
+    guard: Guard = field(default_factory=Guard)
     _names: itertools.count = field(default_factory=itertools.count)
 
     def unique(self, prefix: str) -> str:
@@ -132,7 +134,7 @@ def materialize(rel: Relation, ctx: Context) -> Rows:
     names = [d[0] for d in cursor.description]
     visible = [(i, n) for i, n in enumerate(names) if not n.startswith("__")]
     rows, seen = [], dict.fromkeys(n for _, n in visible)
-    for record in cursor.fetchall():
+    for record in _records(cursor, ctx):
         row = {n: _python_value(record[i], rel.kinds.get(n, STR)) for i, n in visible}
         if rel.events and row.get("_raw") and (doc := parse_json_object(row["_raw"])):
             for name, value in flatten(doc).items():
@@ -143,6 +145,22 @@ def materialize(rel: Relation, ctx: Context) -> Rows:
     if rel.events:
         fields.sort(key=lambda n: (not n.startswith("_"), n))
     return Rows(rows, fields)
+
+
+def _records(cursor, ctx: Context, batch: int = 10_000):
+    """The cursor's rows, checking the guard between batches; cut at MAX_RESULT_ROWS."""
+    count = 0
+    while chunk := cursor.fetchmany(batch):
+        ctx.guard.check()
+        if count + len(chunk) > MAX_RESULT_ROWS:
+            yield from chunk[: MAX_RESULT_ROWS - count]
+            ctx.warn(
+                f"Search results are truncated at {MAX_RESULT_ROWS} rows "
+                "(limits.conf [searchresults] maxresultrows)."
+            )
+            return
+        count += len(chunk)
+        yield from chunk
 
 
 def load(rows: Rows, ctx: Context) -> Relation:

@@ -150,5 +150,14 @@ def strptime(text: str, fmt: str) -> float | None:
 
 
 def iso(t: float) -> str:
-    """``_time`` as Splunk's results show it: ``2024-01-02T03:04:05.000+00:00``."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+00:00"
+    """``_time`` as Splunk's results show it: ``2024-01-02T03:04:05.000+00:00``; a time no
+    calendar holds (stored before ingest checked times) as its epoch seconds.
+
+    >>> iso(0), iso(1e20)
+    ('1970-01-01T00:00:00.000+00:00', '1e+20')
+    """
+    try:
+        moment = datetime.fromtimestamp(t, UTC)
+    except (ValueError, OverflowError, OSError):
+        return f"{t:g}"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+00:00"

@@ -33,10 +33,12 @@ class ActionError(Exception):
 
 @dataclass(frozen=True)
 class ActionSettings:
-    """What actions need from the process: timeouts and the environment (AWS credentials)."""
+    """What actions need from the process: timeouts, the environment (AWS credentials) and
+    the webhook allow-list (alert_actions.conf ``[webhook] allowlist.*`` regexes; empty: off)."""
 
     timeout: float = TIMEOUT
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    webhook_allowlist: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

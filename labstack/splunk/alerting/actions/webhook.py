@@ -1,6 +1,10 @@
 """The webhook alert action (``actions=webhook``): Splunk's JSON POST to
 ``action.webhook.param.url``.
 
+The URL must be http(s) and, when an allow-list is set (alert_actions.conf ``[webhook]
+enable_allowlist``/``allowlist.*``, Splunk 9), match one of its regexes: checked when the saved
+search is stored (400 naming the URL) and again before each delivery.
+
 The receiver's answer is ignored, as in Splunk, except to decide on a retry: connection errors and
 5xx/408/429 answers are retried with backoff (a 429's Retry-After is honoured); any other 4xx is
 a dead letter at once, since repeating it cannot help.
@@ -14,14 +18,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 from helpers.runtime.queue import Permanent, Retry
 from labstack.splunk.alerting.actions import ACTIONS, Action, ActionError, Outgoing, Trigger
+from labstack.splunk.alerting.rule import AlertRule, ConditionError
 from labstack.splunk.atom import VERSION
 
-__all__ = ["Webhook", "payload", "post"]
+__all__ = ["Webhook", "payload", "post", "url_problem"]
 
 RETRYABLE = {408, 429}
 USER_AGENT = f"Splunk/{VERSION}"
@@ -81,14 +88,40 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the backoff decides
 
 
+def url_problem(url: str, allowlist: tuple[str, ...] = ()) -> str | None:
+    """Why a webhook may not POST to ``url``, or None.
+
+    >>> url_problem("file:///etc/passwd")
+    "action.webhook.param.url='file:///etc/passwd' must be an http:// or https:// URL."
+    >>> url_problem("http://127.0.0.1:8000/x", (r"https://hooks\\.example\\.com/.*",))
+    "action.webhook.param.url='http://127.0.0.1:8000/x' is not in the webhook allow-list."
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"action.webhook.param.url={url!r} must be an http:// or https:// URL."
+    if allowlist and not any(re.search(pattern, url) for pattern in allowlist):
+        return f"action.webhook.param.url={url!r} is not in the webhook allow-list."
+    return None
+
+
 @ACTIONS.register("webhook")
 class Webhook(Action):
     name = "webhook"
+
+    def check(self, rule: AlertRule) -> None:
+        url = rule.param("webhook", "url")
+        if rule.action_enabled("webhook") and url:
+            problem = url_problem(url, self.settings.webhook_allowlist)
+            if problem:
+                raise ConditionError(problem)
 
     def prepare(self, trigger: Trigger) -> list[Outgoing]:
         url = trigger.rule.param("webhook", "url")
         if not url:
             raise ActionError("actions=webhook but action.webhook.param.url is empty")
+        problem = url_problem(url, self.settings.webhook_allowlist)
+        if problem:  # stored before the check, or the allow-list changed since
+            raise ActionError(problem)
         rule = trigger.rule
         body = payload(trigger.row, trigger.sid, rule.name, rule.owner, rule.app,
                        trigger.results_link)  # fmt: skip

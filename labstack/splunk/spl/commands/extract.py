@@ -12,13 +12,9 @@ import re
 
 from ..fields import flatten, scalar_text
 from ..lexer import STRING, WORD
+from ..regexes import RegexError, compile_regex
 from ..relation import Context, Rows, to_text
 from . import Command, command, positive_int
-
-
-def python_regex(pattern: str) -> str:
-    """PCRE named groups ``(?<name>...)`` in Python's spelling ``(?P<name>...)``."""
-    return re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
 
 
 @command("rex")
@@ -38,8 +34,8 @@ class Rex(Command):
             self.sed_parts = self._sed(text)
             return
         try:
-            self.regex = re.compile(python_regex(text))
-        except re.error as exc:
+            self.regex = compile_regex(text)
+        except RegexError as exc:
             raise self.error(
                 f"Encountered the following error while compiling the regex '{text}': {exc.msg}."
             ) from None
@@ -57,7 +53,13 @@ class Rex(Command):
             )
         pattern, replacement, flag = match.groups()
         count = 0 if flag == "g" else int(flag or 1)
-        return re.compile(python_regex(pattern)), re.sub(r"\\(\d)", r"\\\1", replacement), count
+        try:
+            regex = compile_regex(pattern)
+        except RegexError as exc:
+            raise self.error(
+                f"Failed to initialize sed. The regex '{pattern}' is invalid: {exc.msg}."
+            ) from None
+        return regex, re.sub(r"\\(\d)", r"\\\1", replacement), count
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         for row in rows.rows:

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+from ..limits import MAKERESULTS_MAX
 from ..relation import Context, Rows, to_text
 from . import Command, command, is_true, positive_int
 
@@ -27,6 +28,11 @@ class MakeResults(Command):
         if self.tokens:
             raise self.error(f"Invalid argument: '{self.tokens[0].value}'.")
         self.count = positive_int(self, options.get("count", "1"))
+        if self.count > MAKERESULTS_MAX:
+            raise self.error(
+                f"Invalid argument: 'count={self.count}'. The maximum is {MAKERESULTS_MAX} "
+                "(limits.conf [makeresults] maxresultrows)."
+            )
         self.format, self.data = options.get("format"), options.get("data")
         if self.format not in (None, "csv", "json") or (self.format and self.data is None):
             raise self.error('Invalid format or missing data: use format=csv|json data="...".')

@@ -7,12 +7,10 @@
 
 from __future__ import annotations
 
-import re
-
 from ..lexer import STRING, WORD
+from ..regexes import RegexError, compile_regex
 from ..relation import Context, Rows, to_text
 from . import Command, command, positive_int
-from .extract import python_regex
 
 
 @command("reverse")
@@ -41,8 +39,8 @@ class Regex(Command):
         if len(tokens) != 1 or tokens[0].kind not in (STRING, WORD):
             raise self.error('Usage: regex [<field>=|!=]"<regex>".')
         try:
-            self.regex = re.compile(python_regex(tokens[0].value))
-        except re.error as exc:
+            self.regex = compile_regex(tokens[0].value)
+        except RegexError as exc:
             raise self.error(f"Invalid regex '{tokens[0].value}': {exc.msg}.") from None
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
