@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -48,6 +49,12 @@ _COLUMNS = ("_time", "index", "sourcetype", "source", "host", "_raw")
 # compressed and scans ~3x faster); and bound DuckDB's buffer pool so the service stays small.
 FILE_SETTINGS = ["SET checkpoint_threshold = '1GB'", "SET memory_limit = '1GB'"]
 QUIET_SECONDS_BEFORE_CHECKPOINT = 2.0
+
+
+def _interrupt(cursor) -> None:
+    """Stop the cursor's running query; one that has just finished and closed needs nothing."""
+    with contextlib.suppress(duckdb.Error):
+        cursor.interrupt()
 
 
 class EventStore:
@@ -159,7 +166,7 @@ class EventStore:
         macros = self.macros()
         with self._lock:
             cursor = self._con.cursor()
-        end_watch = guard.watch(cursor.interrupt)
+        end_watch = guard.watch(lambda: _interrupt(cursor))
         try:
             for statement in ["SET TimeZone = 'UTC'", *SETUP]:
                 cursor.execute(statement).fetchall()

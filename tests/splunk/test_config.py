@@ -34,3 +34,11 @@ def test_settings_and_alerting_tunables(tmp_path):
 def test_a_bad_tunable_is_named(value):
     with pytest.raises(SystemExit, match="LAB_SPLUNK_WEBHOOK_BACKOFF"):
         Config.from_env(dict(ENV, LAB_SPLUNK_WEBHOOK_BACKOFF=value))
+
+
+def test_the_webhook_allow_list_is_off_unless_set_and_a_bad_regex_is_named():
+    assert Config.from_env(ENV).webhook_allowlist == ()
+    patterns = Config.from_env(dict(ENV, LAB_SPLUNK_WEBHOOK_ALLOWLIST=r"^https://a\. ^http://b"))
+    assert patterns.webhook_allowlist == (r"^https://a\.", "^http://b")
+    with pytest.raises(SystemExit, match=r"LAB_SPLUNK_WEBHOOK_ALLOWLIST has an invalid regex '\('"):
+        Config.from_env(dict(ENV, LAB_SPLUNK_WEBHOOK_ALLOWLIST="("))
