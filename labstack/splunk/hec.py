@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import orjson
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 log = logging.getLogger("labstack.splunk.hec")
@@ -368,7 +368,7 @@ class HecApp:
     def _body(self, request: Request) -> bytes:
         try:
             data = request.get_data(cache=False)
-        except TimeoutError:  # the sender stalled longer than the server's read timeout
+        except ClientDisconnected:  # the sender stalled past the read timeout, or hung up
             raise HecError(INVALID_FORMAT, 0) from None
         encoding = request.headers.get("Content-Encoding", "").lower()
         if encoding in ("gzip", "deflate"):

@@ -6,6 +6,7 @@ body or header a sender can send makes HEC answer 5xx."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import zlib
 
@@ -14,8 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
+from helpers.runtime.serve import Server
 from labstack.splunk import hec
+from labstack.splunk.app import build
+from labstack.splunk.config import Config
 from labstack.splunk.store import EventStore
+from tests.splunk.splunklab import http
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Splunk {TOKEN}"}
@@ -156,3 +161,37 @@ def test_no_body_makes_hec_answer_5xx(client, body, path, encoding, query):
     assert resp.status_code < 500, resp.get_data(as_text=True)
     assert set(resp.json) <= {"text", "code", "invalid-event-number"}
     assert client.get("/services/collector/health").status_code == 200
+
+
+@pytest.fixture
+def api_app(tmp_path):
+    app = build(Config("pw", TOKEN, state_dir=tmp_path), web_url="http://127.0.0.1:1")
+    yield app.api
+    app.store.close()
+
+
+@pytest.mark.parametrize(
+    ("which", "path", "auth", "body"),
+    [
+        ("hec", "/services/collector/event", f"Splunk {TOKEN}", '{"event": "x"}'),
+        ("api", "/services/search/jobs", "Basic YWRtaW46cHc=", "search=|makeresults"),
+    ],
+)
+def test_a_stalled_sender_is_disconnected_and_others_are_served(
+    store, api_app, which, path, auth, body
+):
+    """The services' read timeout: a body that stops arriving closes its connection."""
+    app = hec.HecApp(store, TOKEN) if which == "hec" else api_app
+    with Server(app, read_timeout=0.2) as server:
+        stalled = socket.create_connection((server.host, server.port))
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
+        stalled.sendall(f"{head}Content-Length: 1000\r\n\r\n{body[:5]}".encode())
+        stalled.settimeout(30)
+        answer = b""
+        while chunk := stalled.recv(4096):  # until the server closes the connection
+            answer += chunk
+        stalled.close()
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
+        form = {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"}
+        sent = http().post(server.url + path, data=body, headers=form, timeout=30)
+        assert sent.status_code in (200, 201)

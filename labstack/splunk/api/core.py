@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote_plus
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from labstack.splunk import atom
@@ -230,6 +230,8 @@ class Splunkd:
                 ApiError(413, f"Request body is larger than {MAX_CONTENT_LENGTH} bytes."),
                 self._mode_of(request),
             )
+        except ClientDisconnected:  # the body stalled past the read timeout, or the client left
+            response = self.error(ApiError(400, "The request body was not received in full."))
         except ApiError as exc:
             response = self.error(exc, self._mode_of(request))
         except Exception:
