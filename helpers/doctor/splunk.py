@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import requests
 
@@ -139,13 +140,19 @@ def splunk_allowlist(ctx: Context) -> str:
         raise
     if str(content.get("enable_allowlist", "false")).lower() not in ("1", "true"):
         return "the webhook allow-list is off"
-    import fnmatch
-
     url = ctx.secret("automation_splunk_webhook_url")
     patterns = [v for k, v in content.items() if k.startswith("allowlist.") and v]
-    if not any(fnmatch.fnmatch(url, p.replace(".*", "*")) for p in patterns):
+    if not any(_admits(p, url) for p in patterns):
         raise Problem(
             "Splunk's webhook allow-list does not admit AUTOMATION_SPLUNK_WEBHOOK_URL",
             "add the automation server's URL to alert_actions.conf [webhook] allowlist.*",
         )
     return "the webhook allow-list admits the automation server"
+
+
+def _admits(pattern: str, url: str) -> bool:
+    """Whether an alert_actions.conf ``allowlist.*`` regular expression admits ``url``."""
+    try:
+        return re.search(pattern, url) is not None
+    except re.error:
+        return False
