@@ -255,10 +255,10 @@ def _no_value(text: str, name: str) -> JqlError:
 def _resolve(f: Field, name: str, value: Value, ctx: Context) -> list:
     """The internal values (ids, names, datetimes) a JQL value stands for."""
     if value.function:
-        return [_function(f, name, value, ctx)]
+        return [_dated(lambda: _function(f, name, value, ctx), value.text, name)]
     text = value.text
     if f.kind == "date":
-        return [_date(text, name, ctx.now)]
+        return [_dated(lambda: _date(text, name, ctx.now), text, name)]
     if f.kind == "number":
         try:
             return [float(text)]
@@ -385,6 +385,16 @@ _UNITS = {
     "m": timedelta(minutes=1),
 }
 _PERIOD = re.compile(r"^([+-]?)\s*((?:\d+\s*[wdhm]\s*)+)$")
+
+
+def _dated(compute: Callable[[], object], text: str, name: str):
+    """``compute()``, with a date past the calendar's range (``-99999999d``) a query error."""
+    try:
+        return compute()
+    except (OverflowError, ValueError) as err:
+        if isinstance(err, JqlError):
+            raise
+        raise JqlError(f"Date value '{text}' for field '{name}' is out of range.") from None
 
 
 def _date(text: str, name: str, now: datetime) -> datetime:

@@ -17,6 +17,8 @@ _VALID_OPS = (
 )
 _HISTORY = {"was", "changed"}
 _RESERVED = {"and", "or", "not", "in", "is", "empty", "null", "order", "by", "asc", "desc"}
+#: Parentheses and NOTs nested deeper than this are refused (the parser recurses per level).
+MAX_NESTING = 100
 
 
 class JqlError(ValueError):
@@ -121,6 +123,7 @@ class _Parser:
         self.query = query
         self.tokens = tokenize(query)
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Token:
@@ -167,19 +170,27 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Node("and", parts)
 
     def not_expr(self):
-        if self.tok.keyword == "not":
-            self.take()
-            return Node("not", [self.not_expr()])
-        if self.tok.kind == "(":
-            self.take()
-            inner = self.or_expr()
-            if self.tok.kind != ")":
-                if self.tok.kind == "end":
-                    raise self.fail("Expecting ')' before the end of the query.")
-                raise self.fail(f"Expecting ')' but got '{self.tok.text}'.")
-            self.take()
-            return inner
+        if self.tok.kind == "(" or self.tok.keyword == "not":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.fail(f"The query is nested deeper than {MAX_NESTING} levels.")
+            try:
+                return self.nested()
+            finally:
+                self.depth -= 1
         return self.clause()
+
+    def nested(self):
+        """``NOT x`` or ``( ... )``."""
+        if self.take().kind != "(":
+            return Node("not", [self.not_expr()])
+        inner = self.or_expr()
+        if self.tok.kind != ")":
+            if self.tok.kind == "end":
+                raise self.fail("Expecting ')' before the end of the query.")
+            raise self.fail(f"Expecting ')' but got '{self.tok.text}'.")
+        self.take()
+        return inner
 
     def field_name(self) -> Token:
         tok = self.tok

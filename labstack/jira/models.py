@@ -17,6 +17,7 @@ from labstack.jira.store import Store
 EventSink = Callable[..., None]
 SHORT_TEXT_LIMIT = 255  # summary and single-line text custom fields
 LONG_TEXT_LIMIT = 32_767  # description, environment, comments
+_USER_REFS = ("accountId", "name", "key", "id")  # what names a user, in the order Jira reads them
 
 
 class JiraError(Exception):
@@ -275,7 +276,9 @@ class Jira:
             raise ValueError(
                 "'accountId' must be the only user identifying query parameter in GDPR strict mode."
             )
-        ident = value.get("accountId") or value.get("name") or value.get("key") or value.get("id")
+        if any(not isinstance(value.get(k), str | None) for k in _USER_REFS):
+            raise ValueError("A user's accountId, name, key and id are strings.")
+        ident = next((value[k] for k in _USER_REFS if value.get(k)), None)
         if ident in (None, "-1"):
             return None
         user = self.cat.user(ident)

@@ -88,6 +88,8 @@ def _rules() -> list[Rule]:
 
 
 PUBLIC = {"status_check", "server_info", "session"}
+#: How the request-body errors name the JSON type a key must have.
+JSON_TYPES = {dict: "an object", list: "an array", str: "a string"}
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -188,7 +190,11 @@ class Api:
         )
 
     @staticmethod
-    def body(request: Request) -> dict:
+    def body(request: Request, **shape: type) -> dict:
+        """The JSON object in the body; each key named in ``shape`` must have that type if set.
+
+        Deeper types are checked where the values are read (``Jira`` and the webhook registry).
+        """
         raw = request.get_data(as_text=True)
         if not raw.strip():
             return {}
@@ -196,8 +202,17 @@ class Api:
             data = json.loads(raw)
         except json.JSONDecodeError as err:
             raise JiraError(400, f"Unexpected character in the request body: {err.msg}.") from None
+        except RecursionError:
+            raise JiraError(400, "The request body is nested too deeply.") from None
         if not isinstance(data, dict):
             raise JiraError(400, "The request body must be a JSON object.")
+        wrong = {
+            key: f"Can not deserialize '{key}': expected {JSON_TYPES[kind]}."
+            for key, kind in shape.items()
+            if data.get(key) is not None and not isinstance(data[key], kind)
+        }
+        if wrong:
+            raise JiraError(400, [], wrong)
         return data
 
     @staticmethod
@@ -337,7 +352,7 @@ class Api:
 
     # -- issues ------------------------------------------------------------------------------------
     def create_issue(self, request, actor):
-        body = self.body(request)
+        body = self.body(request, fields=dict, update=dict)
         if not isinstance(body.get("fields"), dict):
             raise JiraError(400, [], {"project": "valid project is required"})
         issue = self.jira.create(body["fields"], body.get("update"), actor)
@@ -353,7 +368,7 @@ class Api:
         if request.method == "DELETE":
             self.jira.delete(issue, actor)
             return no_content()
-        body = self.body(request)
+        body = self.body(request, fields=dict, update=dict)
         self.jira.edit(issue, body.get("fields") or {}, body.get("update") or {}, actor)
         return no_content()
 
@@ -365,8 +380,8 @@ class Api:
         page = self.render.comments_page(issue)
         if request.args.get("orderBy", "").startswith("-"):
             page["comments"].reverse()
-        start = int(request.args.get("startAt", 0) or 0)
-        size = int(request.args.get("maxResults", MAX_RESULTS) or MAX_RESULTS)
+        start = max(0, self._int(request.args.get("startAt") or 0, "startAt"))
+        size = max(0, self._int(request.args.get("maxResults") or MAX_RESULTS, "maxResults"))
         page["comments"] = page["comments"][start : start + size]
         page.update(startAt=start, maxResults=size)
         return json_response(page)
@@ -384,7 +399,8 @@ class Api:
     def transitions(self, request, actor, ref):
         issue = self.jira.get(ref)
         if request.method == "POST":
-            self.jira.transition(issue, self.body(request), actor)
+            body = self.body(request, transition=dict, fields=dict, update=dict)
+            self.jira.transition(issue, body, actor)
             return no_content()
         items = self.jira.transitions(issue)
         if request.args.get("transitionId"):
@@ -399,7 +415,8 @@ class Api:
 
     # -- links -------------------------------------------------------------------------------------
     def create_link(self, request, actor):
-        self.jira.link(self.body(request), actor)
+        body = self.body(request, type=dict, inwardIssue=dict, outwardIssue=dict, comment=dict)
+        self.jira.link(body, actor)
         return Response(status=201)
 
     def issue_link(self, request, actor, lid):
@@ -414,7 +431,7 @@ class Api:
     def remote_links(self, request, actor, ref):
         issue = self.jira.get(ref)
         if request.method == "POST":
-            doc = self.jira.add_remote_link(issue, self.body(request))
+            doc = self.jira.add_remote_link(issue, self.body(request, object=dict))
             body = self.render.remote_link(issue, doc)
             return json_response({"id": body["id"], "self": body["self"]}, 201)
         docs = self.store.attached("remotelinks", issue["id"])
@@ -461,23 +478,23 @@ class Api:
             query = request.args.get("username")
             if not query:
                 raise JiraError(400, "The username query parameter was not provided")
-        start = int(request.args.get("startAt", 0) or 0)
-        size = int(request.args.get("maxResults", 50) or 50)
+        start = max(0, self._int(request.args.get("startAt") or 0, "startAt"))
+        size = max(0, self._int(request.args.get("maxResults") or 50, "maxResults"))
         users = self.cat.search_users(query)[start : start + size]
         return json_response([self.render.user(u) for u in users])
 
     # -- search ------------------------------------------------------------------------------------
     def _search_params(self, request: Request) -> dict:
         if request.method == "POST":
-            body = self.body(request)
-            fields = body.get("fields") or []
-            expand = body.get("expand") or ""
+            body = self.body(request, jql=str)
+            fields = self._names(body.get("fields"), "fields")
+            expand = self._names(body.get("expand"), "expand")
             return {
                 "jql": body.get("jql") or "",
                 "startAt": body.get("startAt", 0),
                 "maxResults": body.get("maxResults", 50),
-                "fields": fields if isinstance(fields, list) else str(fields).split(","),
-                "expand": ",".join(expand) if isinstance(expand, list) else expand,
+                "fields": fields,
+                "expand": ",".join(expand),
                 "nextPageToken": body.get("nextPageToken"),
             }
         return {
@@ -490,10 +507,21 @@ class Api:
         }
 
     @staticmethod
+    def _names(value, key: str) -> list[str]:
+        """A list of names given as a JSON array of strings or one comma-separated string."""
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise JiraError(400, [], {key: f"'{key}' must be an array of strings."})
+        return [v.strip() for v in value if v.strip()]
+
+    @staticmethod
     def _int(value, name: str) -> int:
         try:
             return int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise JiraError(400, f"The value '{value}' is not valid for '{name}'.") from None
 
     def search(self, request, actor):

@@ -47,6 +47,22 @@ ID_STARTS = {
 }
 
 
+#: The largest id SQLite holds; a longer number names no row.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(ref: int | str) -> int | None:
+    """The row id ``ref`` spells, or None when it is not a number SQLite can hold.
+
+    >>> row_id("10001"), row_id("99999999999999999999"), row_id("SEC-1")
+    (10001, None, None)
+    """
+    text = str(ref).strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_ROW_ID:
+        return None
+    return int(text)
+
+
 class Store:
     """A thread-safe SQLite store. Use ``with store.tx():`` around a change that spans tables."""
 
@@ -119,8 +135,8 @@ class Store:
 
     def issue(self, id_or_key: str | int) -> dict | None:
         text = str(id_or_key).strip()
-        if text.isdigit():
-            rows = self._q("SELECT doc FROM issues WHERE id = ?", (int(text),))
+        if text.isdigit():  # an id; one too long for a row names none
+            rows = self._q("SELECT doc FROM issues WHERE id = ?", (row_id(text),))
         else:
             rows = self._q("SELECT doc FROM issues WHERE key = ?", (text.upper(),))
         return json.loads(rows[0]["doc"]) if rows else None
@@ -153,9 +169,9 @@ class Store:
         return [json.loads(r["doc"]) for r in rows]
 
     def get(self, table: str, doc_id: int | str) -> dict | None:
-        if not str(doc_id).isdigit():
+        if row_id(doc_id) is None:
             return None
-        rows = self._q(f"SELECT doc FROM {table} WHERE id = ?", (int(doc_id),))
+        rows = self._q(f"SELECT doc FROM {table} WHERE id = ?", (row_id(doc_id),))
         return json.loads(rows[0]["doc"]) if rows else None
 
     # -- issue links -------------------------------------------------------------------------------
@@ -168,9 +184,9 @@ class Store:
             return link_id
 
     def link(self, link_id: int | str) -> dict | None:
-        if not str(link_id).isdigit():
+        if row_id(link_id) is None:
             return None
-        rows = self._q("SELECT * FROM links WHERE id = ?", (int(link_id),))
+        rows = self._q("SELECT * FROM links WHERE id = ?", (row_id(link_id),))
         return dict(rows[0]) if rows else None
 
     def links_of(self, issue_id: int) -> list[dict]:
