@@ -136,7 +136,7 @@ class SlackApp:
     # -- Web API -------------------------------------------------------------------------------
     def on_api(self, request: Request, method: str) -> Response:
         try:
-            args = _api_args(request)
+            raw = _api_args(request)
         except ValueError:
             return _json({"ok": False, "error": "invalid_json"})
         retry_after = self.faults.take()
@@ -146,13 +146,13 @@ class SlackApp:
         if fn is None:
             return _json({"ok": False, "error": "unknown_method", "req_method": method}, 404)
         if method != "api.test":
-            error = self._auth_error(request, args)
+            error = self._auth_error(request, raw)
             if error:
                 return _json({"ok": False, "error": error})
         try:
-            return _json(fn(self.store, args, request.host_url))
+            return _json(fn(self.store, webapi.arguments(raw), request.host_url))
         except webapi.ApiError as exc:
-            return _json({"ok": False, "error": exc.code})
+            return _json(exc.body())
 
     def _auth_error(self, request: Request, args: dict) -> str | None:
         auth = request.headers.get("Authorization", "")
@@ -539,7 +539,10 @@ def _api_args(request: Request) -> dict:
     if (request.mimetype or "") == "application/json":
         data = request.get_data()
         if data:
-            body = json.loads(data)
+            try:
+                body = json.loads(data)
+            except RecursionError:  # nested too deep
+                raise ValueError("JSON body is nested too deeply") from None
             if not isinstance(body, dict):
                 raise ValueError("JSON body is not an object")
             args.update(body)

@@ -9,20 +9,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from labstack.slack import blocks as block_kit
 from labstack.slack.store import BOT, TEAM, Store
 
 MAX_TEXT = 40_000
-MAX_BLOCKS = 50
+#: The arguments that carry JSON (an array or object in a JSON body, a JSON string in a form).
+JSON_ARGS = ("blocks", "attachments", "metadata")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 999
 
 
 class ApiError(Exception):
-    """A Slack error code, e.g. ``channel_not_found``."""
+    """A Slack error code, e.g. ``channel_not_found``; ``errors`` say what exactly, as Slack's
+    ``invalid_blocks`` answer does."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str, errors: list[str] | None = None):
         super().__init__(code)
         self.code = code
+        self.errors = errors or []
+
+    def body(self) -> dict:
+        body: dict = {"ok": False, "error": self.code}
+        if self.errors:
+            body["errors"] = self.errors
+            body["response_metadata"] = {"messages": [f"[ERROR] {e}" for e in self.errors]}
+        return body
 
 
 METHODS: dict[str, Callable[[Store, dict, str], dict]] = {}
@@ -39,13 +50,37 @@ def method(name: str):
 
 
 # -- argument helpers ------------------------------------------------------------------------------
+def arguments(raw: dict) -> dict:
+    """A method's arguments as Slack reads them: strings, with JSON ``true``/``false`` and numbers
+    spelled as a form would; only the JSON arguments may be arrays or objects.
+
+    >>> arguments({"channel": "C1", "limit": 5, "inclusive": True, "blocks": []})
+    {'channel': 'C1', 'limit': '5', 'inclusive': 'true', 'blocks': []}
+    >>> arguments({"oldest": [1]})
+    Traceback (most recent call last):
+    ...
+    labstack.slack.webapi.ApiError: invalid_arguments
+    """
+    args = {}
+    for name, value in raw.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):
+            value = str(value)
+        elif isinstance(value, list | dict) and name not in JSON_ARGS:
+            raise ApiError("invalid_arguments")
+        if value is not None:
+            args[name] = value
+    return args
+
+
 def _json_arg(args: dict, name: str):
     """Blocks, attachments and metadata arrive as JSON (chat.postMessage) or as JSON strings."""
     value = args.get(name)
     if isinstance(value, str):
         try:
             return json.loads(value) if value else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise ApiError(f"invalid_{name}") from exc
     return value
 
@@ -74,12 +109,8 @@ def message_fields(args: dict, require_content: bool = True) -> dict:
     blocks = _json_arg(args, "blocks")
     attachments = _json_arg(args, "attachments")
     metadata = _json_arg(args, "metadata")
-    if blocks is not None:
-        valid = isinstance(blocks, list) and all(
-            isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
-        )
-        if not valid or len(blocks) > MAX_BLOCKS:
-            raise ApiError("invalid_blocks")
+    if blocks is not None and (found := block_kit.problems(blocks)):
+        raise ApiError("invalid_blocks", found)
     if attachments is not None and not isinstance(attachments, list):
         raise ApiError("invalid_attachments")
     if metadata is not None and not (

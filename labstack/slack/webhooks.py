@@ -12,7 +12,7 @@ import json
 import urllib.parse
 
 from labstack.slack.store import TEAM, Store
-from labstack.slack.webapi import ApiError, message_fields
+from labstack.slack.webapi import ApiError, arguments, message_fields
 
 WEBHOOK_AUTHOR = {"subtype": "bot_message", "bot_id": "B0LABHOOK", "username": "incoming-webhook"}
 MAX_ATTACHMENTS = 100
@@ -44,11 +44,11 @@ def parse_body(raw: bytes, content_type: str) -> dict:
             form = urllib.parse.parse_qs(raw.decode("utf-8"))
             raw = form.get("payload", [""])[0].encode()
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        return arguments(body)
+    except (ValueError, UnicodeDecodeError, RecursionError, ApiError) as exc:
         raise WebhookError(400, "invalid_payload") from exc
-    if not isinstance(body, dict):
-        raise WebhookError(400, "invalid_payload")
-    return body
 
 
 def _fields(body: dict, require_content: bool = True) -> dict:
