@@ -23,6 +23,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.runtime.home import PRIVATE_UMASK
 from helpers.runtime.serve import BIND_HOST, PortInUse, bind, fd_env_name, port_env_name
 from labstack import services as registry
 from labstack.services import Service
@@ -151,6 +152,7 @@ def start(
             stdin=subprocess.DEVNULL,
             pass_fds=fds,
             start_new_session=True,
+            umask=PRIVATE_UMASK,  # state holds tokens and secrets: files 0600, folders 0700
         )
     finally:
         if log is not None:

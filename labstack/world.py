@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.runtime.home import lab_home
+from helpers.runtime.home import lab_home, private_dir, private_file, write_private
 from labstack import process
 from labstack import services as registry
 from labstack.services import Service
@@ -134,9 +134,8 @@ class World:
             config.setdefault("secrets", {}).update(
                 {name: secrets.token_urlsafe(24) for name in sorted(missing)}
             )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(config, indent=2))
-            path.chmod(0o600)
+            private_dir(path.parent)
+            write_private(path, json.dumps(config, indent=2))
         return config.get("secrets", {})
 
     def ports(self, service: Service) -> dict[str, int]:
@@ -174,6 +173,7 @@ class World:
         world) and inherited by its service, so no port can be taken in between. Configured
         ports that other programs hold are all reported in one :class:`WorldError`.
         """
+        private_dir(self.home)  # tokens and secrets live here: the owner's only (an old home too)
         secrets_ = self.secrets()
         plan: list[tuple[Service, Running | None]] = []
         for service in self.services():
@@ -203,7 +203,7 @@ class World:
             self.down()
             raise WorldError(str(exc)) from None
         self.write_env(all_ports, secrets_)
-        self._path("ports.json").write_text(json.dumps(all_ports))
+        write_private(self._path("ports.json"), json.dumps(all_ports))
         return [self.status(service) for service, _ in plan]
 
     def _remembered(self) -> dict[str, dict[str, int]]:
@@ -257,10 +257,12 @@ class World:
     def _start(self, service: Service, sockets: dict, env: dict) -> process.Process:
         for folder in (self.state_dir(service.name), self.log_path(service.name).parent,
                        self._run_path(service.name).parent):  # fmt: skip
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
+        private_file(self.log_path(service.name))
         child_env = dict(env, LAB_STATE_DIR=str(self.state_dir(service.name)))
         proc = process.start(service, sockets, child_env, self.log_path(service.name))
-        self._run_path(service.name).write_text(json.dumps({"pid": proc.pid, "ports": proc.ports}))
+        run = {"pid": proc.pid, "ports": proc.ports}
+        write_private(self._run_path(service.name), json.dumps(run))
         return proc
 
     def log_tail(self, service: str, lines: int = 20) -> str:
@@ -285,9 +287,7 @@ class World:
         lines += [
             f"export {k}={shlex.quote(v)}" for k, v in self.settings(all_ports, secrets_).items()
         ]
-        path.write_text("\n".join(lines) + "\n")
-        path.chmod(0o600)
-        return path
+        return write_private(path, "\n".join(lines) + "\n")
 
     def read_env(self) -> dict[str, str]:
         """The settings in ``.lab/env`` as a dict (what ``source .lab/env`` would export)."""

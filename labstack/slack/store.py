@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from helpers.runtime.home import private_file
+
 TEAM = {"id": "T0LAB0001", "name": "Security Lab", "domain": "lab"}
 BOT = {"user_id": "U0LABBOT1", "bot_id": "B0LAB0001", "app_id": "A0LAB0001", "name": "secbot"}
 #: People who can click buttons (the web view offers them; the click API takes a name or id).
@@ -47,6 +49,7 @@ class Store:
     def __init__(self, state_dir: Path, channels: tuple[str, ...] = DEFAULT_CHANNELS):
         self.path = Path(state_dir) / STATE_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # response_url tokens and private messages are in it
         self.lock = threading.RLock()
         self._last_ts = 0.0
         self._epoch = secrets.token_hex(4)  # a restart changes every channel's revision
