@@ -373,14 +373,24 @@ class SlackApp:
         return Response(webview.SCRIPT, content_type="text/javascript; charset=utf-8")
 
     # -- admin API -----------------------------------------------------------------------------
-    def _admin(self, request: Request) -> None:
+    def _admin(self, request: Request) -> dict:
+        """Check the bot token; the JSON object in the body (``{}`` when there is none)."""
         if self._auth_error(request, {}) is not None:
             raise _Unauthorized()
+        if not request.get_data():
+            return {}
+        try:
+            body = json.loads(request.get_data())
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            body = None
+        if not isinstance(body, dict):
+            raise _BadAdminBody()
+        return body
 
     def on_admin_channels(self, request: Request) -> Response:
-        self._admin(request)
+        body = self._admin(request)
         if request.method == "POST":
-            name = (request.get_json(silent=True) or {}).get("name", "")
+            name = body["name"] if isinstance(body.get("name"), str) else ""
             if not name or not all(ch.isalnum() or ch in "-_" for ch in name.removeprefix("#")):
                 return _json({"ok": False, "error": "invalid_name"}, 400)
             self.store.create_channel(name)
@@ -391,11 +401,10 @@ class SlackApp:
         return _json({"ok": True, "channels": channels})
 
     def on_admin_interactivity(self, request: Request) -> Response:
-        self._admin(request)
+        body = self._admin(request)
         if request.method == "PUT":
-            body = request.get_json(silent=True)
-            if not isinstance(body, dict):
-                return _json({"ok": False, "error": "the body is a JSON object"}, 400)
+            if not request.get_data():
+                raise _BadAdminBody()
             if "commands" in body:
                 commands = body["commands"]
                 error = _commands_error(commands)
@@ -416,11 +425,14 @@ class SlackApp:
         )
 
     def on_admin_click(self, request: Request) -> Response:
-        self._admin(request)
-        body = request.get_json(silent=True) or {}
+        body = self._admin(request)
         missing = [k for k in ("channel", "ts", "action_id") if not body.get(k)]
         if missing:
             return _json({"ok": False, "error": f"missing {', '.join(missing)}"}, 400)
+        named = ("channel", "action_id", "user", "request_url")
+        wrong = [k for k in named if not isinstance(body.get(k) or "", str)]
+        if wrong:
+            return _json({"ok": False, "error": f"{', '.join(wrong)} must be strings"}, 400)
         try:
             record = self.click(
                 body["channel"],
@@ -435,13 +447,12 @@ class SlackApp:
         return _json({"ok": True, "interaction": record})
 
     def on_admin_faults(self, request: Request) -> Response:
-        self._admin(request)
+        body = self._admin(request)
         if request.method == "PUT":
-            body = request.get_json(silent=True) or {}
             try:
                 remaining = int(body.get("rate_limit", 0))
                 retry_after = int(body.get("retry_after", 1))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 return _json({"ok": False, "error": "rate_limit and retry_after are integers"}, 400)
             with self.faults.lock:
                 self.faults.remaining, self.faults.retry_after = remaining, max(retry_after, 0)
@@ -459,6 +470,13 @@ class _Unauthorized(HTTPException):
 
     def get_response(self, environ=None, scope=None):
         return _json({"ok": False, "error": "not_authed"}, 401)
+
+
+class _BadAdminBody(HTTPException):
+    code = 400
+
+    def get_response(self, environ=None, scope=None):
+        return _json({"ok": False, "error": "the body is a JSON object"}, 400)
 
 
 def _typed(text: str) -> str:

@@ -130,3 +130,19 @@ def test_generated_hostile_calls_never_fail_the_service(
     resp = requests.post(url, data=data, headers=headers, timeout=30)
     assert resp.status_code == 200 and isinstance(resp.json()["ok"], bool), resp.text[:300]
     ViewUser(admin.root).page(channel["id"])  # raises on a 5xx
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/_lab/channels", [1, 2]),
+        ("/_lab/channels", {"name": {"a": 1}}),
+        ("/_lab/click", {"channel": ["C1"], "ts": "1.0", "action_id": "a"}),
+        ("/_lab/click", "[" * 100_000),
+    ],
+)
+def test_the_admin_api_refuses_bad_bodies_with_400(admin, path, body):
+    data = body if isinstance(body, str) else json.dumps(body)
+    resp = admin.session.post(admin.root + path, data=data, timeout=30,
+                              headers={"Content-Type": "application/json"})  # fmt: skip
+    assert resp.status_code == 400 and resp.json()["ok"] is False
