@@ -255,7 +255,8 @@ def _no_value(text: str, name: str) -> JqlError:
 def _resolve(f: Field, name: str, value: Value, ctx: Context) -> list:
     """The internal values (ids, names, datetimes) a JQL value stands for."""
     if value.function:
-        return [_dated(lambda: _function(f, name, value, ctx), value.text, name)]
+        call = f"{value.text}({', '.join(value.args)})"
+        return [_dated(lambda: _function(f, name, value, ctx), call, name)]
     text = value.text
     if f.kind == "date":
         return [_dated(lambda: _date(text, name, ctx.now), text, name)]

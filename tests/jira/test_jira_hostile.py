@@ -33,6 +33,7 @@ CASES = [
     ("POST", "/search", {"jql": DEEP}),
     ("GET", "/search?jql=created%20%3E%20-99999999d", None),
     ("GET", "/search?jql=created%20%3E%20-99999999999999999999999m", None),
+    ("GET", "/search?jql=created%20%3E%20startOfDay(-99999999d)", None),
     ("GET", "/search?startAt=abc", None),
     ("GET", "/issue/{key}/comment?startAt=abc&maxResults=x", None),
     ("GET", "/user/search?username=a&startAt=abc", None),
