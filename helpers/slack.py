@@ -160,6 +160,26 @@ def _known(value: Any) -> str:
     return "unknown" if value in (None, "", "-") else escape(value)
 
 
+#: Slack's limits on Block Kit text (Block Kit reference): a section's text, a field's text.
+SECTION_TEXT_LIMIT = 3000
+FIELD_TEXT_LIMIT = 2000
+
+
+def clip(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (an escape such as ``&amp;`` is
+    never cut in half), so a long incident cannot make Slack refuse the whole message.
+
+    >>> clip("a &amp; b", 6)
+    'a …'
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut + "…"
+
+
 def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None = None) -> list:
     """Block Kit for an incident: severity, detection, actor, resource, account owner, ticket.
 
@@ -194,15 +214,18 @@ def incident_blocks(incident: Any, ticket: Any = None, settings: Settings | None
         {"type": "header", "text": {"type": "plain_text", "text": incident.title[:150]}},
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields.items()],
+            "fields": [
+                {"type": "mrkdwn", "text": clip(f"*{k}*\n{v}", FIELD_TEXT_LIMIT)}
+                for k, v in fields.items()
+            ],
         },
     ]
     if incident.details:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": escape(incident.details)}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip(escape(incident.details))}}
         )
     blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(" · ".join(context))}]}
     )
     return blocks
 
@@ -376,7 +399,9 @@ def request_approval(
     incident = as_incident(incident)
     thread = _thread_for(incident, client, channel_id, settings, locks)
     ticket_key, ticket_url = _ticket(ticket, settings)
-    value = json.dumps({"dedup_key": incident.dedup_key, "action": action, "ticket": ticket_key})
+    # A button's value holds at most 2000 characters: the action is cut, the key never is.
+    short = action if len(action) <= 1000 else action[:999] + "…"
+    value = json.dumps({"dedup_key": incident.dedup_key, "action": short, "ticket": ticket_key})
     text = f"*Approval needed:* {action}"
     if reason:
         text += f"\n{reason}"
@@ -385,7 +410,7 @@ def request_approval(
             f"\nTicket: <{ticket_url}|{ticket_key}>" if ticket_url else f"\nTicket: {ticket_key}"
         )
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}},
         {
             "type": "actions",
             "block_id": "approval",

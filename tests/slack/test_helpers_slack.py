@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,19 @@ def incident() -> dict:
 
 def _thread(client, note):
     return client.conversations_replies(channel=note.channel, ts=note.thread_ts)["messages"]
+
+
+def test_a_long_incident_is_clipped_to_slacks_limits_not_refused(client, channel, incident):
+    """Slack refuses a section over 3000 characters (invalid_blocks): the text is cut instead."""
+    incident["details"] = "ingress from anywhere & more; " * 400  # 12,000 characters
+    note = slack.notify_incident(incident, "SEC-8", channel=channel["name"])
+    ask = slack.request_approval(incident, "revoke " + "x" * 5000, ticket="SEC-8",
+                                 channel=channel["name"])  # fmt: skip
+    assert ask.thread_ts == note.thread_ts
+    [message] = client.conversations_history(channel=channel["id"])["messages"]
+    details = message["blocks"][2]["text"]["text"]
+    assert len(details) <= slack.SECTION_TEXT_LIMIT and details.endswith("…")
+    assert re.search(r"&[a-z#0-9]*…$", details) is None  # no escape cut in half
 
 
 def test_notify_incident_posts_block_kit(client, channel, incident):
