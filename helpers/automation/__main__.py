@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         while not stop.wait(TICK):
             try:
                 automation.expire_approvals()
+                automation.respond_overdue()
                 service.inbox.prune()
             except Exception:
                 log.exception("periodic upkeep failed")

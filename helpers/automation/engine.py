@@ -48,6 +48,8 @@ ACTION_APPROVE = "approve_remediation"
 ACTION_DENY = "deny_remediation"
 #: Tries to find the incident of a Jira webhook that raced ahead of recording its ticket.
 JIRA_LOOKUP_ATTEMPTS = 6
+#: Seconds a ticketed incident waits for Jira's "created" callback before responding anyway.
+JIRA_GRACE = 60.0
 
 
 class Automation:
@@ -68,6 +70,7 @@ class Automation:
         sweep: Callable[[], list[dict]] | None = None,
         locks: KeyLocks | None = None,
         clock: Callable[[], float] = time.time,
+        jira_grace: float = JIRA_GRACE,
     ):
         self.store = store
         self.inbox = inbox
@@ -80,6 +83,7 @@ class Automation:
         self.respond_on = respond_on
         self.sweep = sweep
         self.clock = clock
+        self.jira_grace = jira_grace
         # One lock per incident, shared with the outputs so Jira and Slack calls nest in it.
         self.locks = locks or getattr(tickets, "locks", None) or KeyLocks()
 
@@ -126,7 +130,7 @@ class Automation:
                     if note:
                         self.store.record(key, "evidence", note, notes=False)
                 self.settle(key)
-            if got.reopened or (got.new and self.respond_on == "alert"):
+            if got.reopened or (got.new and self.respond_on == "alert") or self._jira_overdue(key):
                 self.respond(key)
         return f"{len(incidents)} incident(s): " + ", ".join(incidents)
 
@@ -465,6 +469,30 @@ class Automation:
             )
             self.settle(key)
         return f"{key}: rolled back ({commands})"
+
+    def _jira_overdue(self, key: str) -> bool:
+        """Ticketed and waiting for Jira's "created" callback longer than ``jira_grace``: the
+        webhook was registered late, or Jira lost it. The response goes ahead without it."""
+        row = self.store.get(key)
+        if self.respond_on != "jira" or row is None or row["state"] != "ticketed":
+            return False
+        ticketed = [s["at"] for s in row["timeline"] if s["step"] == "ticketed"]  # the move
+        if not ticketed or self.clock() - ticketed[-1] < self.jira_grace:
+            return False
+        self.store.record(key, "jira-overdue", f"Jira did not call back within "
+                          f"{self.jira_grace:.0f}s; responding without its webhook")  # fmt: skip
+        return True
+
+    def respond_overdue(self) -> list[str]:
+        """Respond to every incident whose Jira callback is overdue (periodic upkeep)."""
+        done = []
+        for row in self.store.list(state="ticketed", limit=1000):
+            with self.locks.hold(row["dedup_key"]):
+                overdue = self._jira_overdue(row["dedup_key"])
+            if overdue:
+                self.respond(row["dedup_key"])
+                done.append(row["dedup_key"])
+        return done
 
     def expire_approvals(self) -> list[str]:
         """Deny approval requests older than the policy's ``approval_expiry``."""

@@ -6,6 +6,8 @@ approval expiry: each ends in the state the lifecycle promises, and dry-run chan
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from helpers.automation.engine import Automation
@@ -203,3 +205,23 @@ def test_a_repeat_after_the_fix_reopens_and_fixes_again(tmp_path, book):
     engine.process({**_alert(), "sid": "sid-again"})
     row = engine.store.get(_key())
     assert row["state"] == "verified" and len(row["actions"]) == 2 and len(book.applied) == 2
+
+
+def test_a_jira_callback_that_never_comes_does_not_hold_the_incident(tmp_path, book):
+    """The webhook was registered after the ticket was made (or Jira lost it): past the grace,
+    a repeat alert and the periodic upkeep respond without it."""
+    engine = _engine(tmp_path, {"default": "auto"})
+    engine.respond_on = "jira"
+    now = [time.time()]
+    engine.clock = engine.store.clock = lambda: now[0]
+    engine.process(_alert("sg-1"))
+    engine.process(_alert("sg-2"))
+    assert engine.store.get(_key("sg-1"))["state"] == "ticketed"  # waiting for Jira
+    assert engine.respond_overdue() == []  # within the grace: nothing yet
+    now[0] += engine.jira_grace + 1
+    engine.process({**_alert("sg-1"), "sid": "sid-again"})  # the same attack, alerting again
+    row = engine.store.get(_key("sg-1"))
+    assert row["state"] == "verified"
+    assert any(s["step"] == "jira-overdue" for s in row["timeline"])
+    assert engine.respond_overdue() == [_key("sg-2")]  # the upkeep finds the other one
+    assert engine.store.get(_key("sg-2"))["state"] == "verified"
