@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import requests
+from botocore.exceptions import ClientError
 
 from helpers.aws import Actor, LabSession, session, session_for
 from helpers.config import Settings, get_settings
@@ -340,10 +341,15 @@ def cloudtrail_event_selectors(ctx: Context) -> dict:
 
 
 def _revert_sg(ctx: Context, result: ScenarioResult) -> None:
-    ctx.admin.client("ec2").revoke_security_group_ingress(
-        GroupId=result.resources["group_id"],
-        IpPermissions=[_world_rule(result.resources["port"])],
-    )
+    """Close the rule again; one the automation (or a person) closed already is left alone."""
+    try:
+        ctx.admin.client("ec2").revoke_security_group_ingress(
+            GroupId=result.resources["group_id"],
+            IpPermissions=[_world_rule(result.resources["port"])],
+        )
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "InvalidPermission.NotFound":
+            raise
 
 
 def _world_rule(port: int) -> dict:

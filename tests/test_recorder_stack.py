@@ -377,3 +377,19 @@ def test_emit_rejects_bad_payloads(lab_world):
     assert response.status_code == 400 and "eventSource" in response.json()["error"]
     simulate.flush()
     assert len(_recent(lab_world)) == before
+
+
+def test_reverting_a_rule_someone_closed_already_is_harmless(lab_world):
+    """The automation (or a person) fixed it first: the scenario's undo has nothing left to do."""
+    from helpers.aws import session
+
+    result = simulate.run("sg-open-world")
+    simulate.revert(result)  # closed
+    simulate.revert(result)  # and again: no InvalidPermission.NotFound
+    group = (
+        session()
+        .client("ec2")
+        .describe_security_groups(GroupIds=[result.resources["group_id"]])["SecurityGroups"][0]
+    )
+    assert not [p for p in group["IpPermissions"] if p.get("FromPort") == result.resources["port"]
+                and any(r["CidrIp"] == "0.0.0.0/0" for r in p.get("IpRanges", []))]  # fmt: skip

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.config import Settings, get_settings
-from helpers.runtime.home import lab_home
+from helpers.runtime.home import lab_home, private_dir, write_private
 
 __all__ = [
     "FINISHED",
@@ -142,7 +142,9 @@ class Archive:
             run_id = f"{stamp}-{secrets.token_hex(2)}"
             folder = self.run_dir(job, run_id)
             try:
-                folder.mkdir(parents=True)
+                private_dir(folder.parent)
+                folder.mkdir(mode=0o700)
+                folder.chmod(0o700)  # mkdir's mode is cut by the umask
                 break
             except FileExistsError:
                 continue
@@ -154,9 +156,7 @@ class Archive:
         """Write the record atomically (a reader sees the old one or the new one)."""
         folder = self.run_dir(run.job, run.id)
         run.files = sorted(name for name in FILES if (folder / name).is_file())
-        tmp = folder / f".{RECORD}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(run.as_dict(), indent=2, default=str))
-        os.replace(tmp, folder / RECORD)
+        write_private(folder / RECORD, json.dumps(run.as_dict(), indent=2, default=str))
 
     def get(self, job: str, run_id: str) -> Run | None:
         try:
@@ -202,8 +202,7 @@ class Archive:
         It is an ``flock`` on ``<job>/.lock``: other processes (``lab jobs run`` next to the
         scheduler) see it too, and it is let go when its holder dies, however it dies.
         """
-        folder = self.job_dir(job)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.job_dir(job))
         fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:

@@ -31,6 +31,7 @@ def die_with_parent(parent: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     die_with_parent(int(argv.pop(0)))
+    os.umask(0o077)  # the executed notebook is the run's record: its owner's only
     from papermill.cli import papermill
 
     return papermill.main(args=argv, prog_name="papermill")

@@ -35,6 +35,7 @@ import yaml
 
 from helpers.jobs.archive import Archive, Run
 from helpers.jobs.config import Job
+from helpers.runtime.home import write_private
 
 __all__ = ["Runner", "notebook_error", "render_html"]
 
@@ -113,7 +114,7 @@ class Runner:
     def _execute(self, job: Job, run: Run) -> None:
         folder = self.archive.run_dir(run.job, run.id)
         params = folder / "parameters.yml"
-        params.write_text(yaml.safe_dump(run.parameters, allow_unicode=True))
+        write_private(params, yaml.safe_dump(run.parameters, allow_unicode=True))
         output = folder / "notebook.ipynb"
         command = [
             self.python, "-m", "helpers.jobs.child", str(os.getpid()),
@@ -124,7 +125,8 @@ class Runner:
         run.status, run.started = "running", self.clock()
         self.archive.save(run)
         log.info("%s: run %s started (%s)", job.name, run.id, run.trigger)
-        with open(folder / "log.txt", "wb") as out:
+        log_fd = os.open(folder / "log.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(log_fd, "wb") as out:
             proc = subprocess.Popen(
                 command,
                 stdout=out,
@@ -190,10 +192,7 @@ def render_html(notebook: Path, html: Path, *, hide_code: bool = False) -> Path:
         exclude_output_prompt=hide_code,
     )
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    tmp = html.with_name(f".{html.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, html)
-    return html
+    return write_private(html, body)
 
 
 def notebook_error(path: Path) -> str | None:

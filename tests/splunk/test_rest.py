@@ -9,6 +9,7 @@ import pytest
 import splunklib.binding as binding
 import splunklib.results as results
 
+from helpers.runtime.home import private_dir
 from tests.splunk.splunklab import http, splunk_process, unique
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -172,8 +173,7 @@ def test_missing_search_is_400(api):
 
 # -- lookups through Splunk's staging upload ------------------------------------------------------
 def test_lookup_table_file_upload_from_the_staging_area(api, lab_world):
-    staging = lab_world.world.state_dir("splunk") / "lookup_tmp"
-    staging.mkdir(parents=True, exist_ok=True)
+    staging = private_dir(lab_world.world.state_dir("splunk") / "lookup_tmp")  # as the lab's
     name = unique("offices") + ".csv"
     (staging / name).write_text("ip,office\n52.94.236.248,Seattle\n")
     resp = api.post(
