@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from helpers import slack
 from helpers.config import load_settings
-from tests.slack.lab import INCIDENT
+from tests.slack.lab import INCIDENT, SlackAdmin, slack_process
 
 pytestmark = pytest.mark.stack
 
@@ -156,10 +156,14 @@ def test_helpers_wait_out_rate_limits(faults, channel, incident):
     assert note.new_thread
 
 
-def test_helpers_give_up_after_their_retries(faults, channel, incident):
-    faults.rate_limit(slack.RATE_LIMIT_RETRIES + 1, retry_after=0)
-    with pytest.raises(SlackApiError) as info:
-        slack.notify_incident(incident, channel=channel["name"])
+def test_helpers_give_up_after_their_retries(tmp_path, incident):
+    """A workspace of its own: the session's automation posts too, and would use up the 429s."""
+    token = "lab-retries-test-token"
+    with slack_process(tmp_path, token, "retries-test-signing-secret") as url:
+        settings = load_settings(slack_api_url=url + "/api/", slack_bot_token=token)
+        SlackAdmin(url + "/api/", token).rate_limit(slack.RATE_LIMIT_RETRIES + 1, retry_after=0)
+        with pytest.raises(SlackApiError) as info:
+            slack.notify_incident(incident, channel="#sec-alerts", settings=settings)
     assert info.value.response["error"] == "ratelimited"
 
 
