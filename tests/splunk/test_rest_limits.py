@@ -304,3 +304,13 @@ def test_no_parameters_make_splunkd_answer_5xx(api, endpoint, params, as_json):
         resp = api.post(path, data=wire, headers=headers)
     assert resp.status_code < 500, resp.get_data(as_text=True)[:500]
     assert api.get("/services/server/info", headers=AUTH).status_code == 200
+
+
+def test_an_error_that_echoes_a_lone_surrogate_is_still_an_answer():
+    """Found by the property test: ``name=\\ud800`` made the 400's own text unencodable (500)."""
+    from labstack.splunk.api.core import ApiError, Splunkd
+
+    for mode in ("xml", "json"):
+        answer = Splunkd.error(ApiError(400, "Index name=\ud800, Must begin with a letter"), mode)
+        assert answer.status_code == 400
+        assert b"name=\\\\ud800" in answer.get_data() or b"name=\\ud800" in answer.get_data()

@@ -254,7 +254,9 @@ class Splunkd:
 
     @staticmethod
     def error(exc: ApiError, mode: str = "xml") -> Response:
-        messages = [(exc.kind, exc.text)]
+        # A message may echo the request's text, lone surrogates and all: keep it encodable.
+        text = exc.text.encode("utf-8", "backslashreplace").decode("utf-8")
+        messages = [(exc.kind, text)]
         if mode.startswith("json"):
             return Response(atom.messages_json(messages), exc.status, content_type=JSON)
         return Response(atom.messages_xml(messages), exc.status, content_type=XML)
