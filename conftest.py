@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from labstack import services as registry
 from labstack.world import World
@@ -29,6 +30,11 @@ class LabWorld:
     def url(self, service: str) -> str:
         return self.world.status(registry.get(service)).url
 
+
+#: The property tests explore the same examples on every run (a failure is reproducible, and a
+#: green run stays green), with no per-example deadline (a shared machine is no stopwatch).
+hypothesis_settings.register_profile("lab", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("lab")
 
 #: Fixtures shared by several test folders.
 pytest_plugins = ["tests.splunk.fixtures"]
