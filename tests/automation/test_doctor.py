@@ -75,7 +75,7 @@ BROKEN = {
         {"automation_url": "http://127.0.0.1:9"},
         {"Automation server", "Jira webhook to the automation"},
     ),
-    "SLACK_BOT_TOKEN": ({"slack_bot_token": "xoxb-not-the-token"}, {"Slack auth"}),
+    "SLACK_BOT_TOKEN": ({"slack_bot_token": "not-the-bot-token"}, {"Slack auth"}),
     "SLACK_CHANNEL": ({"slack_channel": "#no-such-channel"}, {"Slack channel"}),
     "SLACK_SIGNING_SECRET": ({"slack_signing_secret": ""}, {"Slack interactivity URL"}),
 }
