@@ -16,6 +16,7 @@ import errno
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -32,8 +33,14 @@ __all__ = ["PortClash", "Process", "ServiceFailed", "bind_ports", "spawn", "star
 
 #: Seconds a stopping service gets between SIGTERM and SIGKILL.
 STOP_GRACE = 10.0
-# Health checks go straight to loopback, whatever proxy the environment names.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Health checks go straight to loopback, whatever proxy the environment names; a service
+# speaking HTTPS there has a self-signed certificate (as splunkd's), which is not verified.
+_UNVERIFIED = ssl.create_default_context()
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
+_DIRECT = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=_UNVERIFIED)
+)
 
 
 class ServiceFailed(RuntimeError):
@@ -84,6 +91,8 @@ class Process:
     ports: dict[str, int]
     log: Path | None = None
     healthy: bool = field(default=False)
+    #: The main role's scheme (``https`` for a service started with its TLS setting on).
+    scheme: str = "http"
 
     @property
     def pid(self) -> int:
@@ -94,7 +103,8 @@ class Process:
         return self.url_of(self.service.main_role)
 
     def url_of(self, role: str) -> str:
-        return f"http://{BIND_HOST}:{self.ports[role]}"
+        scheme = self.scheme if role == self.service.main_role else "http"
+        return f"{scheme}://{BIND_HOST}:{self.ports[role]}"
 
     def check(self) -> bool:
         """One health request (``True`` once the service answers 200)."""
@@ -159,7 +169,7 @@ def start(
             out.close()
         for sock in sockets.values():
             sock.close()
-    return Process(service, popen, ports, log)
+    return Process(service, popen, ports, log, scheme=service.scheme(child_env))
 
 
 def wait_healthy(processes: list[Process], timeout: float) -> None:

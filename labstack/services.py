@@ -13,7 +13,7 @@ and listing that module in ``SERVICE_MODULES``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from helpers.runtime.serve import HEALTH_PATH, port_env_name
@@ -56,6 +56,9 @@ class Service:
     #: Environment the service gets in a throwaway world (free ports: tests, benches), e.g. no
     #: scheduled jobs, so a test suite stays deterministic.
     scratch_env: dict[str, str] = field(default_factory=dict)
+    #: The main role's scheme for the environment the service runs with (``https`` when a
+    #: setting of its own turns TLS on); every other role speaks plain HTTP.
+    scheme: Callable[[Mapping[str, str]], str] = field(default=lambda environ: "http")
 
     @property
     def main_role(self) -> str:

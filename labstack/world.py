@@ -42,10 +42,11 @@ class Running:
     pid: int | None
     ports: dict[str, int]
     healthy: bool
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://{BIND_HOST}:{self.ports[self.service.main_role]}"
+        return f"{self.scheme}://{BIND_HOST}:{self.ports[self.service.main_role]}"
 
     def as_dict(self) -> dict:
         return {
@@ -156,7 +157,7 @@ class World:
             info = json.loads(run.read_text())
             pid, ports = info["pid"], info["ports"]
             if process.alive(pid):
-                running = Running(service, pid, ports, False)
+                running = Running(service, pid, ports, False, info.get("scheme", "http"))
                 running.healthy = process.healthy(running.url + service.health)
                 return running
             run.unlink(missing_ok=True)
@@ -261,7 +262,7 @@ class World:
         private_file(self.log_path(service.name))
         child_env = dict(env, LAB_STATE_DIR=str(self.state_dir(service.name)))
         proc = process.start(service, sockets, child_env, self.log_path(service.name))
-        run = {"pid": proc.pid, "ports": proc.ports}
+        run = {"pid": proc.pid, "ports": proc.ports, "scheme": proc.scheme}
         write_private(self._run_path(service.name), json.dumps(run))
         return proc
 

@@ -29,6 +29,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -149,9 +150,11 @@ class Server:
         request_handler: type[WSGIRequestHandler] | None = None,
         read_timeout: float | None = None,
         name: str = "server",
+        ssl_context: ssl.SSLContext | None = None,
     ):
         """``read_timeout``: seconds a connection may stay silent (a stalled body, an idle
-        keep-alive) before it is closed; None waits for ever."""
+        keep-alive) before it is closed; None waits for ever. ``ssl_context``: serve HTTPS
+        (a server-side context with its certificate loaded) instead of plain HTTP."""
         self.name = name
         self.host = host
         sock = socket.socket(fileno=fd) if fd is not None else bind(host, port, setting)
@@ -168,12 +171,21 @@ class Server:
             request_handler=handler,
             fd=sock.fileno(),
         )
+        self.scheme = "http"
+        if ssl_context is not None:
+            # The handshake runs in the connection's own thread (under ``read_timeout``), not
+            # in ``accept``: a client that connects and stays silent holds up no one else.
+            self.server.socket = ssl_context.wrap_socket(
+                self.server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.server.ssl_context = ssl_context  # werkzeug: wsgi.url_scheme is https
+            self.scheme = "https"
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def serve(self) -> None:
         """Serve in this thread until :meth:`shutdown`."""

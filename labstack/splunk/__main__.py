@@ -1,7 +1,8 @@
 """``python -m labstack.splunk``: serve splunkd's API and the HEC on 127.0.0.1 until SIGTERM.
 
 Sockets come from ``LAB_FD_SPLUNK``/``LAB_PORT_SPLUNK`` (management API and pages) and
-``LAB_FD_SPLUNK_HEC``/``LAB_PORT_SPLUNK_HEC``; every other setting is in :mod:`.config`.
+``LAB_FD_SPLUNK_HEC``/``LAB_PORT_SPLUNK_HEC``; every other setting is in :mod:`.config`
+(``LAB_SPLUNK_TLS=on``: the management port speaks HTTPS, see :mod:`.tls`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import socket
 import sys
 
 from helpers.runtime.serve import BIND_HOST, Server, bind, listener, run
+from labstack.splunk import tls
 from labstack.splunk.app import build
 from labstack.splunk.config import Config
 
@@ -21,6 +23,8 @@ SWITCH_INTERVAL = 0.001
 #: Seconds a connection may stay silent before it is closed (a stalled body, an idle
 #: keep-alive), like splunkd's busyKeepAliveIdleTimeout; senders reconnect as they would.
 READ_TIMEOUT = 30.0
+#: Where in the state folder the management port's certificate and key are kept.
+TLS_DIR = "tls"
 log = logging.getLogger("labstack.splunk")
 
 
@@ -37,9 +41,11 @@ def main() -> int:
         socket.socket(fileno=api_fd) if api_fd is not None
         else bind(BIND_HOST, api_port, "LAB_PORT_SPLUNK")
     )  # fmt: skip
-    app = build(config, web_url=f"http://{BIND_HOST}:{api_sock.getsockname()[1]}")
+    scheme = "https" if config.tls else "http"
+    app = build(config, web_url=f"{scheme}://{BIND_HOST}:{api_sock.getsockname()[1]}")
+    context = tls.server_context(config.state_dir / TLS_DIR) if config.tls else None
     api_server = Server(app.api, fd=api_sock.detach(), setting="LAB_PORT_SPLUNK",
-                        read_timeout=READ_TIMEOUT, name="api")  # fmt: skip
+                        read_timeout=READ_TIMEOUT, name="api", ssl_context=context)  # fmt: skip
     hec_server = Server(app.hec, port=hec_port, fd=hec_fd, setting="LAB_PORT_SPLUNK_HEC",
                         read_timeout=READ_TIMEOUT, name="hec")  # fmt: skip
     app.start()

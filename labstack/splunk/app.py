@@ -17,6 +17,7 @@ from labstack.splunk.apps import Apps
 from labstack.splunk.auth import Auth
 from labstack.splunk.config import Config
 from labstack.splunk.hec import HecApp, KnownIndexes
+from labstack.splunk.internal_log import AccessLog
 from labstack.splunk.jobs import Jobs
 from labstack.splunk.saved import SavedSearches
 from labstack.splunk.store import EventStore
@@ -56,12 +57,17 @@ class SplunkApp:
     api: Splunkd
     hec: HecApp
     web: Web
+    access_log: AccessLog | None = None
 
     def start(self) -> None:
         self.alerting.start()
+        if self.access_log is not None:
+            self.access_log.start()
 
     def stop(self) -> None:
         self.alerting.stop()
+        if self.access_log is not None:
+            self.access_log.stop()
         self.jobs.shutdown()
         self.store.close()
 
@@ -85,10 +91,12 @@ def build(config: Config, web_url: str) -> SplunkApp:
     known_indexes = KnownIndexes(store)
     web = Web()
     auth = Auth(config.username, config.password, token=config.token)
+    access_log = AccessLog(store)
     api = Splunkd(
         store, saved, jobs, auth, state_dir=state, routes=ROUTES, known_indexes=known_indexes,
         pages=web.page, alerting=alerting,
-        apps=Apps(state / APPS, store, saved, check=alerting.check),
+        apps=Apps(state / APPS, store, saved, check=alerting.check), access_log=access_log,
     )  # fmt: skip
+    access_log.host = api.server_name
     hec = HecApp(store, config.hec_token, indexes=known_indexes)
-    return SplunkApp(config, store, saved, jobs, alerting, api, hec, web)
+    return SplunkApp(config, store, saved, jobs, alerting, api, hec, web, access_log)

@@ -70,6 +70,11 @@ def iso(ts: float | None = None) -> str:
 
 
 # -- XML ---------------------------------------------------------------------------------------
+def xml_text(value) -> str:
+    """``value`` as XML character data (``<`` and ``&`` escaped)."""
+    return escape(str(value))
+
+
 def _value_xml(value) -> str:
     if isinstance(value, dict):
         keys = "".join(

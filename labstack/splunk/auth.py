@@ -31,6 +31,7 @@ class Auth:
         self._token = token or None
         self._sessions: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.session_timeout = SESSION_TIMEOUT
 
     def login(self, username: str, password: str) -> str | None:
         """A new session key, or None when the credentials are wrong."""
@@ -48,13 +49,18 @@ class Auth:
         with self._lock:
             self._sessions.pop(key, None)
 
+    def end_sessions(self) -> None:
+        """Forget every session key (what a restart does); tokens and passwords still work."""
+        with self._lock:
+            self._sessions.clear()
+
     def _session_ok(self, key: str) -> bool:
         now = time.monotonic()
         with self._lock:
             seen = self._sessions.get(key)
             if seen is None:
                 return False
-            if now - seen > SESSION_TIMEOUT:
+            if now - seen > self.session_timeout:
                 del self._sessions[key]
                 return False
             self._sessions[key] = now

@@ -21,6 +21,7 @@ from labstack.envconfig import require
 from labstack.splunk.alerting import Options
 from labstack.splunk.alerting.engine import TICK
 from labstack.splunk.alerting.outbox import ATTEMPTS, BACKOFF
+from labstack.splunk.tls import TLS_DEFAULT, tls_enabled
 
 __all__ = ["Config"]
 
@@ -45,6 +46,13 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _tls(env: Mapping[str, str]) -> bool:
+    try:
+        return tls_enabled(env)
+    except ValueError as exc:
+        raise SystemExit(f"labstack.splunk: {exc}") from None
+
+
 def _allowlist(env: Mapping[str, str]) -> tuple[str, ...]:
     """``LAB_SPLUNK_WEBHOOK_ALLOWLIST``: whitespace-separated regexes a webhook URL must match."""
     name = "LAB_SPLUNK_WEBHOOK_ALLOWLIST"
@@ -67,7 +75,8 @@ class Config:
     ``LAB_SPLUNK_WEBHOOK_ATTEMPTS`` (tries per delivery, default 8), ``LAB_SPLUNK_WEBHOOK_BACKOFF``
     (first retry delay, default 1 s, doubling), ``LAB_SPLUNK_WEBHOOK_ALLOWLIST`` (regexes a
     webhook URL must match, alert_actions.conf's allow-list; unset: any http(s) URL); the AWS
-    variables the SNS alert action uses."""
+    variables the SNS alert action uses; ``LAB_SPLUNK_TLS`` (``on``: the management port
+    speaks HTTPS with a self-signed certificate, as splunkd does; default ``off``)."""
 
     password: str
     hec_token: str
@@ -77,6 +86,7 @@ class Config:
     alerting: Options = field(default_factory=Options)
     action_env: Mapping[str, str] = field(default_factory=dict)
     webhook_allowlist: tuple[str, ...] = ()
+    tls: bool = TLS_DEFAULT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Config:
@@ -94,4 +104,5 @@ class Config:
             ),
             action_env={k: environ[k] for k in ACTION_ENV if environ.get(k)},
             webhook_allowlist=_allowlist(environ),
+            tls=_tls(environ),
         )

@@ -55,6 +55,14 @@ class Job:
     finished: float | None = None
     ttl: int = DEFAULT_TTL
     touched: float = field(default_factory=time.monotonic)
+    #: The entry's ``updated``: its last change (finished, touched, controlled).
+    updated: float | None = None
+    # What job control (``.../control``) has set.
+    paused: bool = False
+    finalized: bool = False
+    preview: bool = False
+    saved: bool = False
+    priority: int = 5
     done: threading.Event = field(default_factory=threading.Event)
     guard: Guard = field(default_factory=Guard)
 
@@ -75,11 +83,12 @@ class Job:
             "dispatchState": self.state,
             "isDone": "1" if done else "0",
             "isFailed": "1" if self.state == "FAILED" else "0",
-            "isFinalized": "0",
-            "isPaused": "0",
-            "isPreviewEnabled": "0",
+            "isFinalized": "1" if self.finalized else "0",
+            "isPaused": "1" if self.paused else "0",
+            "isPreviewEnabled": "1" if self.preview else "0",
             "isRealTimeSearch": "0",
-            "isSaved": "0",
+            "isRemoteTimeline": "0",
+            "isSaved": "1" if self.saved else "0",
             "isSavedSearch": "1" if self.label else "0",
             "isZombie": "0",
             "doneProgress": "1.00000" if done else "0.00000",
@@ -92,7 +101,22 @@ class Job:
             "earliestTime": self.earliest or "",
             "latestTime": self.latest or "",
             "ttl": str(self.ttl),
-            "priority": "5",
+            "priority": str(self.priority),
+            "cursorTime": "1970-01-01T00:00:00.000+00:00",
+            "delegate": self.params.get("delegate", ""),
+            "diskUsage": "0",
+            "dropCount": "0",
+            "eventFieldCount": str(len(self.fields)) if done else "0",
+            "eventIsStreaming": "1",
+            "eventIsTruncated": "0",
+            "eventSorting": "desc",
+            "keywords": "",
+            "numPreviews": "0",
+            "remoteSearch": self.search,
+            "reportSearch": "",
+            "resultIsStreaming": "1",
+            "searchProviders": [],
+            "statusBuckets": self.params.get("status_buckets", "0"),
             "provenance": "rest",
             "request": {k: v for k, v in self.params.items() if k != "search"},
             "messages": _messages_dict(self.messages),
@@ -169,6 +193,7 @@ class Jobs:
             search, job.earliest, job.latest, job.now, job.guard
         )
         job.state, job.finished = "DONE", time.time()
+        job.updated = job.finished
         return job
 
     def _run(self, job: Job) -> None:
@@ -189,7 +214,7 @@ class Jobs:
             job.messages = [("FATAL", "Search job failed: internal error (see the service log).")]
             job.state = "FAILED"
         finally:
-            job.finished = time.time()
+            job.finished = job.updated = time.time()
             job.done.set()
 
     def get(self, sid: str) -> Job | None:

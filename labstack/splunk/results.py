@@ -138,7 +138,11 @@ def export_lines(
     """The export endpoint's stream: one JSON object per result line (``output_mode=json``)."""
     if mode == "json":
         if messages:
-            yield _dumps({"messages": [{"type": t, "text": x} for t, x in messages]}) + "\n"
+            found = [{"type": t, "text": x} for t, x in messages]
+            yield _dumps({"preview": False, "messages": found}) + "\n"
+        if not rows:  # splunkd still ends the stream with a last row, one without a result
+            yield _dumps({"preview": False, "lastrow": True}) + "\n"
+            return
         last = len(rows) - 1
         for i, row in enumerate(rows):
             doc = {"preview": False, "offset": i}

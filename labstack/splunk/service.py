@@ -1,9 +1,12 @@
 """Registers the Splunk-compatible server (management API + HEC + search page) as a lab service."""
 
 import hashlib
+import os
 import uuid
+from collections.abc import Mapping
 
 from labstack.services import Service, register
+from labstack.splunk.tls import tls_enabled
 
 USERNAME = "admin"
 
@@ -13,9 +16,14 @@ def hec_token(secret: str) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(secret.encode()).digest()[:16], version=4))
 
 
+def _scheme(environ: Mapping[str, str]) -> str:
+    """The management port's scheme: ``https`` with ``LAB_SPLUNK_TLS=on`` (splunkd's default)."""
+    return "https" if tls_enabled(environ) else "http"
+
+
 def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
     return {
-        "SPLUNK_URL": f"http://127.0.0.1:{ports['api']}",
+        "SPLUNK_URL": f"{_scheme(os.environ)}://127.0.0.1:{ports['api']}",
         "SPLUNK_USERNAME": USERNAME,
         "SPLUNK_PASSWORD": secrets["SPLUNK_PASSWORD"],
         "SPLUNK_TOKEN": secrets["SPLUNK_TOKEN"],
@@ -33,5 +41,6 @@ register(
         secrets=("SPLUNK_PASSWORD", "SPLUNK_TOKEN", "SPLUNK_HEC_TOKEN"),
         description="Splunk-compatible server: management API, HEC, SPL on DuckDB, search page",
         views=("/en-US/app/search/search", "/en-US/app/search/alerts"),
+        scheme=_scheme,
     )
 )

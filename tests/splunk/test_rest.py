@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 import splunklib.binding as binding
@@ -44,8 +45,17 @@ def test_login_xml_shape(splunk):
         timeout=10,
     )
     assert resp.status_code == 200
-    assert ET.fromstring(resp.content).findtext("./sessionKey")
-    assert "Set-Cookie" not in resp.headers
+    key = ET.fromstring(resp.content).findtext("./sessionKey")
+    assert key
+    # cookie=1 asks for the session as a cookie too, named after the management port (splunkd).
+    port = urlsplit(splunk.url).port
+    assert resp.cookies.get(f"splunkd_{port}") == key
+    plain = http().post(
+        splunk.url + "/services/auth/login",
+        data=f"username=admin&password={splunk.password}",
+        timeout=10,
+    )
+    assert plain.status_code == 200 and "Set-Cookie" not in plain.headers
 
 
 def test_login_failure_shape(splunk):

@@ -27,9 +27,11 @@ from werkzeug.wrappers import Request, Response
 
 from labstack.splunk import atom
 from labstack.splunk.auth import Auth
+from labstack.splunk.bulletin import Messages
 from labstack.splunk.hec import KnownIndexes
 from labstack.splunk.jobs import Jobs
 from labstack.splunk.saved import SavedSearches
+from labstack.splunk.server_conf import ServerSettings
 
 log = logging.getLogger("labstack.splunk.api")
 
@@ -43,8 +45,12 @@ NOT_AUTHENTICATED = "call not properly authenticated"
 #: Largest request body read (server.conf ``[httpServer] max_content_length``; the lab's is
 #: smaller than splunkd's 2 GB: lookups and events sent here are small).
 MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+#: The file in the state folder holding ``server/settings`` edits.
+SERVER_SETTINGS = "server_settings.json"
 #: Where a request's parsed form is kept, so an error answer finds its ``output_mode``.
 _FORM_KEY = "labstack.splunk.form"
+#: Where the authenticated user is kept (the access log names them).
+_USER_KEY = "labstack.splunk.user"
 
 
 class ApiError(Exception):
@@ -200,6 +206,7 @@ class Splunkd:
         alerting=None,
         apps=None,
         server_name: str | None = None,
+        access_log=None,
     ):
         self.store = store
         self.saved = saved
@@ -212,8 +219,21 @@ class Splunkd:
         self.alerting = alerting
         self.apps = apps
         self.server_name = server_name or socket.gethostname()
+        self.access_log = access_log  # each API request, into _internal (.internal_log)
         self.started = time.time()
         self.lookup_staging = self.state_dir / "lookup_tmp"
+        self.messages = Messages()
+        self.settings = ServerSettings(self.state_dir / SERVER_SETTINGS)
+        self.restarts = 0
+
+    def restart(self) -> None:
+        """What a client sees of splunkd restarting: every session ends and the bulletin
+        board is cleared (``restart_required`` with it); indexes, events, saved searches and
+        jobs are stored and stay. The process itself keeps running (it has no supervisor)."""
+        self.auth.end_sessions()
+        self.messages.clear()
+        self.restarts += 1
+        log.info("restarted (sessions ended, messages cleared)")
 
     def indexes_changed(self) -> None:
         """An index was created or deleted: ingest checks must look again."""
@@ -221,6 +241,7 @@ class Splunkd:
 
     # -- WSGI ------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
+        started = time.monotonic()
         request = Request(environ)
         request.max_content_length = MAX_CONTENT_LENGTH
         try:
@@ -242,6 +263,13 @@ class Splunkd:
             )
         response.headers["Server"] = "Splunkd"
         response.headers["Cache-Control"] = "no-store, max-age=0, must-revalidate, no-cache"
+        if self.access_log is not None and request.path.startswith("/services"):
+            self.access_log.record(
+                request.remote_addr or "-", environ.get(_USER_KEY, "-"), request.method,
+                environ.get("RAW_URI") or request.full_path.rstrip("?"), response.status_code,
+                response.content_length or 0, request.user_agent.string,
+                time.monotonic() - started,
+            )  # fmt: skip
         return response(environ, start_response)
 
     @staticmethod
@@ -278,6 +306,7 @@ class Splunkd:
             user = self.auth.user_for(request.environ)
             if user is None:
                 raise ApiError(401, NOT_AUTHENTICATED, "WARN")
+            request.environ[_USER_KEY] = user
         params: dict[str, list[str]] = {}
         for key, values in request.args.lists():
             params[key] = list(values)

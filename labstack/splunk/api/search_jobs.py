@@ -7,6 +7,7 @@ import json
 import re
 import select
 import socket
+import time
 from xml.sax.saxutils import escape as _escape
 
 from werkzeug.wrappers import Response
@@ -17,6 +18,15 @@ from labstack.splunk.jobs import Job
 from labstack.splunk.spl import SPLError
 from labstack.splunk.spl.limits import Guard
 
+#: Job control actions that set a flag of the job: action -> (attribute, value).
+CONTROL_FLAGS = {
+    "pause": ("paused", True), "unpause": ("paused", False), "finalize": ("finalized", True),
+    "enablepreview": ("preview", True), "disablepreview": ("preview", False),
+    "save": ("saved", True), "unsave": ("saved", False),
+}  # fmt: skip
+#: A saved job's ttl (splunkd keeps saved jobs for 7 days).
+SAVED_TTL = 7 * 24 * 3600
+
 
 def job_entity(job: Job) -> atom.Entity:
     return atom.Entity(
@@ -26,7 +36,7 @@ def job_entity(job: Job) -> atom.Entity:
         owner=job.owner,
         app=job.app,
         sharing="global",
-        updated=job.finished or job.created,
+        updated=job.updated or job.created,
         perms={"read": [job.owner], "write": [job.owner]},
     )
 
@@ -174,12 +184,25 @@ def job_control(api: Splunkd, call: Call) -> Response:
         api.jobs.delete(job.sid)
         return api.message(call, "Search job cancelled.")
     if action == "setttl":
-        job.ttl = call.integer("ttl", job.ttl)
-        return api.message(call, "The ttl of the search job was changed.")
-    if action in ("pause", "unpause", "finalize", "touch", "setpriority", "enablepreview",
-                  "disablepreview", "save", "unsave"):  # fmt: skip
-        return api.message(call, f"Search job {action} request accepted.")
-    raise ApiError(400, f"Unknown action '{action}'.")
+        ttl = call.integer("ttl", job.ttl)
+        if ttl <= 0:
+            raise ApiError(400, f"Argument 'ttl' must be a positive integer, got '{ttl}'.")
+        job.ttl = ttl
+    elif action == "setpriority":
+        priority = call.integer("priority", job.priority)
+        if not 0 <= priority <= 10:
+            raise ApiError(400, f"Argument 'priority' must be between 0 and 10, got '{priority}'.")
+        job.priority = priority
+    elif action in CONTROL_FLAGS:
+        flag, value = CONTROL_FLAGS[action]
+        setattr(job, flag, value)
+        if action == "save":
+            job.ttl = SAVED_TTL
+    elif action != "touch":
+        raise ApiError(400, f"Unknown action '{action}'.")
+    job.touched = time.monotonic()  # every action counts as a use (touch: nothing else)
+    job.updated = time.time()
+    return api.message(call, f"Search job {action} request accepted.")
 
 
 def job_results(api: Splunkd, call: Call) -> Response:

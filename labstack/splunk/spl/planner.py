@@ -14,7 +14,7 @@ from .commands.filtering import Search, split_top_level
 from .errors import SPLError
 from .lexer import split_pipeline
 from .relation import NUM, STR, Context, Relation, Rows, load, materialize, to_text
-from .search_expr import mentions
+from .search_expr import Compare, In, Not, mentions
 from .sql import lit
 from .timeutil import iso
 
@@ -86,23 +86,39 @@ def parse(text: str, macros: dict[str, dict]) -> list[Command]:
     return commands
 
 
+def _names_internal(node) -> bool:
+    """Whether an ``index`` term of the expression names an internal index (``_...``)."""
+    if isinstance(node, Compare | In):
+        values = node.values if isinstance(node, In) else [node.value]
+        return node.field.lower() == "index" and any(str(v).startswith("_") for v in values)
+    items = getattr(node, "items", None) or ([node.item] if isinstance(node, Not) else [])
+    return any(_names_internal(i) for i in items)
+
+
 def event_relation(ctx: Context, search: Search) -> Relation:
     """The event table, narrowed by default indexes and the time range the query did not set."""
     where = []
     if not mentions(search.expr, "index"):
         where.append(f'"index" IN ({", ".join(lit(i) for i in DEFAULT_INDEXES)})')
+    elif not _names_internal(search.expr):
+        # index=* searches the non-internal indexes; _internal only when a term names it (or
+        # a pattern starting with _ does), as on Splunk.
+        where.append("NOT starts_with(\"index\", '_')")
     if ctx.earliest is not None and not mentions(search.expr, "earliest"):
         where.append(f"_time >= {ctx.earliest!r}")
     if ctx.latest is not None and not mentions(search.expr, "latest"):
         where.append(f"_time < {ctx.latest!r}")
+    columns, wanted = ctx.store.event_columns() if ctx.store is not None else ({}, None)
     sql = (
         'SELECT _time, "index", sourcetype, source, host, coalesce(__doc, __text) AS _raw, '
-        "__doc, __seq FROM events"
+        f"__doc, __seq{''.join(f', {c}' for c in columns.values())} FROM events"
     )
     if where:
         sql += " WHERE " + " AND ".join(where)
     kinds = {"_time": NUM, "index": STR, "sourcetype": STR, "source": STR, "host": STR, "_raw": STR}
-    return Relation(sql, kinds, "_time DESC, __seq DESC", events=True)
+    return Relation(
+        sql, kinds, "_time DESC, __seq DESC", events=True, columns=columns, wanted=wanted
+    )
 
 
 def execute(commands: list[Command], ctx: Context, start: Rows | None = None) -> Rows:
