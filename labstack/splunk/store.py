@@ -24,7 +24,7 @@ from .spl import SPLError
 from .spl.limits import Guard
 from .spl.planner import Results, parse, run
 from .spl.relation import Context
-from .spl.sql import SETUP
+from .spl.sql import SETUP, register_functions
 from .spl.timeutil import parse_time
 
 __all__ = ["EventStore", "Results", "SPLError"]
@@ -51,6 +51,14 @@ FILE_SETTINGS = ["SET checkpoint_threshold = '1GB'", "SET memory_limit = '1GB'"]
 QUIET_SECONDS_BEFORE_CHECKPOINT = 2.0
 
 
+def event_frame(events: list[dict]) -> pd.DataFrame:
+    """Events as a frame of the event columns; a missing time is now, a missing index main."""
+    frame = pd.DataFrame({c: [e.get(c) for e in events] for c in _COLUMNS})
+    frame["_time"] = pd.to_numeric(frame["_time"], errors="coerce").fillna(time.time())
+    frame["index"] = frame["index"].fillna("main")
+    return frame
+
+
 def _interrupt(cursor) -> None:
     """Stop the cursor's running query; one that has just finished and closed needs nothing."""
     with contextlib.suppress(duckdb.Error):
@@ -67,6 +75,7 @@ class EventStore:
         self._con = duckdb.connect(path or ":memory:")
         self._lock = threading.Lock()
         self._durable = path is not None
+        register_functions(self._con)
         self._checkpoint_timer: threading.Timer | None = None
         for statement in (FILE_SETTINGS if path else []) + _SCHEMA:
             self._sql(statement)
@@ -87,9 +96,7 @@ class EventStore:
         ``host``, ``_raw``); an index that does not exist yet is created. Returns the count."""
         if not events:
             return 0
-        frame = pd.DataFrame({c: [e.get(c) for e in events] for c in _COLUMNS})
-        frame["_time"] = pd.to_numeric(frame["_time"], errors="coerce").fillna(time.time())
-        frame["index"] = frame["index"].fillna("main")
+        frame = event_frame(events)
         with self._lock:
             frame["__seq"] = range(self._seq, self._seq + len(frame))
             self._con.register("incoming", frame)
@@ -168,8 +175,7 @@ class EventStore:
             cursor = self._con.cursor()
         end_watch = guard.watch(lambda: _interrupt(cursor))
         try:
-            for statement in ["SET TimeZone = 'UTC'", *SETUP]:
-                cursor.execute(statement).fetchall()
+            self._setup(cursor)
             earliest_at, latest_at = parse_time(earliest, now), parse_time(latest, now)
             ctx = Context(cursor, self, now, earliest_at, latest_at, guard=guard)
             return run(spl, ctx, macros)
@@ -181,6 +187,16 @@ class EventStore:
         finally:
             end_watch()
             cursor.close()
+
+    def _setup(self, cursor) -> None:
+        """What each search's cursor needs first: UTC and the engine's SQL macros."""
+        for statement in ["SET TimeZone = 'UTC'", *SETUP]:
+            cursor.execute(statement).fetchall()
+
+    def event_columns(self) -> tuple[dict[str, str], set | None]:
+        """JSON fields already extracted into columns of ``events`` (name -> column), and the
+        set where searches note the fields they read from JSON (None: not noted)."""
+        return {}, None
 
     def check_search(self, spl: str) -> None:
         """Parse ``spl`` without running it (a saved search before it is stored); SPLError."""

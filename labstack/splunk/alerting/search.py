@@ -27,16 +27,22 @@ import duckdb
 from labstack.splunk.results import clean_rows
 from labstack.splunk.spl.commands import COMMANDS
 from labstack.splunk.spl.errors import SPLError
+from labstack.splunk.spl.fields import json_path
 from labstack.splunk.spl.planner import execute, parse
 from labstack.splunk.spl.relation import Context, Rows
-from labstack.splunk.spl.sql import SETUP
-from labstack.splunk.store import EventStore
+from labstack.splunk.spl.sql import SETUP, lit, register_functions
+from labstack.splunk.store import EventStore, event_frame
 
 __all__ = ["BatchStore", "search_rows"]
 
 
 class BatchStore(EventStore):
     """An in-memory event store for one batch; knowledge objects are the main store's.
+
+    Each JSON event is parsed once per batch for every search: the fields the real-time
+    searches read from JSON (they note them, see ``Relation.wanted``) are extracted into
+    columns as the batch is stored, so each search scans small columns, not the documents.
+    A field is extracted from the batch after the one in which a search first read it.
 
     Not thread-safe for concurrent batches: one real-time worker owns it.
     """
@@ -45,14 +51,73 @@ class BatchStore(EventStore):
         super().__init__(None)
         self.main = main
         self._batch_macros: dict | None = None
+        self._wanted: set[str] = set()
+        self._columns: dict[str, str] = {}
+        # The engine's macros once for the whole in-memory database, not once per search.
+        self._sql("SET GLOBAL TimeZone = 'UTC'")
+        for statement in SETUP:
+            self._sql(statement.replace("TEMP MACRO", "MACRO"))
+
+    def _setup(self, cursor) -> None:
+        """Nothing: the macros and the time zone are the database's."""
+
+    def event_columns(self) -> tuple[dict[str, str], set | None]:
+        return self._columns, self._wanted
 
     def replace(self, events: list[dict]) -> int:
         """Hold exactly ``events`` (the previous batch is dropped)."""
-        with self._lock:
-            self._sql("DELETE FROM events")
         # One read of the macros per batch, not one per search: the main store is busy indexing.
         self._batch_macros = self.main.macros()
-        return self.add(events)
+        if not events:
+            with self._lock:
+                self._sql("DELETE FROM events")
+            return 0
+        frame = event_frame(events)
+        frame["__seq"] = range(len(frame))
+        with self._lock:
+            names = sorted(self._wanted)
+            if names != sorted(self._columns):
+                self._columns = self._reshape(names)
+            self._sql("DELETE FROM events")
+            self._con.register("incoming", frame)
+            try:
+                self._sql(self._insert())
+            finally:
+                self._con.unregister("incoming")
+        return len(frame)
+
+    def _reshape(self, names: list[str]) -> dict[str, str]:
+        """The events table with one column per extracted field; their columns by name."""
+        columns = {name: f"__h{i}" for i, name in enumerate(names)}
+        extra = "".join(f", {c} VARCHAR{'[]' if '{}' in n else ''}" for n, c in columns.items())
+        self._sql("DROP TABLE IF EXISTS events")
+        self._sql(
+            'CREATE TABLE events (_time DOUBLE, "index" VARCHAR, sourcetype VARCHAR, '
+            f"source VARCHAR, host VARCHAR, __doc VARCHAR, __text VARCHAR, __seq BIGINT{extra})"
+        )
+        return columns
+
+    def _insert(self) -> str:
+        scalars = [n for n in self._columns if "{}" not in n]
+        lists = [n for n in self._columns if "{}" in n]
+        paths = ", ".join(lit(json_path(n)) for n in scalars)
+        hot = f", CASE WHEN is_json THEN json_extract_string(_raw, [{paths}]) END AS __hot"
+        extracted = [f"__hot[{i}]" for i in range(1, len(scalars) + 1)]
+        extracted += [
+            f"CASE WHEN is_json THEN json_extract_string(_raw, {lit(json_path(n))}) END"
+            for n in lists
+        ]
+        order = [self._columns[n] for n in [*scalars, *lists]]
+        targets = "".join(f", {c}" for c in order)
+        values = "".join(f", {e}" for e in extracted)
+        return (
+            f'INSERT INTO events (_time, "index", sourcetype, source, host, __doc, __text, '
+            f'__seq{targets}) SELECT _time, "index", sourcetype, source, host, '
+            "CASE WHEN is_json THEN _raw END, CASE WHEN NOT is_json THEN _raw END, "
+            f"__seq{values} FROM (SELECT *{hot if scalars else ''} FROM (SELECT *, "
+            "coalesce(left(ltrim(_raw), 1) = '{' AND json_valid(_raw), FALSE) AS is_json "
+            "FROM incoming))"
+        )
 
     # Knowledge objects live in the main store: the saved SPL means the same thing in both.
     def macros(self) -> dict:
@@ -84,6 +149,7 @@ def search_rows(store: EventStore, spl: str, rows: list[dict], now: float | None
     fields = list(dict.fromkeys(name for row in rows for name in row))
     cursor = duckdb.connect()  # the rows are all the data; lookups still come from the store
     try:
+        register_functions(cursor)
         for statement in ["SET TimeZone = 'UTC'", *SETUP]:
             cursor.execute(statement).fetchall()
         ctx = Context(cursor, store, time.time() if now is None else now)

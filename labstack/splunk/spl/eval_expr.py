@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import SPLError
@@ -79,6 +80,16 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     return x / y if op == "/" else x % y
 
 
+@dataclass(frozen=True)
+class Node:
+    """An eval expression, parsed: ``kind`` is lit, field, call, arith, compare, logic, not
+    or neg; ``value`` the literal, field name, function name or operator; ``args`` operands."""
+
+    kind: str
+    value: Any = None
+    args: tuple[Node, ...] = ()
+
+
 class _Parser:
     def __init__(self, text: str, command: str):
         self.command = command
@@ -105,7 +116,7 @@ class _Parser:
             raise _malformed(self.command, f"Expected {value}.")
         self.i += 1
 
-    def parse(self) -> Evaluator:
+    def parse(self) -> Node:
         expr = self.disjunction()
         if self.i < len(self.tokens):
             raise _malformed(
@@ -113,67 +124,59 @@ class _Parser:
             )
         return expr
 
-    def disjunction(self) -> Evaluator:
+    def disjunction(self) -> Node:
         left = self.conjunction()
         while self.peek("kw", "OR", "XOR"):
             word = self.take()[1].upper()
-            right = self.conjunction()
-            left = _or(left, right) if word == "OR" else _xor(left, right)
+            left = Node("logic", word, (left, self.conjunction()))
         return left
 
-    def conjunction(self) -> Evaluator:
+    def conjunction(self) -> Node:
         left = self.negation()
         while self.peek("kw", "AND"):
             self.take()
-            left = _and(left, self.negation())
+            left = Node("logic", "AND", (left, self.negation()))
         return left
 
-    def negation(self) -> Evaluator:
+    def negation(self) -> Node:
         if self.peek("kw", "NOT"):
             self.take()
-            inner = self.negation()
-            return lambda row, env: None if (v := truth(inner(row, env))) is None else not v
+            return Node("not", None, (self.negation(),))
         return self.comparison()
 
-    def comparison(self) -> Evaluator:
+    def comparison(self) -> Node:
         left = self.additive()
         if self.peek("op", *COMPARATORS):
             op = self.take()[1]
-            right = self.additive()
-            return lambda row, env: compare(op, left(row, env), right(row, env))
+            return Node("compare", op, (left, self.additive()))
         if self.peek("kw", "LIKE"):
             self.take()
-            pattern = self.additive()
-            return lambda row, env: FUNCTIONS["like"].fn(env, left(row, env), pattern(row, env))
+            return self.call("like", [left, self.additive()])
         if self.peek("kw", "IN"):
             self.take()
             self.expect("(")
-            options = self.arguments()
-            return lambda row, env: FUNCTIONS["in"].fn(
-                env, left(row, env), *(o(row, env) for o in options)
-            )
+            return self.call("in", [left, *self.arguments()])
         return left
 
-    def additive(self) -> Evaluator:
+    def additive(self) -> Node:
         left = self.multiplicative()
         while self.peek("op", "+", "-", "."):
-            left = _binary(self.take()[1], left, self.multiplicative())
+            left = Node("arith", self.take()[1], (left, self.multiplicative()))
         return left
 
-    def multiplicative(self) -> Evaluator:
+    def multiplicative(self) -> Node:
         left = self.unary()
         while self.peek("op", "*", "/", "%"):
-            left = _binary(self.take()[1], left, self.unary())
+            left = Node("arith", self.take()[1], (left, self.unary()))
         return left
 
-    def unary(self) -> Evaluator:
+    def unary(self) -> Node:
         if self.peek("op", "-"):
             self.take()
-            inner = self.unary()
-            return lambda row, env: None if (n := as_number(inner(row, env))) is None else -n
+            return Node("neg", None, (self.unary(),))
         return self.primary()
 
-    def arguments(self) -> list[Evaluator]:
+    def arguments(self) -> list[Node]:
         args = []
         if self.peek("op", ")"):
             self.take()
@@ -185,12 +188,12 @@ class _Parser:
                 return args
             self.expect(",")
 
-    def primary(self) -> Evaluator:
+    def primary(self) -> Node:
         kind, value = self.take()
         if kind in ("num", "str"):
-            return lambda row, env: value
+            return Node("lit", value)
         if kind == "field":
-            return lambda row, env: row.get(value)
+            return Node("field", value)
         if kind == "op" and value == "(":
             inner = self.disjunction()
             self.expect(")")
@@ -199,10 +202,10 @@ class _Parser:
             if self.peek("op", "("):
                 self.take()
                 return self.call(value, self.arguments())
-            return lambda row, env: row.get(value)
+            return Node("field", value)
         raise _malformed(self.command, f"An unexpected character is reached at '{value}'.")
 
-    def call(self, name: str, args: list[Evaluator]) -> Evaluator:
+    def call(self, name: str, args: list[Node]) -> Node:
         spec = FUNCTIONS.get(name.lower())
         if spec is None:
             raise SPLError.in_command(
@@ -212,18 +215,62 @@ class _Parser:
             raise SPLError.in_command(
                 self.command, f"The arguments to the '{name}' function are invalid."
             )
-        fn, command = spec.fn, self.command
+        if spec.lazy and len(fields_of(Node("call", name, tuple(args)))) != 1:
+            raise SPLError.in_command(
+                self.command, f"The '{name}' function requires exactly one field in its argument."
+            )
+        return Node("call", name.lower(), tuple(args))
 
-        def evaluate(row, env):
-            values = [a(row, env) for a in args]
-            try:
-                return fn(env, *values)
-            except (TypeError, ValueError, OverflowError, AttributeError):
-                raise SPLError.in_command(
-                    command, f"The arguments to the '{name}' function are invalid."
-                ) from None
 
-        return evaluate
+def fields_of(node: Node) -> set[str]:
+    """The field names an expression reads."""
+    if node.kind == "field":
+        return {node.value}
+    return set().union(*(fields_of(a) for a in node.args)) if node.args else set()
+
+
+def to_python(node: Node, command: str = "eval") -> Evaluator:
+    """The expression as a closure ``fn(row, env) -> value`` (the Python path)."""
+    kind, value = node.kind, node.value
+    if kind == "lit":
+        return lambda row, env: value
+    if kind == "field":
+        return lambda row, env: row.get(value)
+    args = [to_python(a, command) for a in node.args]
+    if kind == "logic":
+        return {"AND": _and, "OR": _or, "XOR": _xor}[value](*args)
+    if kind == "not":
+        inner = args[0]
+        return lambda row, env: None if (v := truth(inner(row, env))) is None else not v
+    if kind == "neg":
+        inner = args[0]
+        return lambda row, env: None if (n := as_number(inner(row, env))) is None else -n
+    if kind == "compare":
+        left, right = args
+        return lambda row, env: compare(value, left(row, env), right(row, env))
+    if kind == "arith":
+        return _binary(value, *args)
+    spec = FUNCTIONS[value]
+    fn, name = spec.fn, value
+    if spec.lazy:  # mvfilter: the predicate runs once per value of its one field
+        (field,) = fields_of(node)
+        predicate = args[0]
+
+        def lazy(row, env):
+            return fn(env, row.get(field), lambda v: predicate({**row, field: v}, env))
+
+        return lazy
+
+    def evaluate(row, env):
+        values = [a(row, env) for a in args]
+        try:
+            return fn(env, *values)
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            raise SPLError.in_command(
+                command, f"The arguments to the '{name}' function are invalid."
+            ) from None
+
+    return evaluate
 
 
 def _binary(op: str, left: Evaluator, right: Evaluator) -> Evaluator:
@@ -260,8 +307,13 @@ def _xor(left: Evaluator, right: Evaluator) -> Evaluator:
     return run
 
 
-def compile_eval(text: str, command: str = "eval") -> Evaluator:
-    """Compile an expression to ``fn(row, env) -> value``; errors name ``command``."""
+def parse_eval(text: str, command: str = "eval") -> Node:
+    """Parse an expression; errors name ``command``."""
     if not text.strip():
         raise _malformed(command, "Expected an expression.")
     return _Parser(text, command).parse()
+
+
+def compile_eval(text: str, command: str = "eval") -> Evaluator:
+    """Compile an expression to ``fn(row, env) -> value``; errors name ``command``."""
+    return to_python(parse_eval(text, command), command)

@@ -33,39 +33,48 @@ class Function:
     fn: Callable[..., Any]
     min_args: int
     max_args: int
+    #: Receives its field's value and a predicate over one value (``mvfilter``), not values.
+    lazy: bool = False
 
 
 FUNCTIONS: dict[str, Function] = {}
 
 
-def function(name: str, min_args: int, max_args: int | None = None):
+def function(name: str, min_args: int, max_args: int | None = None, lazy: bool = False):
     """Register an eval function; a second registration under one name is a bug."""
 
     def register(fn):
         if name in FUNCTIONS:
             raise ValueError(f"eval function {name!r} is registered twice")
-        FUNCTIONS[name] = Function(fn, min_args, min_args if max_args is None else max_args)
+        maximum = min_args if max_args is None else max_args
+        FUNCTIONS[name] = Function(fn, min_args, maximum, lazy)
         return fn
 
     return register
 
 
+#: What reads as a number: decimal digits, optional sign, fraction and exponent, surrounding
+#: blanks (no ``1_000``, ``inf``, ``0x10`` or non-ASCII digits); the SQL path uses the same.
+NUMBER = r"[ \t\n\r]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r]*"
+_NUMBER = re.compile(NUMBER)
+
+
 def as_number(value: Any) -> int | float | None:
-    """Numbers and numeric strings as numbers; anything else None."""
+    """Numbers and numeric strings as numbers; anything else None.
+
+    >>> as_number(" 42 "), as_number("1e3"), as_number("1_000"), as_number("inf")
+    (42, 1000.0, None, None)
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        text = value.strip(" \t\n\r")
+        if not any(c in text for c in ".eE"):
             return int(text)
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                return None
-            return None if math.isnan(number) or math.isinf(number) else number
+        number = float(text)
+        return None if math.isinf(number) else number
     return None
 
 
@@ -294,6 +303,24 @@ def _mvindex(env, value, start, end=None):
     last = min(last + n if last < 0 else last, n - 1)
     picked = values[first : last + 1]
     return None if not picked else picked[0] if len(picked) == 1 else picked
+
+
+@function("mvfilter", 1, lazy=True)
+def _mvfilter(env, value, keep):
+    """The values of the predicate's one field for which it is true; null when none is."""
+    kept = [v for v in _values(value) if truth(keep(v)) is True]
+    return None if not kept else kept[0] if len(kept) == 1 else kept
+
+
+@function("mvzip", 2, 3)
+def _mvzip(env, left, right, delimiter=","):
+    """Pairs of values joined by the delimiter (``,``), as long as the shorter field."""
+    if left is None or right is None:
+        return None
+    sep = to_text(delimiter)
+    pairs = zip(_values(left), _values(right), strict=False)
+    zipped = [f"{to_text(a)}{sep}{to_text(b)}" for a, b in pairs]
+    return None if not zipped else zipped[0] if len(zipped) == 1 else zipped
 
 
 @function("mvjoin", 2)

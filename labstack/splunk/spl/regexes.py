@@ -16,7 +16,7 @@ import regex
 from .errors import SPLError
 from .limits import REGEX_SECONDS
 
-__all__ = ["Pattern", "RegexError", "compile_regex"]
+__all__ = ["Pattern", "RegexError", "compile_regex", "re2_pattern"]
 
 RegexError = regex.error
 
@@ -53,3 +53,139 @@ def compile_regex(text: str, flags: int = 0) -> Pattern:
     """A search regex, cached (eval functions compile the same pattern for every row);
     raises ``RegexError`` (with ``.msg``) when it is not a valid regex."""
     return Pattern(text, flags)
+
+
+_PUNCT = set(".^$|?*+()[]{}\\/-")
+_RE2_MAX_REPEAT = 1000
+
+
+@functools.lru_cache(maxsize=256)
+def re2_pattern(text: str, replace: bool = False) -> str | None:
+    r"""``text`` as an RE2 pattern (DuckDB's regexp functions) that matches exactly what the
+    ``regex`` engine matches, or None when that cannot be promised.
+
+    Taken: literals, ``.``, classes, groups, alternation, greedy and lazy quantifiers, ``^``,
+    ``\d`` (as ``\p{Nd}``, Unicode digits as in Python) and punctuation escapes; ``$`` only
+    where it ends the pattern or a group (Python's ``$`` also matches before a final newline).
+    Not taken: ``\w \s \b``, lookarounds, backreferences, flags, possessive quantifiers. For
+    ``replace``, a pattern that could match the empty string must be anchored with ``^``
+    (the two engines place repeated empty matches differently) and ``$`` is not taken.
+
+    >>> re2_pattern("^arn:.*:trail/"), re2_pattern(r"\w+"), re2_pattern(r"(^|,)x(,|$)")
+    ('^arn:.*:trail/', None, '(^|,)x(,|\\n?\\z)')
+    """
+    try:
+        compile_regex(text)
+    except RegexError:
+        return None
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            if i + 1 >= n:
+                return None
+            e = text[i + 1]
+            if e in _PUNCT or e in "tnr":
+                out.append("\\" + e)
+            elif e == "d":
+                out.append(r"\p{Nd}")
+            else:
+                return None
+            i += 2
+            continue
+        if c == "[":
+            end = _class_end(text, i)
+            if end is None:
+                return None
+            out.append(_class(text[i + 1 : end]) or "")
+            if out[-1] == "":
+                return None
+            i = end + 1
+            continue
+        if c == "(":
+            if text.startswith("(?:", i):
+                out.append("(?:")
+                i += 3
+                continue
+            if text.startswith("(?<", i) and text[i + 3 : i + 4] not in ("=", "!"):
+                close = text.find(">", i)
+                out.append("(?P<" + text[i + 3 : close] + ">")
+                i = close + 1
+                continue
+            if text.startswith("(?P<", i):
+                close = text.find(">", i)
+                out.append(text[i : close + 1])
+                i = close + 1
+                continue
+            if text.startswith("(?", i):
+                return None
+            out.append("(")
+        elif c == "$":
+            if replace or (i + 1 < n and text[i + 1] not in ")|"):
+                return None
+            out.append(r"\n?\z")
+        elif c == "{":
+            match = _REPEAT.match(text, i)
+            if not match or int(max(match.groups(default="0"), key=len) or 0) > _RE2_MAX_REPEAT:
+                return None
+            out.append(match.group(0))
+            i = match.end()
+            if text[i : i + 1] == "+":
+                return None
+            continue
+        elif c in "*+?":
+            out.append(c)
+            if text[i + 1 : i + 2] == "+":
+                return None  # possessive: RE2 has none
+        else:
+            out.append(c)
+        i += 1
+    pattern = "".join(out)
+    if replace and not text.startswith("^") and any(q in text for q in "*?{|"):
+        return None
+    return pattern
+
+
+_REPEAT = __import__("re").compile(r"\{(\d+)(?:,(\d*))?\}")
+
+
+def _class_end(text: str, start: int) -> int | None:
+    i = start + 1
+    if text[i : i + 1] == "^":
+        i += 1
+    if text[i : i + 1] == "]":
+        return None
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "[":
+            return None
+        if text[i] == "]":
+            return i
+        i += 1
+    return None
+
+
+def _class(body: str) -> str | None:
+    out, i = ["["], 0
+    if body.startswith("^"):
+        out.append("^")
+        i = 1
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            e = body[i + 1 : i + 2]
+            if e in _PUNCT or e in "tnr":
+                out.append("\\" + e)
+            elif e == "d":
+                out.append(r"\p{Nd}")
+            else:
+                return None
+            i += 2
+            continue
+        if c in "&~|" and body[i : i + 2] in ("&&", "~~", "||", "--"):
+            return None
+        out.append(c)
+        i += 1
+    return "".join(out) + "]"

@@ -59,6 +59,13 @@ class Relation:
     kinds: dict[str, str]
     order: str
     events: bool = False
+    #: Fields ``eval`` or ``lookup`` added (not among the columns before): like the Python
+    #: path, results list them after the event's fields, and only when some result has one.
+    added: tuple[str, ...] = ()
+    #: JSON fields the store extracted into columns already (name -> column), and the set
+    #: where the names it did not extract are noted, so it extracts those next time.
+    columns: dict[str, str] = field(default_factory=dict)
+    wanted: set | None = None
 
     @property
     def order_by(self) -> str:
@@ -72,6 +79,10 @@ class Relation:
         if not self.events:
             return "NULL", STR
         multi = "{}" in name
+        if name in self.columns:
+            return self.columns[name], LIST if multi else STR
+        if self.wanted is not None:
+            self.wanted.add(name)
         return f"json_extract_string(__doc, {lit(json_path(name))})", LIST if multi else STR
 
     def text(self, name: str) -> str:
@@ -85,14 +96,23 @@ class Relation:
         """This relation with field ``name`` set to ``expr`` (written over its columns)."""
         if name in self.kinds:
             select = f"SELECT * REPLACE ({expr} AS {ident(name)}) FROM {{rel}}"
-        else:
-            select = f"SELECT *, {expr} AS {ident(name)} FROM {{rel}}"
-        return self.wrap(select, {**self.kinds, name: kind})
+            return self.wrap(select, {**self.kinds, name: kind})
+        select = f"SELECT *, {expr} AS {ident(name)} FROM {{rel}}"
+        return self.wrap(select, {**self.kinds, name: kind}, added=(*self.added, name))
 
-    def wrap(self, select: str, kinds: dict[str, str], order: str | None = None) -> Relation:
+    def wrap(
+        self,
+        select: str,
+        kinds: dict[str, str],
+        order: str | None = None,
+        added: tuple[str, ...] | None = None,
+    ) -> Relation:
         """A relation selecting ``select`` from this one (``{rel}`` is this relation's SQL)."""
         sql = select.replace("{rel}", f"({self.sql}) AS rel")
-        return Relation(sql, kinds, order or self.order, self.events)
+        return Relation(
+            sql, kinds, order or self.order, self.events,
+            self.added if added is None else added, self.columns, self.wanted,
+        )  # fmt: skip
 
 
 @dataclass
@@ -133,17 +153,22 @@ def materialize(rel: Relation, ctx: Context) -> Rows:
     cursor = ctx.con.execute(f"SELECT * FROM ({rel.sql}) AS rel{rel.order_by}")
     names = [d[0] for d in cursor.description]
     visible = [(i, n) for i, n in enumerate(names) if not n.startswith("__")]
-    rows, seen = [], dict.fromkeys(n for _, n in visible)
+    added = set(rel.added)
+    rows, seen = [], dict.fromkeys(n for _, n in visible if n not in added)
+    json_names: set[str] = set()
     for record in _records(cursor, ctx):
         row = {n: _python_value(record[i], rel.kinds.get(n, STR)) for i, n in visible}
         if rel.events and row.get("_raw") and (doc := parse_json_object(row["_raw"])):
             for name, value in flatten(doc).items():
                 row.setdefault(name, value)
-                seen.setdefault(name)
+                json_names.add(name)
         rows.append({k: v for k, v in row.items() if v is not None})
+    seen.update(dict.fromkeys(sorted(json_names)))
     fields = list(seen)
     if rel.events:
         fields.sort(key=lambda n: (not n.startswith("_"), n))
+    # Added fields come last, in the order they were added, when some result has them.
+    fields += [n for n in rel.added if n not in seen and any(n in r for r in rows)]
     return Rows(rows, fields)
 
 

@@ -10,11 +10,35 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+
+_BLANKS = "' ' || chr(9) || chr(10) || chr(13)"
 # Numbers as Splunk prints them: 3 not 3.0, 2.5 as 2.5.
 SETUP = [
     "CREATE OR REPLACE TEMP MACRO spl_num(x) AS CASE WHEN x IS NULL THEN NULL "
     "WHEN x = trunc(x) AND abs(x) < 1e15 THEN CAST(CAST(x AS BIGINT) AS VARCHAR) "
     "ELSE CAST(x AS VARCHAR) END",
+    # The eval path's exact twins of functions.as_number and relation.to_text.
+    "CREATE OR REPLACE TEMP MACRO spl_tonum(x) AS CASE "
+    "WHEN regexp_full_match(x, '[ \\t\\n\\r]*[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)"
+    "([eE][+-]?[0-9]+)?[ \\t\\n\\r]*') AND NOT isinf(CAST(trim(x, " + _BLANKS + ") AS DOUBLE)) "
+    "THEN CAST(trim(x, " + _BLANKS + ") AS DOUBLE) END",
+    "CREATE OR REPLACE TEMP MACRO spl_text(x) AS CASE WHEN x IS NULL THEN NULL "
+    "WHEN x = trunc(x) AND abs(x) < 1e15 THEN CAST(CAST(x AS BIGINT) AS VARCHAR) "
+    "ELSE spl_float_text(x) END",
+    # A JSON field as the Python path extracts it: objects and arrays are not values.
+    "CREATE OR REPLACE TEMP MACRO spl_scalar(v, doc, path) AS CASE "
+    "WHEN (starts_with(v, '{') OR starts_with(v, '[')) "
+    "AND json_type(doc, path) IN ('OBJECT', 'ARRAY') THEN NULL ELSE v END",
+    "CREATE OR REPLACE TEMP MACRO spl_values(doc, path) AS list_transform(list_filter("
+    "json_extract(doc, path), lambda j: json_type(j) NOT IN ('OBJECT', 'ARRAY', 'NULL')), "
+    "lambda j: j->>'$')",
+    "CREATE OR REPLACE TEMP MACRO spl_list(x, doc, path) AS CASE "
+    "WHEN x IS NULL OR len(x) = 0 THEN NULL "
+    "WHEN list_bool_or(list_transform(x, lambda v: v IS NULL OR starts_with(v, '{') "
+    "OR starts_with(v, '['))) THEN (CASE WHEN len(spl_values(doc, path)) > 0 "
+    "THEN spl_values(doc, path) END) ELSE x END",
 ]
 
 
@@ -44,3 +68,32 @@ def is_number(text: str) -> bool:
     except (TypeError, ValueError):
         return False
     return text.strip().lower() not in ("nan", "inf", "-inf", "infinity", "+inf")
+
+
+@functools.lru_cache(maxsize=65536)
+def _cidrmatch(cidr: str | None, ip: str | None) -> bool | None:
+    if cidr is None or ip is None:
+        return None
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+        return ipaddress.ip_address(ip.strip()) in network
+    except ValueError:
+        return False
+
+
+def _float_text(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def register_functions(con) -> None:
+    """The Python functions SQL calls where only Python gives the exact answer (once per
+    DuckDB database: its cursors share them)."""
+    udfs = [
+        ("spl_cidrmatch", _cidrmatch, ["VARCHAR", "VARCHAR"], "BOOLEAN"),
+        ("spl_py_lower", str.lower, ["VARCHAR"], "VARCHAR"),
+        ("spl_py_upper", str.upper, ["VARCHAR"], "VARCHAR"),
+        ("spl_float_text", _float_text, ["DOUBLE"], "VARCHAR"),
+    ]
+    for name, fn, args, result in udfs:
+        special = "special" if name == "spl_cidrmatch" else "default"
+        con.create_function(name, fn, args, result, null_handling=special, side_effects=False)

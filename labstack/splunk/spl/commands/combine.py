@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
-from ..relation import Context, Rows, to_text
+import pandas as pd
+
+from ..relation import LIST, NUM, STR, Context, Relation, Rows, to_text
+from ..sql import ident
 from . import Command, command, is_true, positive_int
 from .generating import csv_rows
 
@@ -58,14 +61,61 @@ class Lookup(Command):
                 i += 1
         return pairs
 
-    def run(self, rows: Rows, ctx: Context) -> Rows:
+    def _table(self, ctx: Context) -> Rows:
         try:
-            table = csv_rows(ctx.store.get_lookup(self.table))
+            return csv_rows(ctx.store.get_lookup(self.table))
         except KeyError:
             names = ", ".join([self.table, *(i for i, _ in self.inputs)])
             raise self.error(
                 f"Could not construct lookup '{names}'. See search.log for more details."
             ) from None
+
+    def sql(self, rel: Relation, ctx: Context) -> Relation | None:
+        """A join with the table, when each key gives at most one value per output (then the
+        output is one value or none, as in the Python path) and the keys are single values."""
+        if len(self.inputs) != 1:
+            return None
+        (column, local), table = self.inputs[0], self._table(ctx)
+        expr, kind = rel.field(local)
+        if kind == LIST:
+            return None
+        outputs = self.outputs or [(f, f) for f in table.fields if f != column]
+        found: dict[str, list[dict]] = {}
+        for entry in table.rows:
+            if entry.get(column) is None:
+                return None  # an empty key cell matches results without the field: Python
+            found.setdefault(entry[column], []).append(entry)
+        keys, values = list(found), {t: [] for _, t in outputs}
+        for key in keys:
+            for out, target in outputs:
+                distinct = {m[out] for m in found[key] if m.get(out) is not None}
+                if len(distinct) > 1:
+                    return None  # a multivalue output: Python
+                values[target].append(next(iter(distinct), None))
+        targets = [t for _, t in outputs]
+        frame = pd.DataFrame({"__key": keys, **{f"__o{i}": values[t] for i, t in
+                              enumerate(targets)}}, dtype=object)  # fmt: skip
+        name = ctx.register("lookup", frame)
+        key = f"spl_text(CAST({expr} AS DOUBLE))" if kind == NUM else expr
+        source = rel.with_column("__key", key, STR)
+        selects = []
+        for i, target in enumerate(targets):
+            found_value = f"CAST(lk.__o{i} AS VARCHAR)"
+            if self.only_new:
+                current = source.field(target)[0] if target in rel.kinds else None
+                found_value = f"coalesce({current}, {found_value})" if current else found_value
+            selects.append(f"{found_value} AS {ident(target)}")
+        kept = ["__key", *(t for t in targets if t in rel.kinds)]
+        sql = (
+            f"SELECT rel.* EXCLUDE ({', '.join(ident(k) for k in kept)}), {', '.join(selects)} "
+            f"FROM ({source.sql}) AS rel LEFT JOIN {name} AS lk ON lk.__key = rel.__key"
+        )
+        kinds = {**rel.kinds, **dict.fromkeys(targets, STR)}
+        added = (*rel.added, *(t for t in targets if t not in rel.kinds and t not in rel.added))
+        return Relation(sql, kinds, rel.order, rel.events, added, rel.columns, rel.wanted)
+
+    def run(self, rows: Rows, ctx: Context) -> Rows:
+        table = self._table(ctx)
         outputs = self.outputs or [
             (f, f) for f in table.fields if f not in {i for i, _ in self.inputs}
         ]

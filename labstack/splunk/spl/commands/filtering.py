@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-from ..eval_expr import compile_eval
+from ..eval_expr import parse_eval, to_python
+from ..eval_sql import BOOL, NULL, NoSQL, to_sql, truth_sql
 from ..functions import truth
 from ..lexer import read_quoted
-from ..relation import Context, Relation, Rows
+from ..relation import LIST, NUM, STR, Context, Relation, Rows
 from ..search_expr import parse_search
 from . import Command, command
 
@@ -32,7 +33,15 @@ class Where(Command):
 
     def __init__(self, name: str, args: str):
         self.name = name
-        self.expr = compile_eval(args, name)
+        self.node = parse_eval(args, name)
+        self.expr = to_python(self.node, name)
+
+    def sql(self, rel: Relation, ctx: Context) -> Relation | None:
+        try:
+            test = truth_sql(to_sql(self.node, rel, ctx))
+        except NoSQL:
+            return None  # the Python path: run()
+        return rel.wrap(f"SELECT * FROM {{rel}} WHERE coalesce({test}, FALSE)", rel.kinds)
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         return Rows([r for r in rows.rows if truth(self.expr(r, ctx)) is True], rows.fields)
@@ -64,7 +73,7 @@ class Eval(Command):
 
     def __init__(self, name: str, args: str):
         self.name = name
-        self.assignments = []
+        self.assignments, self.nodes = [], []
         for part in split_top_level(args):
             target, eq, expr = part.partition("=")
             target = target.strip().strip("'\"")
@@ -73,7 +82,23 @@ class Eval(Command):
                     f"The expression is malformed. An unexpected character is reached at "
                     f"'{part.strip()}'."
                 )
-            self.assignments.append((target, compile_eval(expr, name)))
+            node = parse_eval(expr, name)
+            self.nodes.append((target, node))
+            self.assignments.append((target, to_python(node, name)))
+
+    def sql(self, rel: Relation, ctx: Context) -> Relation | None:
+        """Each assignment as a column over the previous ones, when all of them have SQL."""
+        try:
+            for target, node in self.nodes:
+                expr = to_sql(node, rel, ctx)
+                if expr.kind == BOOL:
+                    raise NoSQL  # Python says whether a boolean is really assigned
+                kind = expr.kind if expr.kind in (NUM, LIST) else STR
+                sql = f"CAST({expr.sql} AS VARCHAR)" if expr.kind == NULL else expr.sql
+                rel = rel.with_column(target, sql, kind)
+        except NoSQL:
+            return None
+        return rel
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         for row in rows.rows:

@@ -147,8 +147,10 @@ def read_once(rel: Relation, names: list[str]) -> tuple[Relation, dict[str, tupl
 
     Returns the relation and ``name -> (column, kind)``.
     """
-    wanted = [n for n in dict.fromkeys(names) if n not in rel.kinds]
-    columns = {n: rel.field(n) for n in dict.fromkeys(names) if n in rel.kinds}
+    wanted = [n for n in dict.fromkeys(names) if n not in rel.kinds and n not in rel.columns]
+    columns = {n: rel.field(n) for n in dict.fromkeys(names) if n not in wanted}
+    if rel.wanted is not None:
+        rel.wanted.update(wanted)  # the store extracts them next time
     scalars = [n for n in wanted if rel.events and "{}" not in n]
     selects = []
     if len(scalars) > 1:
