@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import io
+import itertools
 import json
 import logging
 import queue
@@ -28,13 +29,14 @@ from dataclasses import dataclass
 from labstack.aws import delivery, shapes
 from labstack.aws.account import INTERNAL_HEADER
 from labstack.aws.identity import IdentityResolver
+from labstack.aws.persistence import StateStore
 
 log = logging.getLogger("labstack.aws.recorder")
 
 SOURCE_IP_HEADER = "X-Lab-Source-Ip"
 USER_AGENT_HEADER = "X-Lab-User-Agent"
 EVENT_VERSION = "1.08"
-_INTERNAL_ENV = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
+INTERNAL_ENV = "HTTP_" + INTERNAL_HEADER.upper().replace("-", "_")
 _SOURCE_IP_ENV = "HTTP_" + SOURCE_IP_HEADER.upper().replace("-", "_")
 _USER_AGENT_ENV = "HTTP_" + USER_AGENT_HEADER.upper().replace("-", "_")
 _KEPT_ENV = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "SERVER_NAME",
@@ -52,6 +54,8 @@ class Exchange:
     headers: dict[str, str]
     response: bytes
     time: dt.datetime
+    #: Set once the record is routed (and so held by the state store, when there is one).
+    done: threading.Event | None = None
 
 
 def _now() -> dt.datetime:
@@ -65,8 +69,16 @@ def event_time(when: dt.datetime) -> str:
 class Recorder:
     """Records every call to ``app`` and delivers CloudTrail files."""
 
-    def __init__(self, app, account_id: str, root_keys: dict[str, str], interval: float = 1.0):
+    def __init__(
+        self,
+        app,
+        account_id: str,
+        root_keys: dict[str, str],
+        interval: float = 1.0,
+        store: StateStore | None = None,
+    ):
         self.app = app
+        self.store = store
         self.account_id = account_id
         self.interval = interval
         self.identity = IdentityResolver(root_keys)
@@ -74,9 +86,11 @@ class Recorder:
         self.recent: collections.deque = collections.deque(maxlen=5000)
         self.stats = collections.Counter()
         self._queue: queue.Queue = queue.Queue()
-        self._pending: dict[tuple[delivery.TrailView, str], list[dict]] = collections.defaultdict(
-            list
+        # (trail, region) -> [(seq, record)]; seq numbers the record's row in the state store.
+        self._pending: dict[tuple[delivery.TrailView, str], list[tuple[int, dict]]] = (
+            collections.defaultdict(list)
         )
+        self._seq = itertools.count(1)
         self._pending_lock = threading.Lock()
         self._deliver_lock = threading.Lock()
         self._trails: dict[str, delivery.TrailView] = {}
@@ -96,20 +110,39 @@ class Recorder:
         self.flush()
         self._stop.set()
 
+    def restore(self, rows: list[tuple[int, str, str, dict]], last_seq: int) -> int:
+        """Take back the undelivered records a state store kept (after ``start``); returns how
+        many. A record of a trail that no longer exists is dropped, as CloudTrail would."""
+        self._seq = itertools.count(last_seq + 1)
+        kept, gone = 0, []
+        with self._pending_lock:
+            for seq, arn, region, record in rows:
+                trail = self._trails.get(arn)
+                if trail is None:
+                    gone.append(seq)
+                    continue
+                self._pending[(trail, region)].append((seq, record))
+                kept += 1
+        if gone and self.store is not None:
+            log.warning("dropping %d undelivered records of deleted trails", len(gone))
+            self.store.request(dropped=gone)
+        return kept
+
     # -- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_lab/"):
             return self._lab(environ, start_response)
-        if environ.get(_INTERNAL_ENV):
+        if environ.get(INTERNAL_ENV):
             return self.app(environ, start_response)
         try:
-            body = _read_body(environ)
+            body = read_body(environ)
         except Exception:
             log.exception("could not read a request body; passing the call through unrecorded")
             return self.app(environ, start_response)
         when = _now()
         captured: dict = {}
+        done = environ["lab.recorded"] = threading.Event()
 
         def capture(status, headers, exc_info=None):
             captured["status"], captured["headers"] = status, headers
@@ -132,9 +165,11 @@ class Recorder:
                     headers={k.lower(): v for k, v in captured["headers"]},
                     response=response,
                     time=when,
+                    done=done,
                 )
             )
         except Exception:
+            done.set()
             log.exception("could not queue a call for recording")
         return [response]
 
@@ -155,6 +190,8 @@ class Recorder:
                 self.stats["failed"] += 1
                 log.exception("recording failed for one call; the call itself succeeded")
             finally:
+                if isinstance(item, Exchange) and item.done is not None:
+                    item.done.set()
                 self._queue.task_done()
 
     def record(self, exchange: Exchange) -> dict | None:
@@ -273,9 +310,12 @@ class Recorder:
         if not targets:
             return
         region = record.get("awsRegion", "us-east-1")
+        rows = [(next(self._seq), trail, region, record) for trail in targets]
         with self._pending_lock:
-            for trail in targets:
-                self._pending[(trail, region)].append(record)
+            for seq, trail, region, record in rows:
+                self._pending[(trail, region)].append((seq, record))
+        if self.store is not None:
+            self.store.request(added=[(seq, t.arn, r, rec) for seq, t, r, rec in rows])
 
     # -- delivery ------------------------------------------------------------------------------
     def _deliver_loop(self) -> None:
@@ -294,7 +334,7 @@ class Recorder:
             when = _now()
             for (trail, region), records in batches.items():
                 try:
-                    keys.append(delivery.write_file(trail, region, records, when))
+                    keys.append(self._write(trail, region, records, when))
                     self.stats["delivered"] += len(records)
                 except Exception as exc:
                     # CloudTrail keeps trying while the bucket is unusable; so do we, a while.
@@ -310,11 +350,24 @@ class Recorder:
                         self._pending[key][:0] = records
             return keys
 
-    def flush(self, timeout: float = 10.0) -> list[str]:
-        """Record everything queued so far, then deliver it now."""
+    def _write(self, trail, region: str, records: list[tuple[int, dict]], when) -> str:
+        if self.store is None:
+            return delivery.write_file(trail, region, [r for _, r in records], when)
+        with self.store.lock.shared():
+            key = delivery.write_file(trail, region, [r for _, r in records], when)
+        # The rows go in the commit that holds the file (and the notifications it sent).
+        self.store.request(services=["s3"], dropped=[seq for seq, _ in records])
+        return key
+
+    def barrier(self, timeout: float = 10.0) -> None:
+        """Return once everything queued so far is recorded and routed."""
         done = threading.Event()
         self._queue.put(done)
         done.wait(timeout)
+
+    def flush(self, timeout: float = 10.0) -> list[str]:
+        """Record everything queued so far, then deliver it now."""
+        self.barrier(timeout)
         return self.deliver()
 
     # -- lab endpoints -------------------------------------------------------------------------
@@ -326,7 +379,7 @@ class Recorder:
                     return _json(start_response, 503, {"status": "starting"})
                 return _json(start_response, 200, {"status": "ok", "account": self.account_id})
             if path == "/_lab/cloudtrail/events" and method == "POST":
-                payload = json.loads(_read_body(environ) or b"null")
+                payload = json.loads(read_body(environ) or b"null")
                 records = payload.get("Records") if isinstance(payload, dict) else None
                 if not isinstance(records, list) or not records:
                     return _json(
@@ -345,7 +398,7 @@ class Recorder:
             return _json(start_response, 400, {"error": str(exc)})
 
 
-def _read_body(environ) -> bytes:
+def read_body(environ) -> bytes:
     length = environ.get("CONTENT_LENGTH")
     stream = environ["wsgi.input"]
     if length:

@@ -15,6 +15,8 @@ def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
         "CLOUDTRAIL_BUCKET": account.trail.bucket,
         "CLOUDTRAIL_QUEUE": account.trail.queue,
         "CLOUDTRAIL_TRAIL": account.trail.name,
+        # moto's admin API (reset, seed, the state dump): the lab's own, never an AWS setting.
+        "LAB_AWS_ADMIN_TOKEN": secrets["LAB_AWS_ADMIN_TOKEN"],
     }
 
 
@@ -24,6 +26,7 @@ register(
         module="labstack.aws",
         ports={"api": 4566},
         settings=_settings,
-        description="moto server wrapped by the CloudTrail recorder",
+        secrets=("LAB_AWS_ADMIN_TOKEN",),
+        description="moto server wrapped by the CloudTrail recorder; its state kept on disk",
     )
 )

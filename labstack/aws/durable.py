@@ -1,0 +1,139 @@
+"""WSGI middleware in front of the recorder: no call is answered before it is on disk, and moto's
+admin API needs the lab's admin token.
+
+For each AWS API call: a call that may change state runs holding the state lock shared (a commit
+then pickles between calls, never during one); afterwards the call waits for its CloudTrail record
+to be routed and for a commit holding the services it may have changed (see
+:mod:`labstack.aws.persistence`). Reads run without the lock and wait only for their record.
+``ReceiveMessage`` changes state (receipts, visibility) but may wait up to 20 s for a message, so
+it runs without the lock and is committed after it returns.
+
+``/moto-api/...`` (reset, seed, the state dashboard and its JSON dump with every secret) answers
+401 unless the request carries ``Authorization: Bearer <LAB_AWS_ADMIN_TOKEN>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import re
+from urllib.parse import parse_qs
+
+from labstack.aws.persistence import ALL, StateStore
+from labstack.aws.recorder import INTERNAL_ENV, read_body
+
+log = logging.getLogger("labstack.aws.durable")
+
+ADMIN_PREFIX = "/moto-api"
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
+_READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Search", "Simulate", "Check")
+#: Named like reads, but moto keeps what they make.
+_WRITING_READS = {"GetSessionToken", "GetFederationToken"}
+_UNLOCKED_WRITES = {"ReceiveMessage"}
+_WAIT_SECONDS = 30.0
+
+
+def scope(environ) -> tuple[str | None, str | None]:
+    """(region, service) of a SigV4-signed request, from its credential scope."""
+    for text in (environ.get("HTTP_AUTHORIZATION", ""), environ.get("QUERY_STRING", "")):
+        match = _SCOPE.search(text.replace("%2F", "/").replace("X-Amz-Credential=", "Credential="))
+        if match:
+            return match.group(1), match.group(2)
+    return None, None
+
+
+def action(environ, body: bytes) -> str | None:
+    """The API action of a query- or JSON-protocol call (None for REST calls such as S3's)."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    return None
+
+
+def classify(environ, body: bytes) -> tuple[str, str | None]:
+    """``("read" | "write" | "unlocked", service)`` for one call; unknown calls are writes."""
+    _region, service = scope(environ)
+    method = environ.get("REQUEST_METHOD", "GET")
+    name = action(environ, body)
+    if name is None:
+        return ("read" if method in ("GET", "HEAD") else "write"), service
+    if name in _UNLOCKED_WRITES:
+        return "unlocked", service
+    if name.startswith(_READ_PREFIXES) and name not in _WRITING_READS:
+        return "read", service
+    return "write", service
+
+
+class Durable:
+    """Wraps the recorder (``app``); ``store`` commits, ``recorder`` routes the records."""
+
+    def __init__(self, app, store: StateStore | None, recorder, admin_token: str):
+        """``store`` None keeps the account in memory only (``LAB_AWS_STATE=memory``, for the
+        benchmark's baseline): calls are then answered without waiting for anything."""
+        self.app, self.store, self.recorder = app, store, recorder
+        self.admin_token = admin_token
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(environ, start_response)
+        if environ.get(INTERNAL_ENV) or self.store is None:
+            return self.app(environ, start_response)  # building the account: committed whole
+        if path.startswith("/_lab/"):
+            response = self.app(environ, start_response)
+            if environ.get("REQUEST_METHOD") == "POST" and path.startswith("/_lab/cloudtrail/"):
+                # Emitted records are routed, and flushed files delivered, before the answer.
+                self.recorder.barrier()
+                self._commit(())
+            return response
+        body = read_body(environ)
+        kind, service = classify(environ, body)
+        region = scope(environ)[0]
+        guard = self.store.lock.shared() if kind == "write" else contextlib.nullcontext()
+        with guard:
+            response = self.app(environ, start_response)
+        recorded = environ.get("lab.recorded")
+        if recorded is not None and not recorded.wait(_WAIT_SECONDS):
+            log.error("the CloudTrail record of %s %s was not routed in time", kind, path)
+        if kind == "read":
+            changed = []
+        elif service:
+            changed = [f"{service}@{region}" if region else service]
+        else:
+            changed = [ALL]  # unsigned: which service it was is moto's guess, so keep all
+        self._commit(changed)
+        return response
+
+    def _commit(self, services) -> None:
+        if not self.store.wait(self.store.request(services), _WAIT_SECONDS):
+            log.error("answering before the state is committed: %s", self.store.error)
+
+    def _admin(self, environ, start_response):
+        given = environ.get("HTTP_AUTHORIZATION", "")
+        expected = f"Bearer {self.admin_token}"
+        if not self.admin_token or not hmac.compare_digest(given.encode(), expected.encode()):
+            body = json.dumps(
+                {"error": "moto's admin API needs Authorization: Bearer $LAB_AWS_ADMIN_TOKEN"}
+            ).encode()
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                 ("WWW-Authenticate", 'Bearer realm="lab-aws-admin"')],
+            )  # fmt: skip
+            return [body]
+        if self.store is None:
+            return self.app(environ, start_response)
+        with self.store.lock.shared():
+            response = list(self.app(environ, start_response))
+        if environ.get("REQUEST_METHOD") == "POST":
+            self._commit([ALL])  # a reset or a seed: the whole account is rewritten
+        return response

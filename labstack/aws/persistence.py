@@ -1,0 +1,380 @@
+"""The emulated account survives restarts: moto's state in SQLite, committed before each answer.
+
+DESIGN section 4: state survives ``lab down``/``lab up`` and a crash, until ``lab reset``. moto
+keeps everything in memory, so the account is kept as state snapshots (measured against replaying
+a request journal, which cannot reproduce moto's random ids or the lab's own direct edits):
+
+- a *unit* is one moto backend, one (service, account, region); each is pickled on its own and
+  only when a call may have changed it, so an ``AuthorizeSecurityGroupIngress`` writes the EC2
+  backend of its region and nothing else;
+- every call waits, before it is answered, for a commit that holds what it did and its CloudTrail
+  record (group commit: calls that arrive together share one transaction). A call that has been
+  answered is therefore on disk, whatever happens to the process after (SIGKILL included);
+- a commit takes the state lock exclusively while it pickles, so it never sees a change half
+  made; calls that may change state hold it shared, reads run without it;
+- CloudTrail records not yet delivered are rows of the same database. A delivered record's row is
+  removed in the commit that also holds the log file in the bucket, so a crash between the two
+  delivers it again rather than never;
+- moto's random generator is saved with every commit, so ids made after a restart never repeat
+  ids made before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import pickle
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moto.core.base_backend import AccountSpecificBackend, BackendDict, BaseBackend
+from moto.moto_api._internal import mock_random
+from moto.utilities.utils import get_partition
+
+from helpers.runtime.home import private_file
+
+log = logging.getLogger("labstack.aws.persistence")
+
+#: Every unit: a commit that rewrites the whole account (after the build, or a reset).
+ALL = "*"
+#: Services a change in one of them can change too (S3 notifies SNS, SQS and Lambda...).
+EFFECTS = {
+    "s3": {"sns", "sqs", "lambda", "events"},
+    "sns": {"sqs", "lambda"},
+    "events": {"sqs", "sns", "lambda", "logs"},
+    "cloudtrail": {"s3"},
+    "lambda": {"logs"},
+}
+#: Synchronisation objects are not state: each is pickled as a new one.
+_FRESH = {
+    type(threading.Lock()): threading.Lock,
+    type(threading.RLock()): threading.RLock,
+    threading.Condition: threading.Condition,
+    threading.Event: threading.Event,
+}
+
+UnitKey = tuple[str, str, str]
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS units (service TEXT, account TEXT, region TEXT, blob BLOB NOT NULL,
+    refs TEXT NOT NULL, PRIMARY KEY (service, account, region));
+CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, trail TEXT NOT NULL,
+    region TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+"""
+
+
+class StateError(RuntimeError):
+    """The kept account cannot be read; the message names the file and the way out."""
+
+    def __init__(self, path: Path, cause: BaseException):
+        super().__init__(
+            f"the AWS account kept in {path} cannot be read ({type(cause).__name__}: {cause}); "
+            "`lab reset` starts a fresh one"
+        )
+
+
+class StateLock:
+    """Many holders of the shared side at once (calls that change state), or one of the
+    exclusive side (a commit pickling). Writers are preferred, so commits never starve."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive and not self._waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._exclusive and not self._shared)
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+def units() -> dict[UnitKey, BaseBackend]:
+    """Every moto backend that exists now, by (service, account, region)."""
+    found = {}
+    for backends in list(BackendDict._instances):
+        for account_id, account in list(backends.items()):
+            for region, backend in list(account.items()):
+                found[(backends.service_name, account_id, region)] = backend
+    return found
+
+
+def _unit(service: str, account_id: str, region: str) -> BaseBackend:
+    from moto.backends import get_backend
+
+    return get_backend(service)[account_id][region]
+
+
+def _account(service: str, account_id: str) -> AccountSpecificBackend:
+    from moto.backends import get_backend
+
+    return get_backend(service)[account_id]
+
+
+def _service(service: str) -> BackendDict:
+    from moto.backends import get_backend
+
+    return get_backend(service)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles one unit. Other backends it points at are written as references to them, and
+    locks, conditions and events as new ones (what waited on them did not survive anyway).
+    ``reducer_override`` is not called for plain strings, numbers, lists and dicts, which are
+    most of a backend, so this costs little over plain pickling."""
+
+    def __init__(self, out, root: BaseBackend, keys: dict[int, UnitKey]):
+        super().__init__(out, protocol=5)
+        self.root, self.keys, self.refs = root, keys, set()
+
+    def reducer_override(self, obj):
+        fresh = _FRESH.get(type(obj))
+        if fresh is not None:
+            return fresh, ()
+        if isinstance(obj, BaseBackend) and obj is not self.root:
+            key = self.keys.get(id(obj))
+            if key is not None:
+                self.refs.add(key)
+                return _unit, key
+        elif isinstance(obj, AccountSpecificBackend):
+            return _account, (obj.service_name, obj.account_id)
+        elif isinstance(obj, BackendDict):
+            return _service, (obj.service_name,)
+        return NotImplemented
+
+
+def dump_unit(backend: BaseBackend, keys: dict[int, UnitKey]) -> tuple[bytes, set[UnitKey]]:
+    out = io.BytesIO()
+    pickler = _Pickler(out, backend, keys)
+    pickler.dump(backend)
+    return out.getvalue(), pickler.refs
+
+
+def install_unit(key: UnitKey, blob: bytes) -> None:
+    """Put a stored backend in moto's registry, where the API and the lab find it."""
+    from moto.backends import get_backend
+
+    service, account_id, region = key
+    backends = get_backend(service)
+    account = backends[account_id]  # made (and registered for resets) if missing
+    if backends not in BackendDict._instances:
+        BackendDict._instances.append(backends)
+    dict.__setitem__(account, region, pickle.loads(blob))
+
+
+@dataclass
+class Restored:
+    """What the store held: the number of units installed and the undelivered records."""
+
+    units: int
+    records: list[tuple[int, str, str, dict]]
+    seq: int
+
+
+@dataclass
+class _Batch:
+    services: set[str] = field(default_factory=set)
+    added: list[tuple[int, str, str, dict]] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+
+
+class StateStore:
+    """The account's state on disk (SQLite, WAL) and the committer that keeps it current."""
+
+    def __init__(self, path: Path, lock: StateLock | None = None):
+        self.path = Path(path)
+        private_file(self.path)
+        self.lock = lock or StateLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL with synchronous=NORMAL loses nothing when the process dies (the OS has the
+            # pages); only a power cut could lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(self.path, exc) from exc
+        self._cond = threading.Condition()
+        self._batch = _Batch()
+        self._requested = self._committed = 0
+        self._stop = False
+        self.error: str | None = None
+        self.stats = {"commits": 0, "units_written": 0, "last_commit_ms": 0.0}
+        self._thread = threading.Thread(target=self._loop, name="state-commit", daemon=True)
+
+    # -- reading back --------------------------------------------------------------------------
+    @property
+    def built(self) -> bool:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'built'").fetchone()
+        return bool(row and row[0])
+
+    def clear(self) -> None:
+        """Forget everything (an account whose build never finished is built again)."""
+        self._db.executescript("DELETE FROM units; DELETE FROM records; DELETE FROM meta;")
+
+    def restore(self) -> Restored:
+        """Install every stored unit (those another points at first) and moto's random state;
+        ``StateError`` when they cannot be read (nothing is changed on disk)."""
+        try:
+            return self._restore()
+        except Exception as exc:
+            raise StateError(self.path, exc) from exc
+
+    def _restore(self) -> Restored:
+        rows = self._db.execute("SELECT service, account, region, blob, refs FROM units").fetchall()
+        # A unit that points at others is loaded after them, so it gets the restored ones.
+        rows.sort(key=lambda row: row[4] != "[]")
+        for service, account, region, blob, _refs in rows:
+            install_unit((service, account, region), blob)
+        state = self._db.execute("SELECT value FROM meta WHERE key = 'random'").fetchone()
+        if state:
+            mock_random.setstate(pickle.loads(state[0]))
+        records = [
+            (seq, trail, region, json.loads(record))
+            for seq, trail, region, record in self._db.execute(
+                "SELECT seq, trail, region, record FROM records ORDER BY seq"
+            )
+        ]
+        top = self._db.execute("SELECT max(seq) FROM records").fetchone()[0] or 0
+        return Restored(units=len(rows), records=records, seq=top)
+
+    # -- the committer -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what is pending, then stop the committer."""
+        self.wait(self.request(), timeout)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def request(
+        self,
+        services: Iterable[str] = (),  # "ec2", "ec2@us-east-1", or ALL
+        added: Iterable[tuple[int, str, str, dict]] = (),
+        dropped: Iterable[int] = (),
+    ) -> int:
+        """Ask for a commit holding the current state of ``services`` (``ALL``: every unit) and
+        these record changes; returns the ticket to ``wait`` for."""
+        with self._cond:
+            self._batch.services.update(services)
+            self._batch.added.extend(added)
+            self._batch.dropped.extend(dropped)
+            self._requested += 1
+            self._cond.notify_all()
+            return self._requested
+
+    def wait(self, ticket: int, timeout: float = 30.0) -> bool:
+        """Block until the commit for ``ticket`` is on disk; False when it is not in time."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._committed >= ticket, timeout)
+
+    def mark_built(self) -> None:
+        self.wait(self.request([ALL]))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('built', 1)")
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stop or self._requested > self._committed)
+                if self._requested <= self._committed:
+                    return
+                target, batch, self._batch = self._requested, self._batch, _Batch()
+            try:
+                self._commit(batch)
+                self.error = None
+            except Exception as exc:
+                # Keep what failed for the next try; callers wait (and time out) meanwhile.
+                log.exception("could not commit the account's state; retrying")
+                self.error = f"{type(exc).__name__}: {exc}"
+                with self._cond:
+                    self._batch.services |= batch.services
+                    self._batch.added[:0] = batch.added
+                    self._batch.dropped[:0] = batch.dropped
+                time.sleep(0.5)
+                continue
+            with self._cond:
+                self._committed = max(self._committed, target)
+                self._cond.notify_all()
+
+    def _commit(self, batch: _Batch) -> None:
+        started = time.perf_counter()
+        blobs: dict[UnitKey, tuple[bytes, set[UnitKey]]] = {}
+        everything = ALL in batch.services
+        if batch.services:
+            wanted = _wanted(batch.services)
+            with self.lock.exclusive():
+                present = units()
+                keys = {id(backend): key for key, backend in present.items()}
+                for key, backend in present.items():
+                    if everything or wanted(key):
+                        blobs[key] = dump_unit(backend, keys)
+                rng = pickle.dumps(mock_random.getstate())
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if everything:
+                db.execute("DELETE FROM units")
+            db.executemany(
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)",
+                [(*key, blob, json.dumps(sorted(refs))) for key, (blob, refs) in blobs.items()],
+            )
+            if batch.services:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('random', ?)", (rng,))
+            db.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
+                [(s, t, r, json.dumps(rec)) for s, t, r, rec in batch.added],
+            )
+            db.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s in batch.dropped])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.stats["commits"] += 1
+        self.stats["units_written"] += len(blobs)
+        self.stats["last_commit_ms"] = round((time.perf_counter() - started) * 1000, 2)
+
+
+def _wanted(changed: set[str]):
+    """Which units a set of changes covers: ``"ec2"`` is every EC2 backend, ``"ec2@us-east-1"``
+    the one of that region (and of its partition, where global services such as IAM and S3
+    keep theirs), each with the services it may have changed in turn (``EFFECTS``)."""
+    whole: set[str] = set()
+    scoped: set[tuple[str, str]] = set()
+    for change in changed:
+        service, _, region = change.partition("@")
+        if region:
+            scoped |= {(service, region), (service, get_partition(region))}
+        else:
+            whole.add(service)
+        whole |= EFFECTS.get(service, set())
+    return lambda key: key[0] in whole or (key[0], key[2]) in scoped

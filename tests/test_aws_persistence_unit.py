@@ -1,0 +1,182 @@
+"""Units of the AWS stand-in's persistence: which calls change state, the state lock, the store's
+record rows and retries, and a moto backend pickled and put back (in-process moto)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from labstack.aws import persistence
+from labstack.aws.durable import classify, scope
+from labstack.aws.persistence import ALL, StateError, StateLock, StateStore
+
+SIGNED = (
+    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261201/{region}/{service}/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0"
+)
+
+
+def _environ(method="POST", service="ec2", region="us-east-1", query="", target=None, form=""):
+    environ = {
+        "REQUEST_METHOD": method,
+        "QUERY_STRING": query,
+        "HTTP_AUTHORIZATION": SIGNED.format(region=region, service=service),
+        "CONTENT_TYPE": "application/x-www-form-urlencoded" if form else "application/json",
+    }
+    if target:
+        environ["HTTP_X_AMZ_TARGET"] = target
+    return environ, form.encode()
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (dict(form="Action=DescribeSecurityGroups&Version=2016-11-15"), ("read", "ec2")),
+        (dict(form="Action=AuthorizeSecurityGroupIngress"), ("write", "ec2")),
+        (dict(service="sqs", target="AmazonSQS.ReceiveMessage"), ("unlocked", "sqs")),
+        (dict(service="sqs", target="AmazonSQS.GetQueueUrl"), ("read", "sqs")),
+        (dict(service="sqs", target="AmazonSQS.SendMessage"), ("write", "sqs")),
+        (dict(service="sts", form="Action=GetSessionToken"), ("write", "sts")),
+        (dict(service="iam", query="Action=ListUsers"), ("read", "iam")),
+        (dict(service="s3", method="GET"), ("read", "s3")),
+        (dict(service="s3", method="PUT"), ("write", "s3")),
+        (dict(service="s3", method="DELETE"), ("write", "s3")),
+    ],
+)
+def test_which_calls_change_state(call, expected):
+    assert classify(*_environ(**call)) == expected
+
+
+def test_scope_of_signed_and_presigned_and_unsigned_requests():
+    assert scope(_environ(service="iam", region="us-east-1")[0]) == ("us-east-1", "iam")
+    presigned = {
+        "QUERY_STRING": "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261201%2Feu-west-1%2Fs3"
+        "%2Faws4_request&X-Amz-Signature=0"
+    }
+    assert scope(presigned) == ("eu-west-1", "s3")
+    assert scope({}) == (None, None)
+
+
+def test_an_exclusive_holder_waits_for_shared_ones_and_blocks_new_ones():
+    lock = StateLock()
+    order: list[str] = []
+    entered = threading.Event()
+    release = threading.Event()
+
+    def reader():
+        with lock.shared():
+            entered.set()
+            release.wait(5)
+            order.append("shared done")
+
+    def writer():
+        with lock.exclusive():
+            order.append("exclusive")
+
+    first = threading.Thread(target=reader)
+    first.start()
+    entered.wait(5)
+    second = threading.Thread(target=writer)
+    second.start()
+    time.sleep(0.05)
+    assert order == []  # the writer waits for the shared holder
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert order == ["shared done", "exclusive"]
+
+
+def test_record_rows_are_kept_until_dropped(tmp_path):
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    record = {"eventName": "CreateTags", "eventID": "e1"}
+    store.wait(store.request(added=[(1, "arn:trail", "us-east-1", record)]))
+    store.wait(store.request(added=[(2, "arn:trail", "eu-west-1", {"eventName": "X"})]))
+    store.wait(store.request(dropped=[2]))
+    store.stop()
+
+    again = StateStore(tmp_path / "account.sqlite")
+    restored = again.restore()
+    assert restored.records == [(1, "arn:trail", "us-east-1", record)]
+    assert restored.seq == 1
+    assert not again.built
+
+
+def test_a_failed_commit_is_retried_and_reported_meanwhile(tmp_path, monkeypatch):
+    store = StateStore(tmp_path / "account.sqlite")
+    real = store._commit
+    failures = iter([OSError("disk full")])
+
+    def flaky(batch):
+        for exc in failures:
+            raise exc
+        real(batch)
+
+    monkeypatch.setattr(store, "_commit", flaky)
+    store.start()
+    ticket = store.request(added=[(7, "arn:trail", "us-east-1", {"eventName": "A"})])
+    assert store.wait(ticket, timeout=10)
+    assert store.error is None and store.stats["commits"] == 1
+    store.stop()
+    assert StateStore(tmp_path / "account.sqlite").restore().records[0][0] == 7
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path):
+    path = tmp_path / "account.sqlite"
+    path.write_bytes(b"garbage" * 200)
+    with pytest.raises(StateError, match="lab reset") as failure:
+        StateStore(path)
+    assert str(path) in str(failure.value)
+
+
+@mock_aws
+def test_a_backend_is_pickled_and_put_back_with_fresh_locks(tmp_path):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="kept")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="before")
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    store.wait(store.request([ALL]))
+    store.stop()
+
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()
+    assert sqs.list_queues().get("QueueUrls") is None
+    restored = StateStore(tmp_path / "account.sqlite").restore()
+    assert restored.units >= 1
+    assert sqs.list_queues()["QueueUrls"] == [url]
+    # The queue's condition was made anew: long polling and sending work on it.
+    sqs.send_message(QueueUrl=url, MessageBody="after")
+    bodies = set()
+    for _ in range(3):
+        for message in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            bodies.add(message["Body"])
+    assert bodies == {"before", "after"}
+
+
+class _Holder(persistence.BaseBackend):
+    """A backend that points at another, as some of moto's do."""
+
+    def __init__(self, peer):
+        self.peer = peer
+
+
+@mock_aws
+def test_units_that_point_at_other_backends_keep_pointing_at_them():
+    import pickle
+
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends["123456789012"]["us-east-1"]
+    keys = {id(ec2): ("ec2", "123456789012", "us-east-1")}
+    blob, refs = persistence.dump_unit(_Holder(ec2), keys)
+    assert refs == {("ec2", "123456789012", "us-east-1")}
+    assert len(blob) < 1000  # the EC2 backend is a reference, not a copy of its megabyte
+    assert pickle.loads(blob).peer is ec2
