@@ -39,9 +39,9 @@ __all__ = ["BatchStore", "search_rows"]
 class BatchStore(EventStore):
     """An in-memory event store for one batch; knowledge objects are the main store's.
 
-    Each JSON event is parsed once per batch for every search: the fields the real-time
-    searches read from JSON (they note them, see ``Relation.wanted``) are extracted into
-    columns as the batch is stored, so each search scans small columns, not the documents.
+    Each JSON event is parsed once per batch for every search: the single-value fields the
+    real-time searches read from JSON (they note them, see ``Relation.wanted``) are extracted
+    into one list column as the batch is stored, so each search reads that, not the document.
     A field is extracted from the batch after the one in which a search first read it.
 
     Not thread-safe for concurrent batches: one real-time worker owns it.
@@ -57,6 +57,8 @@ class BatchStore(EventStore):
         self._sql("SET GLOBAL TimeZone = 'UTC'")
         for statement in SETUP:
             self._sql(statement.replace("TEMP MACRO", "MACRO"))
+        self._sql("CREATE TABLE events_schema AS SELECT *, CAST(NULL AS VARCHAR[]) AS __hot "
+                  "FROM events LIMIT 0")  # fmt: skip
 
     def _setup(self, cursor) -> None:
         """Nothing: the macros and the time zone are the database's."""
@@ -68,56 +70,24 @@ class BatchStore(EventStore):
         """Hold exactly ``events`` (the previous batch is dropped)."""
         # One read of the macros per batch, not one per search: the main store is busy indexing.
         self._batch_macros = self.main.macros()
-        if not events:
-            with self._lock:
-                self._sql("DELETE FROM events")
-            return 0
-        frame = event_frame(events)
-        frame["__seq"] = range(len(frame))
+        frame = event_frame(events) if events else None
         with self._lock:
-            names = sorted(self._wanted)
-            if names != sorted(self._columns):
-                self._columns = self._reshape(names)
-            self._sql("DELETE FROM events")
+            # Multivalue fields stay where they are: each is a parse of its own, and searches
+            # read them only from the few events their other conditions keep.
+            names = sorted(n for n in self._wanted if "{}" not in n)
+            if names != list(self._columns):
+                self._columns = {n: f"__hot[{i}]" for i, n in enumerate(names, 1)}
+            self._sql("DROP TABLE IF EXISTS events")
+            if frame is None:
+                self._sql(self._create("SELECT * FROM events_schema"))
+                return 0
+            frame["__seq"] = range(len(frame))
             self._con.register("incoming", frame)
             try:
-                self._sql(self._insert())
+                self._sql(self._create(self._select()))
             finally:
                 self._con.unregister("incoming")
         return len(frame)
-
-    def _reshape(self, names: list[str]) -> dict[str, str]:
-        """The events table with one column per extracted field; their columns by name."""
-        columns = {name: f"__h{i}" for i, name in enumerate(names)}
-        extra = "".join(f", {c} VARCHAR{'[]' if '{}' in n else ''}" for n, c in columns.items())
-        self._sql("DROP TABLE IF EXISTS events")
-        self._sql(
-            'CREATE TABLE events (_time DOUBLE, "index" VARCHAR, sourcetype VARCHAR, '
-            f"source VARCHAR, host VARCHAR, __doc VARCHAR, __text VARCHAR, __seq BIGINT{extra})"
-        )
-        return columns
-
-    def _insert(self) -> str:
-        scalars = [n for n in self._columns if "{}" not in n]
-        lists = [n for n in self._columns if "{}" in n]
-        paths = ", ".join(lit(json_path(n)) for n in scalars)
-        hot = f", CASE WHEN is_json THEN json_extract_string(_raw, [{paths}]) END AS __hot"
-        extracted = [f"__hot[{i}]" for i in range(1, len(scalars) + 1)]
-        extracted += [
-            f"CASE WHEN is_json THEN json_extract_string(_raw, {lit(json_path(n))}) END"
-            for n in lists
-        ]
-        order = [self._columns[n] for n in [*scalars, *lists]]
-        targets = "".join(f", {c}" for c in order)
-        values = "".join(f", {e}" for e in extracted)
-        return (
-            f'INSERT INTO events (_time, "index", sourcetype, source, host, __doc, __text, '
-            f'__seq{targets}) SELECT _time, "index", sourcetype, source, host, '
-            "CASE WHEN is_json THEN _raw END, CASE WHEN NOT is_json THEN _raw END, "
-            f"__seq{values} FROM (SELECT *{hot if scalars else ''} FROM (SELECT *, "
-            "coalesce(left(ltrim(_raw), 1) = '{' AND json_valid(_raw), FALSE) AS is_json "
-            "FROM incoming))"
-        )
 
     # Knowledge objects live in the main store: the saved SPL means the same thing in both.
     def macros(self) -> dict:
@@ -131,6 +101,28 @@ class BatchStore(EventStore):
 
     def put_lookup(self, name: str, csv_text: str) -> None:
         self.main.put_lookup(name, csv_text)
+
+    def _create(self, select: str) -> str:
+        return f"CREATE TABLE events AS {select}"
+
+    def _select(self) -> str:
+        """The batch's rows: JSON objects in ``__doc`` (else ``__text``) and the extracted
+        fields in ``__hot``, all from one parse of each event."""
+        paths = ", ".join(lit(json_path(n)) for n in self._columns)
+        if paths:  # an event whose fields cannot be read is not JSON (json_valid's answer)
+            hot = f"try(json_extract_string(_raw, [{paths}]))"
+            test = "left(ltrim(_raw), 1) = '{' AND __hot IS NOT NULL"
+        else:
+            hot, test = "CAST(NULL AS VARCHAR[])", "left(ltrim(_raw), 1) = '{' AND json_valid(_raw)"
+        return (
+            'SELECT _time, "index", sourcetype, source, host, '
+            "CASE WHEN is_json THEN _raw END AS __doc, "
+            "CASE WHEN NOT is_json THEN _raw END AS __text, __seq, "
+            "CASE WHEN is_json THEN __hot END AS __hot "
+            f"FROM (SELECT *, coalesce({test}, FALSE) AS is_json "
+            f"FROM (SELECT *, CASE WHEN left(ltrim(_raw), 1) = '{{' THEN {hot} END AS __hot "
+            "FROM incoming))"
+        )
 
 
 def _qualified(condition: str) -> str:

@@ -6,6 +6,7 @@ the DuckDB relation or works on Python rows, converting between the two only whe
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from .timeutil import iso
 DEFAULT_INDEXES = ("main",)  # what an admin searches when the query names no index
 SUBSEARCH_MAXOUT = 10000
 MACRO_DEPTH = 20
+#: Parsed searches kept for reuse (the saved searches of a busy lab, and then some).
+PARSED_SEARCHES = 1024
 _MACRO = re.compile(r"`\s*([^`(\s]+)\s*(?:\((.*?)\))?\s*`", re.S)
 
 
@@ -66,7 +69,21 @@ def expand_macros(text: str, macros: dict[str, dict], depth: int = 0) -> str:
 
 
 def parse(text: str, macros: dict[str, dict]) -> list[Command]:
-    """Parse a search as sent to the REST API: it starts with ``search`` or ``|``."""
+    """Parse a search as sent to the REST API: it starts with ``search`` or ``|``.
+
+    Parsed searches are kept (commands do not change once parsed), so a saved search that
+    runs on every real-time batch is parsed once per version of itself and of the macros."""
+    key = tuple(sorted((n, m["definition"], tuple(m.get("args", []))) for n, m in macros.items()))
+    return list(_parse(text, key))
+
+
+@functools.lru_cache(maxsize=PARSED_SEARCHES)
+def _parse(text: str, macro_key: tuple) -> tuple[Command, ...]:
+    macros = {n: {"definition": d, "args": list(a)} for n, d, a in macro_key}
+    return tuple(_parse_now(text, macros))
+
+
+def _parse_now(text: str, macros: dict[str, dict]) -> list[Command]:
     text = expand_macros(text.strip(), macros)
     if text.startswith("|"):
         text = text[1:]
@@ -111,7 +128,7 @@ def event_relation(ctx: Context, search: Search) -> Relation:
     columns, wanted = ctx.store.event_columns() if ctx.store is not None else ({}, None)
     sql = (
         'SELECT _time, "index", sourcetype, source, host, coalesce(__doc, __text) AS _raw, '
-        f"__doc, __seq{''.join(f', {c}' for c in columns.values())} FROM events"
+        f"__doc, __seq{', __hot' if columns else ''} FROM events"
     )
     if where:
         sql += " WHERE " + " AND ".join(where)

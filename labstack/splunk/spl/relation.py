@@ -100,6 +100,21 @@ class Relation:
         select = f"SELECT *, {expr} AS {ident(name)} FROM {{rel}}"
         return self.wrap(select, {**self.kinds, name: kind}, added=(*self.added, name))
 
+    def with_columns(self, columns: list[tuple[str, str, str]]) -> Relation:
+        """This relation with fields set to expressions over its columns, in one SELECT:
+        ``columns`` are ``(name, expr, kind)`` and none reads another."""
+        if not columns:
+            return self
+        if len(columns) == 1:
+            return self.with_column(*columns[0])
+        replaced = [f"{e} AS {ident(n)}" for n, e, _ in columns if n in self.kinds]
+        new = [f"{e} AS {ident(n)}" for n, e, _ in columns if n not in self.kinds]
+        star = f"* REPLACE ({', '.join(replaced)})" if replaced else "*"
+        kinds = {**self.kinds, **{n: k for n, _, k in columns}}
+        added = (*self.added, *(n for n, _, _ in columns if n not in self.kinds))
+        select = f"SELECT {', '.join([star, *new])} FROM {{rel}}"
+        return self.wrap(select, kinds, added=added)
+
     def wrap(
         self,
         select: str,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ..eval_expr import parse_eval, to_python
+from ..eval_expr import fields_of, parse_eval, to_python
 from ..eval_sql import BOOL, NULL, NoSQL, to_sql, truth_sql
 from ..functions import truth
 from ..lexer import read_quoted
@@ -88,17 +88,20 @@ class Eval(Command):
 
     def sql(self, rel: Relation, ctx: Context) -> Relation | None:
         """Each assignment as a column over the previous ones, when all of them have SQL."""
+        group: list[tuple[str, str, str]] = []  # assignments that share one SELECT
         try:
             for target, node in self.nodes:
+                if any(t == target or t in fields_of(node) for t, _, _ in group):
+                    rel, group = rel.with_columns(group), []  # it reads an earlier one
                 expr = to_sql(node, rel, ctx)
                 if expr.kind == BOOL:
                     raise NoSQL  # Python says whether a boolean is really assigned
                 kind = expr.kind if expr.kind in (NUM, LIST) else STR
                 sql = f"CAST({expr.sql} AS VARCHAR)" if expr.kind == NULL else expr.sql
-                rel = rel.with_column(target, sql, kind)
+                group.append((target, sql, kind))
         except NoSQL:
             return None
-        return rel
+        return rel.with_columns(group)
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         for row in rows.rows:
