@@ -1,7 +1,5 @@
-"""Offline IP geolocation for ``iplocation``: MaxMind GeoLite2 City, the database Splunk
-itself ships, from the ``maxminddb-geolite2`` package (nothing is downloaded at run time).
-The package's snapshot is from 2018; this product includes GeoLite2 data created by MaxMind,
-available from https://www.maxmind.com (CC BY-SA 4.0).
+"""``iplocation``'s fields for an address, from the lab's one offline geolocation
+(:mod:`helpers.runtime.geo`: MaxMind GeoLite2, the database Splunk itself ships).
 
 >>> locate("81.2.69.160")["Country"]
 'United Kingdom'
@@ -11,46 +9,29 @@ True
 
 from __future__ import annotations
 
-import ipaddress
 from functools import cache
+
+from helpers.runtime import geo
 
 FIELDS = ("City", "Country", "Region", "lat", "lon")
 ALL_FIELDS = (*FIELDS, "Continent", "MetroCode", "Timezone")
 
 
 @cache
-def _reader():
-    from geolite2 import geolite2
-
-    return geolite2.reader()
-
-
-def _name(record: dict, key: str, lang: str) -> str | None:
-    names = (record.get(key) or {}).get("names", {})
-    return names.get(lang) or names.get("en")
-
-
-@cache
 def locate(ip: str, lang: str = "en") -> dict[str, str] | None:
     """Splunk's iplocation fields for an address, or None (private, invalid or unknown: then
-    Splunk adds no fields at all)."""
-    try:
-        record = _reader().get(str(ipaddress.ip_address(ip.strip())))
-    except ValueError:
+    Splunk adds no fields at all). A located address gets every field, empty where the data
+    has no value."""
+    where = geo.locate(ip, lang)
+    if where is None:
         return None
-    if not record:
-        return None
-    location = record.get("location", {})
-    subdivisions = record.get("subdivisions") or [{}]
-    found = {
-        "City": _name(record, "city", lang),
-        "Country": _name(record, "country", lang) or _name(record, "registered_country", lang),
-        "Region": _name({"region": subdivisions[0]}, "region", lang),
-        "lat": location.get("latitude"),
-        "lon": location.get("longitude"),
-        "Continent": _name(record, "continent", lang),
-        "MetroCode": location.get("metro_code"),
-        "Timezone": location.get("time_zone"),
+    return {
+        "City": where.city,
+        "Country": where.country,
+        "Region": where.region,
+        "lat": where.lat,
+        "lon": where.lon,
+        "Continent": where.continent,
+        "MetroCode": where.metro_code,
+        "Timezone": where.timezone,
     }
-    # Splunk: a located address gets every field, empty where the database has no value.
-    return {k: "" if v is None else str(v) for k, v in found.items()}
