@@ -45,6 +45,9 @@ ISSUE_COMMANDS = [
     "makeresults",
     "append",
     "join",
+    "eventstats",
+    "streamstats",
+    "chart",
 ]
 ISSUE_FUNCTIONS = [
     "if",
@@ -71,6 +74,8 @@ ISSUE_FUNCTIONS = [
     "relative_time",
     "strftime",
     "strptime",
+    "mvfilter",
+    "mvzip",
 ]
 ISSUE_AGGREGATES = [
     "count",

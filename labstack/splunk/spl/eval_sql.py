@@ -163,7 +163,8 @@ def _compare(op: str, a: Expr, b: Expr) -> Expr:
         test = _compare(op, item, other) if a.kind == LIST else _compare(op, other, item)
         each = f"list_transform({listed.sql}, lambda {v}: {test.sql})"
         anyone = f"coalesce(list_bool_or({each}), FALSE)"
-        return Expr(f"(CASE WHEN {text(other)} IS NULL THEN NULL ELSE {anyone} END)", BOOL)
+        absent = f"{listed.sql} IS NULL OR {text(other)} IS NULL"
+        return Expr(f"(CASE WHEN {absent} THEN NULL ELSE {anyone} END)", BOOL)
     sql_op = _OPS[op]
     if a.kind == NUM and b.kind == NUM:
         return Expr(f"({a.sql} {sql_op} {b.sql})", BOOL)
@@ -385,6 +386,9 @@ def to_sql(node: Node, rel: Relation, ctx) -> Expr:
     if kind == "not":
         return Expr(f"(NOT {truth_sql(args[0])})", BOOL)
     if kind == "neg":
+        if args[0].is_const:  # a literal: -1 stays a literal (mvindex(x, -1))
+            n = as_number(args[0].const)
+            return _literal(None if n is None else -n)
         return Expr(f"(- {number(args[0])})", NUM)
     if kind == "compare":
         return _compare(value, *args)
