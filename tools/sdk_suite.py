@@ -10,6 +10,11 @@ prints how many passed and which failed::
     python tools/sdk_suite.py /path/to/splunk-sdk-python --tls off  # over plain HTTP
     python tools/sdk_suite.py CHECKOUT -- -k test_oneshot           # extra pytest arguments
 
+Some of the suite's tests ignore the ``.env`` and reach ``localhost:8089`` (splunkd's default
+port) directly, so the stand-in takes splunkd's ports 8089 and 8088 when both are free
+(``--ports auto``, the default); ``--ports free`` always picks free ones (those tests then
+fail with "connection refused").
+
 The checkout is any splunk-sdk-python tree with ``tests/integration`` and ``utils/`` (a git
 clone at the tag matching the installed splunklib, or the PyPI sdist). Its ``.env`` is
 replaced for the run and restored afterwards. Exit status: 0 when every test passed.
@@ -32,7 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = ("test_job", "test_saved_search", "test_index", "test_results", "test_fired_alert",
          "test_macro", "test_service")  # fmt: skip
 PASSWORD = "sdk-suite-password"
-HEC_TOKEN = "11111111-2222-4333-8444-555555555555"
+#: The HEC token of the suite's own test Splunk (its docker-compose), which test_hec_event uses.
+HEC_TOKEN = "11111111-1111-1111-1111-1111111111113"
+#: splunkd's default ports, which some of the suite's tests assume.
+SPLUNKD_PORTS = {"api": 8089, "hec": 8088}
 
 # Runs in the child: our splunklib is imported first, then the checkout joins sys.path (its
 # tests import ``utils`` and ``tests.testlib`` from there), then pytest runs.
@@ -68,15 +76,34 @@ def summarize(junit: Path) -> tuple[int, list[str]]:
     return passed, failed
 
 
-def run(checkout: Path, tls: str, files: tuple[str, ...], extra: list[str]) -> int:
+def _free(ports: dict[str, int]) -> bool:
+    from helpers.runtime.serve import BIND_HOST, PortInUse, bind
+
+    for port in ports.values():
+        try:
+            bind(BIND_HOST, port).close()
+        except PortInUse:
+            return False
+    return True
+
+
+def run(checkout: Path, tls: str, files: tuple[str, ...], extra: list[str], ports: str) -> int:
     sys.path.insert(0, str(ROOT))
     from labstack.process import spawn
+
+    wanted = None
+    if ports == "auto":
+        if _free(SPLUNKD_PORTS):
+            wanted = dict(SPLUNKD_PORTS)
+        else:
+            print("ports 8089/8088 are taken: free ports instead (tests that assume "
+                  "localhost:8089 will fail)")  # fmt: skip
 
     dotenv = checkout / ".env"
     saved = dotenv.read_bytes() if dotenv.exists() else None
     with tempfile.TemporaryDirectory(prefix="sdk-suite-") as tmp:
         env = {"SPLUNK_PASSWORD": PASSWORD, "SPLUNK_HEC_TOKEN": HEC_TOKEN, "LAB_SPLUNK_TLS": tls}
-        with spawn("splunk", Path(tmp) / "splunk", env, timeout=90) as proc:
+        with spawn("splunk", Path(tmp) / "splunk", env, ports=wanted, timeout=90) as proc:
             print(f"splunk stand-in at {proc.url} (pid {proc.pid}), state in {tmp}")
             dotenv.write_text(env_file(proc.url, PASSWORD))
             junit = Path(tmp) / "junit.xml"
@@ -109,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls", choices=("on", "off"), default="on",
                         help="serve the management API over HTTPS (default) or HTTP")  # fmt: skip
     parser.add_argument("--files", default=",".join(FILES), help="test files, comma-separated")
+    parser.add_argument("--ports", choices=("auto", "free"), default="auto",
+                        help="auto: splunkd's 8089/8088 if free (default); free: any")  # fmt: skip
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
@@ -116,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (checkout / "tests" / "integration").is_dir():
         parser.error(f"{checkout} has no tests/integration (is it splunk-sdk-python?)")
     files = tuple(f.strip().removesuffix(".py") for f in args.files.split(",") if f.strip())
-    return run(checkout, args.tls, files, extra)
+    return run(checkout, args.tls, files, extra, args.ports)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class Entity:
     app: str = "system"
     sharing: str = "system"
     updated: float | None = None
-    perms: dict = field(default_factory=lambda: {"read": ["*"], "write": ["admin"]})
+    perms: dict | None = field(default_factory=lambda: {"read": ["*"], "write": ["admin"]})
 
     @property
     def path(self) -> str:

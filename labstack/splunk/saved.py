@@ -37,6 +37,9 @@ BOOLEAN_KEYS = {
     "action.email",
     "action.script",
     "action.lookup",
+    "action.populate_lookup",
+    "action.rss",
+    "action.summary_index",
     "action.logevent",
     "realtime_schedule",
     "run_on_startup",
@@ -47,6 +50,10 @@ BOOLEAN_KEYS = {
 DEFAULTS = {
     "actions": "",
     "action.email": "0",
+    "action.populate_lookup": "0",
+    "action.rss": "0",
+    "action.script": "0",
+    "action.summary_index": "0",
     "action.webhook": "0",
     "action.webhook.param.url": "",
     "alert.digest_mode": "1",
@@ -63,10 +70,15 @@ DEFAULTS = {
     "cron_schedule": "",
     "description": "",
     "disabled": "0",
+    "dispatch.buckets": "0",
     "dispatch.earliest_time": "",
     "dispatch.latest_time": "",
     "dispatch.lookups": "1",
     "dispatch.max_count": "500000",
+    "dispatch.max_time": "0",
+    "dispatch.reduce_freq": "10",
+    "dispatch.spawn_process": "1",
+    "dispatch.time_format": "%FT%T.%Q%:z",
     "dispatch.ttl": "2p",
     "is_scheduled": "0",
     "is_visible": "1",
@@ -75,6 +87,7 @@ DEFAULTS = {
     "realtime_schedule": "1",
     "request.ui_dispatch_app": "",
     "request.ui_dispatch_view": "",
+    "restart_on_searchpeer_add": "1",
     "run_on_startup": "0",
     "schedule_window": "0",
     "search": "",
@@ -106,6 +119,11 @@ class SavedSearch:
     app: str = "search"
     sharing: str = "app"
     updated: float = field(default_factory=time.time)
+    #: The object's own permissions (``{"read": [...], "write": [...]}``), set through its
+    #: ``acl`` endpoint; None until then (splunkd shows an empty ``perms``).
+    perms: dict | None = None
+    #: Until when (epoch seconds) the scheduler is told to skip it (``suppress``); 0: not.
+    suppressed_until: float = 0.0
 
     @property
     def search(self) -> str:
@@ -174,6 +192,25 @@ class SavedSearches:
             saved.updated = time.time()
             self._save()
         self._notify(name, saved)
+        return saved
+
+    def set_acl(self, name: str, owner: str, sharing: str, perms: dict | None) -> SavedSearch:
+        """Change who owns the search, how it is shared and its permissions."""
+        with self._lock:
+            saved = self._items[name]
+            saved.owner, saved.sharing = owner, sharing
+            if perms is not None:
+                saved.perms = perms
+            saved.updated = time.time()
+            self._save()
+        self._notify(name, saved)
+        return saved
+
+    def suppress(self, name: str, until: float) -> SavedSearch:
+        with self._lock:
+            saved = self._items[name]
+            saved.suppressed_until = until
+            self._save()
         return saved
 
     def delete(self, name: str) -> None:

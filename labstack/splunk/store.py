@@ -216,6 +216,13 @@ class EventStore:
                 [key, definition, json.dumps(list(args))],
             )
 
+    def delete_macro(self, name: str) -> bool:
+        """Remove a macro (its stored name, e.g. ``name(2)``); False when there was none."""
+        with self._lock:
+            found = self._sql("SELECT count(*) FROM macros WHERE name = ?", [name])[0][0]
+            self._sql("DELETE FROM macros WHERE name = ?", [name])
+        return bool(found)
+
     def macros(self) -> dict:
         """``name -> {"definition": str, "args": [str]}``."""
         with self._lock:

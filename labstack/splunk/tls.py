@@ -106,4 +106,8 @@ def server_context(folder: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_path, key_path)
+    # No TLS 1.3 session tickets: a client that writes and closes without reading (splunklib's
+    # index.attach) would leave them unread, its kernel would answer with a reset, and the
+    # reset would discard what the server had received but not yet read.
+    context.num_tickets = 0
     return context

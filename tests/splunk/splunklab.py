@@ -78,9 +78,12 @@ PRIVATE = {"password": "test-password", "hec_token": "11111111-2222-4333-8444-55
 
 
 @contextmanager
-def splunk_process(state_dir: Path, timeout: float = 60.0):
-    """Run ``python -m labstack.splunk`` on its own (restarts, and tests that need no world)."""
+def splunk_process(state_dir: Path, timeout: float = 60.0, env: dict | None = None):
+    """Run ``python -m labstack.splunk`` on its own (restarts, and tests that need no world);
+    ``env`` is more settings (``{"LAB_SPLUNK_TLS": "on"}``: its management port is HTTPS)."""
+    extra = env or {}
     env = Splunk(url="", hec_url="", **PRIVATE).settings()
     env = {k: v for k, v in env.items() if not k.endswith("_URL")}
+    env.update(extra)
     with spawn("splunk", state_dir, env, timeout=timeout) as proc:
         yield Splunk(url=proc.url, hec_url=proc.url_of("hec"), **PRIVATE)

@@ -29,7 +29,9 @@ from labstack.splunk import atom
 from labstack.splunk.auth import Auth
 from labstack.splunk.bulletin import Messages
 from labstack.splunk.hec import KnownIndexes
+from labstack.splunk.index_conf import BUILT_IN, IndexConf
 from labstack.splunk.jobs import Jobs
+from labstack.splunk.knowledge_meta import KnowledgeMeta
 from labstack.splunk.saved import SavedSearches
 from labstack.splunk.server_conf import ServerSettings
 
@@ -47,6 +49,10 @@ NOT_AUTHENTICATED = "call not properly authenticated"
 MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 #: The file in the state folder holding ``server/settings`` edits.
 SERVER_SETTINGS = "server_settings.json"
+#: The file in the state folder holding the indexes' edited settings.
+INDEX_CONF = "indexes.json"
+#: The file in the state folder holding what macros.conf keeps beside a definition.
+MACRO_META = "macros_meta.json"
 #: Where a request's parsed form is kept, so an error answer finds its ``output_mode``.
 _FORM_KEY = "labstack.splunk.form"
 #: Where the authenticated user is kept (the access log names them).
@@ -224,6 +230,10 @@ class Splunkd:
         self.lookup_staging = self.state_dir / "lookup_tmp"
         self.messages = Messages()
         self.settings = ServerSettings(self.state_dir / SERVER_SETTINGS)
+        self.index_conf = IndexConf(self.state_dir / INDEX_CONF)
+        self.macro_meta = KnowledgeMeta(self.state_dir / MACRO_META)
+        for name in BUILT_IN:  # splunkd's own indexes are always there
+            store.create_index(name)
         self.restarts = 0
 
     def restart(self) -> None:
@@ -310,7 +320,7 @@ class Splunkd:
         params: dict[str, list[str]] = {}
         for key, values in request.args.lists():
             params[key] = list(values)
-        if request.method == "POST" and segments[:2] != ["receivers", "simple"]:
+        if request.method == "POST" and segments[:1] != ["receivers"]:
             body = _body_params(request)
             request.environ[_FORM_KEY] = body
             params.update(body)

@@ -29,21 +29,45 @@ def _macros(api: Splunkd) -> dict[str, dict]:
     return out
 
 
-def _macro_entity(name: str, macro: dict, collection: str) -> atom.Entity:
-    content = {
-        "definition": macro["definition"],
-        "args": macro["args"],
-        "iseval": "0",
-        "validation": "",
-        "errormsg": "",
-        "description": "",
-        "disabled": "0",
-    }
-    return atom.Entity(name, collection, content, owner="nobody", app="search", sharing="app")
+#: What macros.conf keeps beside a definition and its arguments, with splunkd's defaults.
+MACRO_FIELDS = {"iseval": "0", "validation": "", "errormsg": "", "description": "",
+                "disabled": "0"}  # fmt: skip
+_MACRO_FLAGS = ("iseval", "disabled")
+_SHARING = ("user", "app", "global")
+
+
+def _macro_entity(api: Splunkd, name: str, macro: dict, collection: str) -> atom.Entity:
+    meta = api.macro_meta.get(name)
+    content = {"definition": macro["definition"], "args": macro["args"]}
+    content.update({k: meta.get(k, default) for k, default in MACRO_FIELDS.items()})
+    content["eai:attributes"] = {
+        "optionalFields": ["args", *MACRO_FIELDS], "requiredFields": ["definition"],
+        "wildcardFields": [],
+    }  # fmt: skip
+    return atom.Entity(
+        name, collection, content, owner=meta.get("owner", "nobody"),
+        app=meta.get("app", "search"), sharing=meta.get("sharing", "app"),
+        perms=meta.get("perms"),
+    )  # fmt: skip
 
 
 def _macro_collection(call: Call) -> str:
     return "admin/macros" if call.segments[0] == "admin" else "configs/conf-macros"
+
+
+def _macro_fields(call: Call) -> dict[str, str]:
+    """The macros.conf keys a request sets (``iseval``/``disabled`` read as booleans)."""
+    values = {k: call.get(k) for k in MACRO_FIELDS if call.get(k) is not None}
+    for key in _MACRO_FLAGS:
+        if key in values:
+            text = values[key].strip().lower()
+            if text not in ("1", "0", "true", "false", "t", "f"):
+                raise ApiError(
+                    400, f"In handler 'macros': Argument '{key}' must be a boolean, got "
+                    f"'{values[key]}'."
+                )  # fmt: skip
+            values[key] = "1" if text in ("1", "true", "t") else "0"
+    return values
 
 
 def _set_macro(api: Splunkd, name: str, definition: str, args: str | None) -> None:
@@ -63,7 +87,7 @@ def _set_macro(api: Splunkd, name: str, definition: str, args: str | None) -> No
 
 def list_macros(api: Splunkd, call: Call) -> Response:
     collection = _macro_collection(call)
-    entities = [_macro_entity(n, m, collection) for n, m in sorted(_macros(api).items())]
+    entities = [_macro_entity(api, n, m, collection) for n, m in sorted(_macros(api).items())]
     return api.listing(call, "conf-macros", entities)
 
 
@@ -76,9 +100,15 @@ def create_macro(api: Splunkd, call: Call) -> Response:
     definition = call.get("definition")
     if definition is None:
         raise ApiError(400, "In handler 'macros': Missing required argument: definition")
+    fields = _macro_fields(call)
     _set_macro(api, name, definition, call.get("args"))
+    api.macro_meta.forget(name)  # a macro made again starts from the defaults
+    owner = call.owner if call.owner not in (None, "-") else "nobody"
+    app = call.app if call.app not in (None, "-") else "search"
+    api.macro_meta.update(name, {**fields, "owner": owner, "app": app, "sharing": "app"})
     macro = _macros(api)[name]
-    return api.feed(call, "conf-macros", [_macro_entity(name, macro, _macro_collection(call))], 201)
+    entity = _macro_entity(api, name, macro, _macro_collection(call))
+    return api.feed(call, "conf-macros", [entity], 201)
 
 
 def _macro_or_404(api: Splunkd, call: Call) -> tuple[str, dict]:
@@ -91,24 +121,56 @@ def _macro_or_404(api: Splunkd, call: Call) -> tuple[str, dict]:
 
 def get_macro(api: Splunkd, call: Call) -> Response:
     name, macro = _macro_or_404(api, call)
-    return api.feed(call, "conf-macros", [_macro_entity(name, macro, _macro_collection(call))])
+    entity = _macro_entity(api, name, macro, _macro_collection(call))
+    return api.feed(call, "conf-macros", [entity])
 
 
 def update_macro(api: Splunkd, call: Call) -> Response:
     name, macro = _macro_or_404(api, call)
+    if "name" in call.params:
+        raise ApiError(
+            400, "In handler 'macros': Argument \"name\" is not supported by this handler."
+        )
+    fields = _macro_fields(call)
     definition = call.get("definition", macro["definition"])
     _set_macro(api, name, definition, call.get("args", macro["args"]))
+    if fields:
+        api.macro_meta.update(name, fields)
     macro = _macros(api)[name]
-    return api.feed(call, "conf-macros", [_macro_entity(name, macro, _macro_collection(call))])
+    entity = _macro_entity(api, name, macro, _macro_collection(call))
+    return api.feed(call, "conf-macros", [entity])
 
 
 def delete_macro(api: Splunkd, call: Call) -> Response:
     name, _ = _macro_or_404(api, call)
-    remove = getattr(api.store, "delete_macro", None)
-    if remove is None:
-        raise ApiError(400, "In handler 'macros': deleting macros is not supported here.")
-    remove(name)
+    api.store.delete_macro(name)
+    api.macro_meta.forget(name)
     return api.feed(call, "conf-macros", [])
+
+
+def macro_acl(api: Splunkd, call: Call) -> Response:
+    """``<macro>/acl``: owner and sharing (both required), ``perms.read``/``perms.write``."""
+    name, macro = _macro_or_404(api, call)
+    owner, sharing = call.get("owner"), call.get("sharing")
+    for arg, given in (("sharing", sharing), ("owner", owner)):
+        if not given:
+            raise ApiError(400, f"In handler 'macros': Missing required argument: {arg}")
+    if sharing not in _SHARING:
+        raise ApiError(
+            400, f"In handler 'macros': Invalid sharing '{sharing}': must be one of "
+            f"{', '.join(_SHARING)}."
+        )  # fmt: skip
+    perms = dict(api.macro_meta.get(name).get("perms") or {})
+    for kind in ("read", "write"):
+        given = call.get(f"perms.{kind}")
+        if given is not None:
+            perms[kind] = [role.strip() for role in given.split(",") if role.strip()]
+    changes = {"owner": owner, "sharing": sharing, "perms": perms or None}
+    if call.get("app"):
+        changes["app"] = call.get("app")
+    api.macro_meta.update(name, changes)
+    entity = _macro_entity(api, name, macro, _macro_collection(call))
+    return api.feed(call, "conf-macros", [entity])
 
 
 def list_conf_files(api: Splunkd, call: Call) -> Response:

@@ -45,7 +45,10 @@ ROUTES: tuple[Route, ...] = (
     Route("data/indexes/{name}", GET, indexes.get_index),
     Route("data/indexes/{name}", POST, indexes.update_index),
     Route("data/indexes/{name}", DELETE, indexes.delete_index),
+    Route("data/indexes/{name}/disable", POST, indexes.disable_index),
+    Route("data/indexes/{name}/enable", POST, indexes.enable_index),
     Route("receivers/simple", POST, indexes.receivers_simple),
+    Route("receivers/stream", POST, indexes.receivers_stream),
     # search jobs
     Route("search/jobs", GET, search_jobs.list_jobs),
     Route("search/jobs", POST, search_jobs.create_job),
@@ -68,6 +71,10 @@ ROUTES: tuple[Route, ...] = (
     Route("saved/searches/{name}/disable", POST, saved_searches.disable_saved),
     Route("saved/searches/{name}/enable", POST, saved_searches.enable_saved),
     Route("saved/searches/{name}/history", GET, saved_searches.saved_history),
+    Route("saved/searches/{name}/acl", POST, saved_searches.saved_acl),
+    Route("saved/searches/{name}/suppress", GET, saved_searches.get_suppress),
+    Route("saved/searches/{name}/suppress", POST, saved_searches.set_suppress),
+    Route("saved/searches/{name}/scheduled_times", GET, saved_searches.scheduled_times),
     # macros
     Route("configs/conf-macros", GET, knowledge.list_macros),
     Route("admin/macros", GET, knowledge.list_macros),
@@ -81,6 +88,8 @@ ROUTES: tuple[Route, ...] = (
     Route("admin/macros/{name}", POST, knowledge.update_macro),
     Route("configs/conf-macros/{name}", DELETE, knowledge.delete_macro),
     Route("admin/macros/{name}", DELETE, knowledge.delete_macro),
+    Route("configs/conf-macros/{name}/acl", POST, knowledge.macro_acl),
+    Route("admin/macros/{name}/acl", POST, knowledge.macro_acl),
     Route("properties", GET, knowledge.list_conf_files),
     Route("configs/conf-alert_actions/webhook", GET, alerts.webhook_conf),
     # lookup table files

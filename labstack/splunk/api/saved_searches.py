@@ -6,7 +6,9 @@ bad setting is a 400 naming the attribute, as on Splunk."""
 from __future__ import annotations
 
 import logging
+import time
 
+from croniter import croniter
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
@@ -14,6 +16,7 @@ from labstack.splunk.api.core import ApiError, Call, Splunkd
 from labstack.splunk.api.search_jobs import job_entity, spl_error
 from labstack.splunk.saved import qualified
 from labstack.splunk.spl import SPLError
+from labstack.splunk.spl.timeutil import parse_time
 
 log = logging.getLogger("labstack.splunk.api")
 
@@ -21,15 +24,27 @@ log = logging.getLogger("labstack.splunk.api")
 _SAVED_ACL_PARAMS = ("output_mode", "name", "owner", "app", "sharing")
 
 
-def _saved_entity(saved) -> atom.Entity:
+#: Sharing levels an ACL may set.
+SHARING = ("user", "app", "global")
+#: Scheduled times listed at most (a ``* * * * *`` search over a long window).
+MAX_SCHEDULED_TIMES = 10_000
+
+
+def _saved_entity(api: Splunkd, saved) -> atom.Entity:
+    content = saved.content()
+    if api.alerting is not None:
+        content["triggered_alert_count"] = str(
+            len(api.alerting.state.fired(saved.name, tracked_only=True))
+        )
     return atom.Entity(
         saved.name,
         "saved/searches",
-        saved.content(),
+        content,
         owner=saved.owner,
         app=saved.app,
         sharing=saved.sharing,
         updated=saved.updated,
+        perms=saved.perms,
     )
 
 
@@ -56,7 +71,7 @@ def _check_saved(api: Splunkd, name: str, attrs: dict) -> None:
 
 
 def list_saved(api: Splunkd, call: Call) -> Response:
-    return api.listing(call, "savedsearch", [_saved_entity(s) for s in api.saved.list()])
+    return api.listing(call, "savedsearch", [_saved_entity(api, s) for s in api.saved.list()])
 
 
 def create_saved(api: Splunkd, call: Call) -> Response:
@@ -74,11 +89,11 @@ def create_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(
             409, f"In handler 'savedsearch': An object with name={name} already exists"
         ) from None
-    return api.feed(call, "savedsearch", [_saved_entity(saved)], status=201)
+    return api.feed(call, "savedsearch", [_saved_entity(api, saved)], status=201)
 
 
 def get_saved(api: Splunkd, call: Call) -> Response:
-    return api.feed(call, "savedsearch", [_saved_entity(_saved(api, call))])
+    return api.feed(call, "savedsearch", [_saved_entity(api, _saved(api, call))])
 
 
 def update_saved(api: Splunkd, call: Call) -> Response:
@@ -89,19 +104,19 @@ def update_saved(api: Splunkd, call: Call) -> Response:
         )
     _check_saved(api, saved.name, {**saved.attrs, **call.flat(skip=_SAVED_ACL_PARAMS)})
     saved = api.saved.update(saved.name, call.flat(skip=_SAVED_ACL_PARAMS))
-    return api.feed(call, "savedsearch", [_saved_entity(saved)])
+    return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
 def disable_saved(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/disable``: as setting ``disabled=1`` (splunklib's ``disable()``)."""
     saved = api.saved.update(_saved(api, call).name, {"disabled": "1"})
-    return api.feed(call, "savedsearch", [_saved_entity(saved)])
+    return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
 def enable_saved(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/enable``: as setting ``disabled=0``."""
     saved = api.saved.update(_saved(api, call).name, {"disabled": "0"})
-    return api.feed(call, "savedsearch", [_saved_entity(saved)])
+    return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
 def delete_saved(api: Splunkd, call: Call) -> Response:
@@ -145,3 +160,78 @@ def dispatch_saved(api: Splunkd, call: Call) -> Response:
 def saved_history(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
     return api.listing(call, "history", [job_entity(j) for j in api.jobs.history(saved.name)])
+
+
+def saved_acl(api: Splunkd, call: Call) -> Response:
+    """``saved/searches/<name>/acl``: owner and sharing (both required), ``perms.read`` and
+    ``perms.write`` (comma-separated roles)."""
+    saved = _saved(api, call)
+    owner, sharing = call.get("owner"), call.get("sharing")
+    for arg, given in (("sharing", sharing), ("owner", owner)):
+        if not given:
+            raise ApiError(400, f"In handler 'savedsearch': Missing required argument: {arg}")
+    if sharing not in SHARING:
+        raise ApiError(
+            400, f"In handler 'savedsearch': Invalid sharing '{sharing}': "
+            f"must be one of {', '.join(SHARING)}."
+        )  # fmt: skip
+    perms = dict(saved.perms or {})
+    for kind in ("read", "write"):
+        given = call.get(f"perms.{kind}")
+        if given is not None:
+            perms[kind] = [role.strip() for role in given.split(",") if role.strip()]
+    saved = api.saved.set_acl(saved.name, owner, sharing, perms or None)
+    return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
+
+
+def _suppress_entity(saved) -> atom.Entity:
+    remaining = max(int(saved.suppressed_until - time.time()), 0)
+    content = {"suppressed": "1" if remaining else "0", "expiration": str(remaining),
+               "suppressionKey": ""}  # fmt: skip
+    return atom.Entity("suppress", f"saved/searches/{saved.name}", content, owner=saved.owner,
+                       app=saved.app, sharing=saved.sharing)  # fmt: skip
+
+
+def get_suppress(api: Splunkd, call: Call) -> Response:
+    """``saved/searches/<name>/suppress``: whether the scheduler skips it, for how long."""
+    return api.feed(call, "suppress", [_suppress_entity(_saved(api, call))])
+
+
+def set_suppress(api: Splunkd, call: Call) -> Response:
+    """``expiration=<seconds>`` suppresses the search that long; ``0`` lifts it."""
+    saved = _saved(api, call)
+    seconds = call.integer("expiration", -1)
+    if seconds < 0:
+        raise ApiError(
+            400, "In handler 'savedsearch': Argument 'expiration' must be seconds (0 or more)."
+        )
+    saved = api.saved.suppress(saved.name, time.time() + seconds if seconds else 0.0)
+    return api.feed(call, "suppress", [_suppress_entity(saved)])
+
+
+def scheduled_times(api: Splunkd, call: Call) -> Response:
+    """``saved/searches/<name>/scheduled_times``: when its cron schedule runs it between
+    ``earliest_time`` and ``latest_time`` (epoch seconds; none for an unscheduled search)."""
+    saved = _saved(api, call)
+    now = time.time()
+    earliest, latest = call.get("earliest_time") or "now", call.get("latest_time") or "+1h"
+    try:
+        start, end = parse_time(earliest, now), parse_time(latest, now)
+    except (ValueError, SPLError) as exc:
+        raise ApiError(400, f"In handler 'savedsearch': {exc}") from None
+    if start is None or end is None:
+        raise ApiError(400, "In handler 'savedsearch': earliest_time and latest_time are needed.")
+    content = saved.content()
+    cron = content.get("cron_schedule", "")
+    times: list[str] = []
+    if content.get("is_scheduled") == "1" and cron and croniter.is_valid(cron):
+        it = croniter(cron, start - 1)
+        while len(times) < MAX_SCHEDULED_TIMES:
+            moment = it.get_next(float)
+            if moment > end:
+                break
+            times.append(str(int(moment)))
+    entity = atom.Entity(saved.name, "saved/searches", {**content, "scheduled_times": times},
+                         owner=saved.owner, app=saved.app, sharing=saved.sharing,
+                         perms=saved.perms)  # fmt: skip
+    return api.feed(call, "savedsearch", [entity])

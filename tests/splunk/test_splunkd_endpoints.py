@@ -1,0 +1,350 @@
+"""splunkd endpoints the SDK's own integration tests reach (tools/sdk_suite.py), through
+splunklib against a private Splunk whose management port speaks HTTPS (LAB_SPLUNK_TLS=on), as a
+default splunkd does: bulletin messages, restart, server settings, capabilities, the parser,
+job control, index settings and the stream receiver, saved-search ACLs, suppression and
+schedules, macros, the login cookie and splunkd's own log in ``_internal``.
+
+Every unhappy path answers Splunk's error shape (an HTTPError with a 4xx status) and changes
+nothing."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import ssl
+import stat
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import splunklib.binding as binding
+import splunklib.client as client
+import splunklib.results as results
+
+from labstack.splunk import tls
+from tests.splunk.splunklab import http, splunk_process, unique
+
+TLS_ON = {"LAB_SPLUNK_TLS": "on"}
+
+
+@pytest.fixture(scope="module")
+def splunkd(tmp_path_factory):
+    """A private Splunk with HTTPS on its management port (the state folder beside it)."""
+    state = tmp_path_factory.mktemp("splunkd") / "splunk"
+    with splunk_process(state, env=TLS_ON) as splunk:
+        splunk.state_dir = state
+        yield splunk
+
+
+@pytest.fixture
+def service(splunkd):
+    return splunkd.connect()
+
+
+def _eventually(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _status(call) -> int:
+    with pytest.raises(binding.HTTPError) as err:
+        call()
+    return err.value.status
+
+
+# -- HTTPS -----------------------------------------------------------------------------------
+def test_management_port_speaks_https_with_a_private_self_signed_certificate(splunkd, service):
+    assert splunkd.url.startswith("https://")
+    assert service.info["version"].count(".") == 2
+    folder = splunkd.state_dir / "tls"
+    for name in (tls.CERT_FILE, tls.KEY_FILE):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # a client that verifies refuses it: it is self-signed, as splunkd's own certificate is
+    parts = urlsplit(splunkd.url)
+    strict = ssl.create_default_context()
+    with (
+        socket.create_connection((parts.hostname, parts.port), timeout=10) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        strict.wrap_socket(raw, server_hostname=parts.hostname)
+
+
+def test_plain_http_is_not_answered_on_the_https_port(splunkd):
+    parts = urlsplit(splunkd.url)
+    with pytest.raises(OSError):
+        http().get(f"http://{parts.hostname}:{parts.port}/services/server/info", timeout=10)
+
+
+def test_a_second_start_keeps_the_certificate(tmp_path):
+    folder = tmp_path / "tls"
+    first = tls.ensure_certificate(folder)[0].read_bytes()
+    assert tls.ensure_certificate(folder)[0].read_bytes() == first
+    assert tls.server_context(folder).minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_tls_setting_that_is_neither_on_nor_off_is_refused(value):
+    with pytest.raises(ValueError, match="LAB_SPLUNK_TLS"):
+        tls.tls_enabled({"LAB_SPLUNK_TLS": value})
+
+
+# -- bulletin messages, restart, settings --------------------------------------------------------
+def test_messages_post_replace_read_and_delete(service):
+    name = unique("msg")
+    service.messages.create(name, value="first", severity="info")
+    service.messages.create(name, value="second", severity="warn")  # same name: replaced
+    assert [m.name for m in service.messages].count(name) == 1
+    assert service.messages[name].value == "second"
+    assert service.messages[name]["severity"] == "warn"
+    service.messages.delete(name)
+    assert name not in service.messages
+
+
+def test_bad_messages_are_refused_and_nothing_is_posted(service):
+    name = unique("msg")
+    assert _status(lambda: service.messages.create(name, value="x", severity="loud")) == 400
+    assert _status(lambda: service.post("messages", name=name)) == 400  # no value
+    assert name not in service.messages
+    assert _status(lambda: service.delete(f"messages/{name}")) == 404
+
+
+def test_restart_ends_sessions_and_clears_restart_required(splunkd, service):
+    other = splunkd.connect()
+    service.restart(timeout=60)  # posts restart_required, restarts, waits until it is gone
+    assert not service.restart_required
+    assert service.apps.get().status == 200  # restart() logged its own client in again
+    assert _status(lambda: other.get("apps/local")) == 401  # an old session key is gone
+    assert splunkd.connect().apps.get().status == 200
+
+
+def test_settings_are_read_edited_and_need_a_restart(service):
+    settings = service.settings
+    for key in ("SPLUNK_HOME", "SPLUNK_DB", "mgmtHostPort", "serverName", "sessionTimeout"):
+        assert key in settings.content
+    assert settings["pass4SymmKey"] == "********"
+    before = settings["sessionTimeout"]
+    settings.update(sessionTimeout="42h")
+    assert settings.refresh()["sessionTimeout"] == "42h"
+    assert service.restart_required
+    settings.update(sessionTimeout=before)
+    service.restart(timeout=60)
+
+
+def test_a_setting_splunkd_does_not_have_is_refused_and_nothing_changes(service):
+    before = dict(service.settings.content)
+    status = _status(lambda: service.post("server/settings/settings", sessionTimeout="9h", x="1"))
+    assert status == 400
+    assert service.settings.refresh().content["sessionTimeout"] == before["sessionTimeout"]
+
+
+def test_capabilities_and_server_info(service):
+    assert "change_own_password" in service.capabilities
+    info = service.info
+    for key in ("licenseKeys", "licenseSignature", "master_guid", "os_build", "licenseState"):
+        assert key in info
+
+
+def test_parser_answers_commands_or_a_400(service):
+    assert service.parse('search * abc="def" | dedup abc').status == 200
+    assert _status(lambda: service.parse("xyzzy")) == 400
+    assert _status(lambda: service.parse("search * | nosuchcommand")) == 400
+
+
+# -- logins ------------------------------------------------------------------------------------
+def test_login_hands_out_the_session_as_a_splunkd_cookie_that_alone_authenticates(splunkd):
+    first = client.Service(**_where(splunkd), username="admin", password=splunkd.password)
+    first.login()
+    [(name, value)] = first.get_cookies().items()
+    assert name == f"splunkd_{urlsplit(splunkd.url).port}"
+    second = client.Service(**_where(splunkd), cookie=f"{name}={value}")
+    assert second.apps.get().status == 200
+    stranger = client.Service(**_where(splunkd), cookie=f"{name}=not-a-session")
+    assert _status(lambda: stranger.apps.get()) == 401
+
+
+def _where(splunkd) -> dict:
+    parts = urlsplit(splunkd.url)
+    return {"host": parts.hostname, "port": parts.port, "scheme": parts.scheme}
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+def test_job_control_changes_the_job(service):
+    job = service.jobs.create("search index=_internal | head 3")
+    assert _eventually(job.is_done)
+    job.pause()
+    assert job.refresh()["isPaused"] == "1"
+    job.unpause()
+    assert job.refresh()["isPaused"] == "0"
+    job.finalize()
+    assert job.refresh()["isFinalized"] == "1"
+    job.set_priority(3)
+    assert job.refresh()["priority"] == "3"
+    job.enable_preview()
+    assert job.refresh()["isPreviewEnabled"] == "1"
+    job.set_ttl(1234)
+    assert job.refresh()["ttl"] == "1234"
+    for key in ("cursorTime", "eventSorting", "remoteSearch", "searchProviders", "keywords"):
+        assert key in job.content
+    job.cancel()
+
+
+def test_bad_job_control_is_refused_and_changes_nothing(service):
+    job = service.jobs.create("search index=_internal | head 1")
+    assert _status(lambda: job.set_priority(99)) == 400
+    assert _status(lambda: job.post("control", action="explode")) == 400
+    assert _status(lambda: job.set_ttl(-5)) == 400
+    content = job.refresh().content
+    assert content["priority"] == "5" and content["ttl"] != "-5"
+    job.cancel()
+
+
+def test_internal_holds_splunkds_access_log_and_index_star_leaves_it_out(service):
+    service.apps.get()  # at least one request logged
+
+    def found(spl):
+        rows = results.JSONResultsReader(service.jobs.oneshot(spl, output_mode="json"))
+        return [r for r in rows if isinstance(r, dict)]
+
+    assert _eventually(lambda: found("search index=_internal sourcetype=splunkd_access | head 1"))
+    [row] = found("search index=_internal sourcetype=splunkd_access apps | head 1 | table _raw")
+    assert '"GET /services/apps/local' in row["_raw"]
+    assert found("search index=* sourcetype=splunkd_access | head 1") == []
+
+
+def test_export_of_nothing_still_ends_with_a_last_row(service):
+    stream = service.jobs.export("search index=main nothing-matches-this", output_mode="json")
+    reader = results.JSONResultsReader(stream)
+    assert [r for r in reader if isinstance(r, dict)] == []
+    assert reader.is_preview is False
+
+
+# -- indexes -------------------------------------------------------------------------------------
+@pytest.fixture
+def index(service):
+    name = unique("ix")
+    created = service.indexes.create(name)
+    yield created
+    if name in service.indexes:
+        service.indexes.delete(name)
+
+
+def test_disable_and_enable_an_index(service, index):
+    index.disable()
+    assert index.refresh()["disabled"] == "1"
+    assert _status(lambda: index.submit(b"refused")) == 400
+    index.enable()
+    assert index.refresh()["disabled"] == "0"
+    index.submit(b"accepted")
+    assert _eventually(lambda: index.refresh()["totalEventCount"] == "1")
+
+
+def test_bad_index_settings_are_refused_and_nothing_changes(service, index):
+    assert _status(lambda: index.update(noSuchSetting="1")) == 400
+    assert _status(lambda: index.update(disabled="perhaps")) == 400
+    assert index.refresh()["disabled"] == "0"
+    index.update(frozenTimePeriodInSecs="86400")
+    assert index.refresh()["frozenTimePeriodInSecs"] == "86400"
+
+
+def test_splunkds_own_indexes_are_there_and_stay(service):
+    assert service.indexes.get_default() == "main"
+    for name in ("_audit", "_internal", "main", "summary"):
+        assert name in service.indexes
+    assert _status(lambda: service.indexes.delete("_audit")) == 400
+    assert "_audit" in service.indexes
+
+
+def test_attach_streams_one_event_per_line_over_tls(service, index):
+    with index.attached_socket(sourcetype="lab:stream") as sock:
+        sock.send(b"first line\r\nsecond line\r\n")
+    assert _eventually(lambda: index.refresh()["totalEventCount"] == "2")
+
+
+# -- saved searches ------------------------------------------------------------------------------
+@pytest.fixture
+def saved(service):
+    name = unique("ss")
+    created = service.saved_searches.create(name, "search index=_internal | head 1")
+    yield created
+    if name in service.saved_searches:
+        service.saved_searches.delete(name)
+
+
+def test_saved_search_acl(saved):
+    assert saved.access["perms"] is None
+    saved.acl_update(sharing="global", owner="admin", **{"perms.read": "admin, power"})
+    assert (saved.access["owner"], saved.access["sharing"]) == ("admin", "global")
+    assert saved.access["perms"]["read"] == ["admin", "power"]
+
+
+def test_bad_saved_search_acl_is_refused_and_nothing_changes(service, saved):
+    post = saved.post  # body=: splunklib reads a sharing= keyword as the call's namespace
+    assert _status(lambda: post("acl", body={"owner": "admin"})) == 400  # no sharing
+    assert _status(lambda: post("acl", body={"owner": "admin", "sharing": "everyone"})) == 400
+    assert saved.refresh().access["sharing"] == "app"
+
+
+def test_suppress_and_unsuppress(saved):
+    assert saved.suppressed == 0
+    saved.suppress(100)
+    assert 0 < saved.suppressed <= 100
+    saved.unsuppress()
+    assert saved.suppressed == 0
+    assert _status(lambda: saved.post("suppress", expiration="-1")) == 400
+
+
+def test_scheduled_times_follow_the_cron_schedule(saved):
+    assert saved.scheduled_times() == []  # not scheduled
+    saved.update(cron_schedule="*/5 * * * *", is_scheduled=True)
+    times = saved.scheduled_times(earliest_time="now", latest_time="+1h")
+    assert len(times) in (12, 13)
+    assert {(b - a).total_seconds() for a, b in itertools.pairwise(times)} == {300.0}
+    assert _status(lambda: saved.get("scheduled_times", earliest_time="not a time")) == 400
+
+
+def test_history_lists_its_dispatches(saved):
+    assert saved.history() == []
+    job = saved.dispatch()
+    assert job.sid in [j.sid for j in saved.history()]
+    assert saved.refresh()["triggered_alert_count"] == "0"
+    for key in ("dispatch.buckets", "action.summary_index", "restart_on_searchpeer_add"):
+        assert key in saved.content
+
+
+# -- macros --------------------------------------------------------------------------------------
+def test_macro_fields_acl_and_delete(service):
+    name = unique("mac") + "(1)"
+    macro = service.macros.create(
+        name, 'eval value="$v$"', args="v", validation="$v$ > 10", errormsg="too small"
+    )
+    assert (macro.args, macro.validation, macro.errormsg, macro.iseval) == (
+        "v", "$v$ > 10", "too small", "0",
+    )  # fmt: skip
+    macro.update(iseval=True)
+    assert macro.refresh()["iseval"] == "1"
+    assert macro.access["perms"] is None
+    macro.acl_update(sharing="app", owner="admin", **{"perms.read": "admin, nobody"})
+    assert macro.access["perms"]["read"] == ["admin", "nobody"]
+    service.macros.delete(name)
+    assert name not in service.macros
+    assert _status(lambda: service.delete(f"configs/conf-macros/{name}")) == 404
+
+
+def test_bad_macro_fields_are_refused_and_nothing_is_made(service):
+    name = unique("mac")
+    assert _status(lambda: service.macros.create(name, "eval x=1", iseval="sometimes")) == 400
+    assert name not in service.macros
+
+
+def test_a_macro_expands_in_a_search(service):
+    name = unique("mac")
+    service.macros.create(name, 'eval test="123"')
+    stream = service.jobs.oneshot(f"| makeresults count=1 | `{name}`", output_mode="json")
+    rows = [r for r in results.JSONResultsReader(stream) if isinstance(r, dict)]
+    assert [r["test"] for r in rows] == ["123"]
+    service.macros.delete(name)
