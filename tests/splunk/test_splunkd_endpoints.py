@@ -348,3 +348,15 @@ def test_a_macro_expands_in_a_search(service):
     rows = [r for r in results.JSONResultsReader(stream) if isinstance(r, dict)]
     assert [r["test"] for r in rows] == ["123"]
     service.macros.delete(name)
+
+
+# -- the toolkit follows the scheme --------------------------------------------------------------
+def test_the_toolkit_connects_over_https_when_splunk_url_says_so(splunkd):
+    from helpers import splunk as toolkit
+    from helpers.config import Settings
+
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in splunkd.settings().items()})
+    service = toolkit.connect(settings)
+    assert service.scheme == "https"
+    frame = toolkit.search("| makeresults count=2", service=service)
+    assert len(frame) == 2
