@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -37,6 +34,8 @@ import helpers.automation.intake as intake
 from helpers.automation.engine import Automation
 from helpers.automation.lifecycle import STATES
 from helpers.automation.openapi import document
+from helpers.runtime.webapp import RoutedApp, pages
+from helpers.runtime.webapp import json_response as _json
 from helpers.slack import verify_request
 
 __all__ = ["AutomationApp"]
@@ -44,21 +43,17 @@ __all__ = ["AutomationApp"]
 log = logging.getLogger("helpers.automation.app")
 
 HERE = Path(__file__).parent
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
-class AutomationApp:
+class AutomationApp(RoutedApp):
     """WSGI app around an :class:`~helpers.automation.engine.Automation`.
 
     ``splunk_token`` guards the Splunk webhook URL, ``jira_secret`` verifies Jira's signature,
     ``slack_secret`` Slack's, ``api_token`` the API calls that change something (replay).
     """
+
+    service = "the automation"
+    max_content_length = intake.MAX_BODY
 
     def __init__(
         self,
@@ -76,12 +71,7 @@ class AutomationApp:
         self.jira_secret = jira_secret
         self.slack_secret = slack_secret
         self.api_token = api_token or splunk_token
-        self.pages = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-        )
-        self.pages.filters["timefmt"] = _timefmt
-        self.pages.filters["safe_url"] = _safe_url
+        self.pages = pages(HERE / "templates", safe_url=_safe_url)
         self.urls = Map(
             [
                 Rule("/splunk/webhook/<token>", endpoint="splunk", methods=["POST"]),
@@ -103,22 +93,8 @@ class AutomationApp:
             strict_slashes=False,
         )
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        request.max_content_length = intake.MAX_BODY
-        try:
-            endpoint, args = self.urls.bind_to_environ(environ).match()
-            response = getattr(self, f"on_{endpoint}")(request, **args)
-        except intake.BadRequest as err:
-            response = _error(err.status, str(err))
-        except HTTPException as err:
-            response = _error(err.code or 500, err.description or err.name)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            response = _error(500, "internal error (see the automation log)")
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response(environ, start_response)
+    def error_response(self, error: Exception) -> Response | None:
+        return _error(error.status, str(error)) if isinstance(error, intake.BadRequest) else None
 
     # -- ways in ---------------------------------------------------------------------------------
     def _body(self, request: Request) -> bytes:
@@ -262,12 +238,6 @@ class AutomationApp:
         )
 
 
-def _timefmt(epoch: float | None) -> str:
-    if not epoch:
-        return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
 def _safe_url(url: str | None) -> str:
     """Links only to http(s) addresses (a stored ``javascript:`` URL becomes ``#``)."""
     return url if isinstance(url, str) and url.startswith(("http://", "https://")) else "#"
@@ -278,10 +248,6 @@ def _limit(request: Request) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise intake.BadRequest("limit must be a whole number from 1 to 1000")
     return int(raw)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=str), status, content_type="application/json")
 
 
 def _error(status: int, message: str) -> Response:

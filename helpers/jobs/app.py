@@ -17,31 +17,24 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from helpers.jobs.archive import FILES, Archive, Run
 from helpers.jobs.config import Job
+from helpers.runtime.webapp import RoutedApp, pages
+from helpers.runtime.webapp import json_response as _json
 
 __all__ = ["RUN_HTML_CSP", "JobsApp"]
 
 log = logging.getLogger("helpers.jobs.app")
 
 HERE = Path(__file__).parent
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 #: A run's HTML: a sandbox (an opaque origin, no script, no form, no navigation of the page),
 #: its own inline styles and inline images only, nothing fetched.
 RUN_HTML_CSP = (
@@ -50,11 +43,13 @@ RUN_HTML_CSP = (
 )
 
 
-class JobsApp:
+class JobsApp(RoutedApp):
     """WSGI app over the jobs, their archive and (when it runs here) the scheduler.
 
     ``next_runs`` and ``running`` are the scheduler's (None when nothing schedules here).
     """
+
+    service = "the jobs"
 
     def __init__(
         self,
@@ -70,13 +65,11 @@ class JobsApp:
         self.next_runs = next_runs
         self.running = running or (lambda: [])
         self.last_turn = last_turn if last_turn is not None else {}
-        self.pages = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
+        self.pages = pages(
+            HERE / "templates",
+            duration=_duration,
+            param=lambda value: json.dumps(value, ensure_ascii=False),
         )
-        self.pages.filters["timefmt"] = _timefmt
-        self.pages.filters["duration"] = _duration
-        self.pages.filters["param"] = lambda value: json.dumps(value, ensure_ascii=False)
         self.urls = Map(
             [
                 Rule("/", endpoint="page", methods=["GET"]),
@@ -90,21 +83,8 @@ class JobsApp:
             strict_slashes=False,
         )
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        try:
-            endpoint, args = self.urls.bind_to_environ(environ).match()
-            response = getattr(self, f"on_{endpoint}")(request, **args)
-        except HTTPException as err:
-            response = _json({"error": err.description or err.name}, err.code or 500)
-        except ValueError as err:
-            response = _json({"error": str(err)}, 400)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            response = _json({"error": "internal error (see the jobs log)"}, 500)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response(environ, start_response)
+    def error_response(self, error: Exception) -> Response | None:
+        return _json({"error": str(error)}, 400) if isinstance(error, ValueError) else None
 
     # -- what the page and the API show ----------------------------------------------------------
     def job_rows(self) -> list[dict[str, Any]]:
@@ -183,10 +163,6 @@ class JobsApp:
         return _json(run.as_dict())
 
 
-def _timefmt(epoch: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) if epoch else ""
-
-
 def _duration(seconds: float | None) -> str:
     """``4.2s``, ``3m 05s``, ``2h 01m``; empty for none.
 
@@ -201,7 +177,3 @@ def _duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
     return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=str), status, content_type="application/json")
