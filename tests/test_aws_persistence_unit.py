@@ -176,7 +176,44 @@ def test_units_that_point_at_other_backends_keep_pointing_at_them():
 
     ec2 = ec2_backends["123456789012"]["us-east-1"]
     keys = {id(ec2): ("ec2", "123456789012", "us-east-1")}
-    blob, refs = persistence.dump_unit(_Holder(ec2), keys)
-    assert refs == {("ec2", "123456789012", "us-east-1")}
-    assert len(blob) < 1000  # the EC2 backend is a reference, not a copy of its megabyte
-    assert pickle.loads(blob).peer is ec2
+    dumped = persistence.dump_unit(_Holder(ec2), keys)
+    assert dumped.refs == {("ec2", "123456789012", "us-east-1")}
+    assert len(dumped.blob) < 1000  # the EC2 backend is a reference, not a copy of its megabyte
+    assert pickle.loads(dumped.blob).peer is ec2
+
+
+@mock_aws
+def test_s3_contents_are_stored_once_by_content_and_come_back(tmp_path):
+    import sqlite3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="kept")
+    big = b"x" * 200_000
+    for name in ("a.log", "b.log", "copy-of-a.log"):
+        s3.put_object(Bucket="kept", Key=name, Body=big if name != "b.log" else b"other")
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    store.wait(store.request([ALL]))
+    s3.put_object(Bucket="kept", Key="c.log", Body=b"third")
+    store.wait(store.request(["s3"]))  # the bucket again: only the new content is added
+    store.stop()
+
+    db = sqlite3.connect(tmp_path / "account.sqlite")
+    assert db.execute("SELECT count(*) FROM contents").fetchone()[0] == 3
+    (unit,) = db.execute("SELECT length(blob) FROM units WHERE service = 's3'").fetchone()
+    assert unit < len(big)  # the unit holds the listing, not the bytes
+
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()
+    StateStore(tmp_path / "account.sqlite").restore()
+    assert s3.get_object(Bucket="kept", Key="copy-of-a.log")["Body"].read() == big
+    assert s3.get_object(Bucket="kept", Key="c.log")["Body"].read() == b"third"
+    s3.delete_object(Bucket="kept", Key="b.log")
+    again = StateStore(tmp_path / "account.sqlite")
+    again.start()
+    again.wait(again.request(["s3"]))
+    again.stop()
+    BackendDict.reset()
+    StateStore(tmp_path / "account.sqlite").restore()  # a restore drops contents nothing holds
+    assert db.execute("SELECT count(*) FROM contents").fetchone()[0] == 2

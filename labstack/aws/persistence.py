@@ -16,17 +16,22 @@ a request journal, which cannot reproduce moto's random ids or the lab's own dir
   removed in the commit that also holds the log file in the bucket, so a crash between the two
   delivers it again rather than never;
 - moto's random generator is saved with every commit, so ids made after a restart never repeat
-  ids made before it.
+  ids made before it;
+- an S3 object's bytes are stored once, by content (its MD5 and size), in a table of their own:
+  a unit holds only the objects' metadata, so a trail bucket of thousands of log files costs a
+  CloudTrail delivery one new blob and the bucket's listing, not every file again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import json
 import logging
 import pickle
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -35,6 +40,7 @@ from pathlib import Path
 
 from moto.core.base_backend import AccountSpecificBackend, BackendDict, BaseBackend
 from moto.moto_api._internal import mock_random
+from moto.s3.models import FakeKey
 from moto.utilities.utils import get_partition
 
 from helpers.runtime.home import private_file
@@ -62,10 +68,11 @@ _FRESH = {
 UnitKey = tuple[str, str, str]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (service TEXT, account TEXT, region TEXT, blob BLOB NOT NULL,
-    refs TEXT NOT NULL, PRIMARY KEY (service, account, region));
+    refs TEXT NOT NULL, digests TEXT NOT NULL, PRIMARY KEY (service, account, region));
 CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, trail TEXT NOT NULL,
     region TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
@@ -144,20 +151,41 @@ def _service(service: str) -> BackendDict:
     return get_backend(service)
 
 
+#: Content lookups while a restore unpickles (digest -> bytes).
+_LOADING: contextvars.ContextVar = contextvars.ContextVar("blobs")
+
+
+def _s3_object(cls, state: dict, digest: str):
+    """An S3 object back from its metadata and its stored bytes (as moto's ``__setstate__``)."""
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    # The object owns its buffer for its life, as moto's own objects do.
+    obj._value_buffer = tempfile.SpooledTemporaryFile(max_size=obj._max_buffer_size)  # noqa: SIM115
+    obj.value = _LOADING.get()(digest)
+    obj.lock = threading.Lock()
+    return obj
+
+
 class _Pickler(pickle.Pickler):
     """Pickles one unit. Other backends it points at are written as references to them, and
     locks, conditions and events as new ones (what waited on them did not survive anyway).
     ``reducer_override`` is not called for plain strings, numbers, lists and dicts, which are
     most of a backend, so this costs little over plain pickling."""
 
-    def __init__(self, out, root: BaseBackend, keys: dict[int, UnitKey]):
+    def __init__(self, out, root: BaseBackend, keys: dict[int, UnitKey], stored: set[str]):
         super().__init__(out, protocol=5)
         self.root, self.keys, self.refs = root, keys, set()
+        self.stored = stored
+        self.digests: set[str] = set()
+        self.blobs: dict[str, bytes] = {}
 
     def reducer_override(self, obj):
-        fresh = _FRESH.get(type(obj))
+        kind = type(obj)
+        fresh = _FRESH.get(kind)
         if fresh is not None:
             return fresh, ()
+        if kind is FakeKey:
+            return self._s3_object(obj)
         if isinstance(obj, BaseBackend) and obj is not self.root:
             key = self.keys.get(id(obj))
             if key is not None:
@@ -169,16 +197,38 @@ class _Pickler(pickle.Pickler):
             return _service, (obj.service_name,)
         return NotImplemented
 
+    def _s3_object(self, obj: FakeKey):
+        digest = f"{obj.etag.strip(chr(34))}:{obj.size}"
+        self.digests.add(digest)
+        if digest not in self.stored and digest not in self.blobs:
+            self.blobs[digest] = obj.value
+        state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+        return _s3_object, (FakeKey, state, digest)
 
-def dump_unit(backend: BaseBackend, keys: dict[int, UnitKey]) -> tuple[bytes, set[UnitKey]]:
+
+@dataclass
+class Dumped:
+    """One unit pickled: its bytes, the units it points at, the S3 contents it holds (and the
+    new ones, not stored yet)."""
+
+    blob: bytes
+    refs: set[UnitKey]
+    digests: set[str]
+    blobs: dict[str, bytes]
+
+
+def dump_unit(
+    backend: BaseBackend, keys: dict[int, UnitKey], stored: set[str] | None = None
+) -> Dumped:
     out = io.BytesIO()
-    pickler = _Pickler(out, backend, keys)
+    pickler = _Pickler(out, backend, keys, stored if stored is not None else set())
     pickler.dump(backend)
-    return out.getvalue(), pickler.refs
+    return Dumped(out.getvalue(), pickler.refs, pickler.digests, pickler.blobs)
 
 
-def install_unit(key: UnitKey, blob: bytes) -> None:
-    """Put a stored backend in moto's registry, where the API and the lab find it."""
+def install_unit(key: UnitKey, blob: bytes, content=None) -> None:
+    """Put a stored backend in moto's registry, where the API and the lab find it; ``content``
+    gives an S3 object's bytes by digest."""
     from moto.backends import get_backend
 
     service, account_id, region = key
@@ -186,7 +236,15 @@ def install_unit(key: UnitKey, blob: bytes) -> None:
     account = backends[account_id]  # made (and registered for resets) if missing
     if backends not in BackendDict._instances:
         BackendDict._instances.append(backends)
-    dict.__setitem__(account, region, pickle.loads(blob))
+    token = _LOADING.set(content or _no_content)
+    try:
+        dict.__setitem__(account, region, pickle.loads(blob))
+    finally:
+        _LOADING.reset(token)
+
+
+def _no_content(digest: str) -> bytes:
+    raise pickle.UnpicklingError(f"no stored content {digest}")
 
 
 @dataclass
@@ -226,6 +284,8 @@ class StateStore:
         self._requested = self._committed = 0
         self._stop = False
         self.error: str | None = None
+        #: Digests of the S3 contents on disk (filled by ``restore``; new ones after each commit).
+        self._stored: set[str] = set()
         self.stats = {"commits": 0, "units_written": 0, "last_commit_ms": 0.0}
         self._thread = threading.Thread(target=self._loop, name="state-commit", daemon=True)
 
@@ -237,7 +297,10 @@ class StateStore:
 
     def clear(self) -> None:
         """Forget everything (an account whose build never finished is built again)."""
-        self._db.executescript("DELETE FROM units; DELETE FROM records; DELETE FROM meta;")
+        self._db.executescript(
+            "DELETE FROM units; DELETE FROM records; DELETE FROM meta; DELETE FROM contents;"
+        )
+        self._stored = set()
 
     def restore(self) -> Restored:
         """Install every stored unit (those another points at first) and moto's random state;
@@ -248,11 +311,21 @@ class StateStore:
             raise StateError(self.path, exc) from exc
 
     def _restore(self) -> Restored:
-        rows = self._db.execute("SELECT service, account, region, blob, refs FROM units").fetchall()
+        db = self._db
+        # S3 contents no unit holds any more (deleted objects) go first.
+        referenced = set()
+        for (digests,) in db.execute("SELECT digests FROM units"):
+            referenced.update(json.loads(digests))
+        self._stored = {digest for (digest,) in db.execute("SELECT digest FROM contents")}
+        db.executemany(
+            "DELETE FROM contents WHERE digest = ?", [(d,) for d in self._stored - referenced]
+        )
+        self._stored &= referenced
+        rows = db.execute("SELECT service, account, region, blob, refs FROM units").fetchall()
         # A unit that points at others is loaded after them, so it gets the restored ones.
         rows.sort(key=lambda row: row[4] != "[]")
         for service, account, region, blob, _refs in rows:
-            install_unit((service, account, region), blob)
+            install_unit((service, account, region), blob, self._content)
         state = self._db.execute("SELECT value FROM meta WHERE key = 'random'").fetchone()
         if state:
             mock_random.setstate(pickle.loads(state[0]))
@@ -264,6 +337,12 @@ class StateStore:
         ]
         top = self._db.execute("SELECT max(seq) FROM records").fetchone()[0] or 0
         return Restored(units=len(rows), records=records, seq=top)
+
+    def _content(self, digest: str) -> bytes:
+        row = self._db.execute("SELECT value FROM contents WHERE digest = ?", (digest,)).fetchone()
+        if row is None:
+            raise pickle.UnpicklingError(f"no stored content {digest}")
+        return row[0]
 
     # -- the committer -------------------------------------------------------------------------
     def start(self) -> None:
@@ -328,7 +407,7 @@ class StateStore:
 
     def _commit(self, batch: _Batch) -> None:
         started = time.perf_counter()
-        blobs: dict[UnitKey, tuple[bytes, set[UnitKey]]] = {}
+        dumped: dict[UnitKey, Dumped] = {}
         everything = ALL in batch.services
         if batch.services:
             wanted = _wanted(batch.services)
@@ -337,16 +416,21 @@ class StateStore:
                 keys = {id(backend): key for key, backend in present.items()}
                 for key, backend in present.items():
                     if everything or wanted(key):
-                        blobs[key] = dump_unit(backend, keys)
+                        dumped[key] = dump_unit(backend, keys, self._stored)
                 rng = pickle.dumps(mock_random.getstate())
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             if everything:
                 db.execute("DELETE FROM units")
+            new = {d: v for unit in dumped.values() for d, v in unit.blobs.items()}
+            db.executemany("INSERT OR IGNORE INTO contents VALUES (?, ?)", new.items())
             db.executemany(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?)",
-                [(*key, blob, json.dumps(sorted(refs))) for key, (blob, refs) in blobs.items()],
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (*key, u.blob, json.dumps(sorted(u.refs)), json.dumps(sorted(u.digests)))
+                    for key, u in dumped.items()
+                ],
             )
             if batch.services:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('random', ?)", (rng,))
@@ -359,8 +443,9 @@ class StateStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._stored.update(new)
         self.stats["commits"] += 1
-        self.stats["units_written"] += len(blobs)
+        self.stats["units_written"] += len(dumped)
         self.stats["last_commit_ms"] = round((time.perf_counter() - started) * 1000, 2)
 
 
