@@ -28,6 +28,7 @@ __all__ = ["SplunkApp", "build"]
 EVENTS_DB = "events.duckdb"
 SAVED_SEARCHES = "saved_searches.json"
 APPS = "apps.json"
+USERS = "users.json"
 
 
 def search_runner(store: EventStore):
@@ -90,7 +91,7 @@ def build(config: Config, web_url: str) -> SplunkApp:
     store.add_listeners.append(alerting.on_events)
     known_indexes = KnownIndexes(store)
     web = Web()
-    auth = Auth(config.username, config.password, token=config.token)
+    auth = Auth(config.username, config.password, token=config.token, users_file=state / USERS)
     access_log = AccessLog(store)
     api = Splunkd(
         store, saved, jobs, auth, state_dir=state, routes=ROUTES, known_indexes=known_indexes,

@@ -360,3 +360,46 @@ def test_the_toolkit_connects_over_https_when_splunk_url_says_so(splunkd):
     assert service.scheme == "https"
     frame = toolkit.search("| makeresults count=2", service=service)
     assert len(frame) == 2
+
+
+# -- users ---------------------------------------------------------------------------------------
+def test_a_user_made_over_rest_logs_in_and_is_removed(splunkd, service):
+    name = unique("user")
+    service.users.create(username=name, password="pass-word-1", roles=["user"])
+    assert name in service.users
+    assert service.users[name]["roles"] == ["user"]
+    own = splunkd.connect(username=name, password="pass-word-1")
+    assert own.macros.create(unique("mine"), 'eval mine="1"').name
+    service.users.delete(name)
+    assert name not in service.users
+    assert _status(lambda: own.get("apps/local")) == 401  # their sessions went with them
+    with pytest.raises(binding.AuthenticationError):
+        splunkd.connect(username=name, password="pass-word-1")
+
+
+def test_bad_users_are_refused_and_nothing_is_made(service):
+    name = unique("user")
+    assert _status(lambda: service.users.create(name, "pw", roles=["emperor"])) == 400
+    assert name not in service.users
+    assert _status(lambda: service.post("authentication/users", name=name, roles="user")) == 400
+    assert name not in service.users
+    service.users.create(name, "pw", roles="user")
+    assert _status(lambda: service.users.create(name, "pw", roles="user")) == 409
+    service.users.delete(name)
+    with pytest.raises(KeyError):  # splunklib's answer to a 404 on delete
+        service.users.delete(name)
+    assert _status(lambda: service.delete("authentication/users/admin")) == 400
+
+
+# -- fired alerts ----------------------------------------------------------------------------------
+def test_a_deleted_saved_search_takes_its_fired_alerts_with_it(service):
+    name = unique("alert")
+    saved = service.saved_searches.create(
+        name, "| makeresults count=1", alert_type="always", **{"alert.track": "1"},
+        is_scheduled="1", cron_schedule="0 0 1 1 *",
+    )  # fmt: skip
+    saved.dispatch(trigger_actions=1)
+    assert _eventually(lambda: saved.refresh().alert_count == 1)
+    assert name in service.fired_alerts
+    service.saved_searches.delete(name)
+    assert name not in service.fired_alerts

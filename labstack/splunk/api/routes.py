@@ -16,6 +16,7 @@ from labstack.splunk.api import (
     saved_searches,
     search_jobs,
     server,
+    users,
 )
 from labstack.splunk.api.core import Route
 
@@ -26,6 +27,10 @@ ROUTES: tuple[Route, ...] = (
     Route("auth/login", POST, server.login),
     Route("authentication/httpauth-tokens/{token}", DELETE, server.logout),
     Route("authentication/current-context", GET, server.current_context),
+    Route("authentication/users", GET, users.list_users),
+    Route("authentication/users", POST, users.create_user),
+    Route("authentication/users/{name}", GET, users.get_user),
+    Route("authentication/users/{name}", DELETE, users.delete_user),
     Route("server/info", GET, server.server_info),
     Route("server/health/splunkd", GET, server.server_health),
     Route("server/settings", GET, server.get_settings),

@@ -122,6 +122,9 @@ def enable_saved(api: Splunkd, call: Call) -> Response:
 def delete_saved(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
     api.saved.delete(saved.name)
+    if api.alerting is not None:  # its fired alerts go with it, as on splunkd
+        for fired in api.alerting.state.fired(saved.name):
+            api.alerting.state.delete_fired(fired.name)
     return api.feed(call, "savedsearch", [])
 
 
