@@ -6,6 +6,7 @@ activity. Requests are buffered and written once a second (one insert, not one p
 
 >>> log = AccessLog(store)                                      # doctest: +SKIP
 >>> log.record("127.0.0.1", "admin", "GET", "/services/server/info", 200, 1562, "sdk", 0.002)
+... # doctest: +SKIP
 """
 
 from __future__ import annotations

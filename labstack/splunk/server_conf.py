@@ -10,6 +10,7 @@ kept in the state folder (an edit takes effect after a restart, as splunkd says 
 from __future__ import annotations
 
 import json
+import re
 import tempfile  # noqa: F401 - the docstring example
 import threading
 from pathlib import Path
@@ -22,6 +23,8 @@ __all__ = ["ServerSettings"]
 EDITABLE = ("SPLUNK_DB", "enableSplunkWebSSL", "host", "httpport", "mgmtHostPort",
             "minFreeSpace", "pass4SymmKey", "serverName", "sessionTimeout", "startwebserver",
             "trustedIP")  # fmt: skip
+#: Seconds per unit of a ``sessionTimeout`` value.
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: splunkd never shows the secret; it answers with this mask.
 MASK = "********"
 
@@ -40,9 +43,25 @@ class ServerSettings:
             self._edits = {}
 
     def update(self, edits: dict[str, str]) -> None:
+        if "sessionTimeout" in edits and not re.fullmatch(
+            r"\d+\s*[smhd]?", str(edits["sessionTimeout"]).strip().lower()
+        ):
+            raise ValueError(
+                f"sessionTimeout must be a number of seconds, or of minutes, hours or days "
+                f"(30m, 1h, 2d), got '{edits['sessionTimeout']}'"
+            )
         with self._lock:
             self._edits.update({k: v for k, v in edits.items() if k in EDITABLE})
             write_private(self.path, json.dumps(self._edits, indent=1, sort_keys=True))
+
+    def session_timeout(self) -> float | None:
+        """The edited ``sessionTimeout`` in seconds (``90``, ``30m``, ``42h``, ``2d``), or None."""
+        with self._lock:
+            text = str(self._edits.get("sessionTimeout", "")).strip().lower()
+        match = re.fullmatch(r"(\d+)\s*([smhd]?)", text)
+        if not match:
+            return None
+        return int(match.group(1)) * UNITS[match.group(2) or "s"]
 
     def values(self, *, host: str, port: str, home: str, web_ssl: bool = False) -> dict:
         defaults = {

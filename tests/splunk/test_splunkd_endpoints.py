@@ -139,6 +139,7 @@ def test_a_setting_splunkd_does_not_have_is_refused_and_nothing_changes(service)
     before = dict(service.settings.content)
     status = _status(lambda: service.post("server/settings/settings", sessionTimeout="9h", x="1"))
     assert status == 400
+    assert _status(lambda: service.settings.update(sessionTimeout="a while")) == 400
     assert service.settings.refresh().content["sessionTimeout"] == before["sessionTimeout"]
 
 

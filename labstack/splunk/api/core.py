@@ -230,6 +230,7 @@ class Splunkd:
         self.lookup_staging = self.state_dir / "lookup_tmp"
         self.messages = Messages()
         self.settings = ServerSettings(self.state_dir / SERVER_SETTINGS)
+        auth.session_timeout = self.settings.session_timeout() or auth.session_timeout
         self.index_conf = IndexConf(self.state_dir / INDEX_CONF)
         self.macro_meta = KnowledgeMeta(self.state_dir / MACRO_META)
         for name in BUILT_IN:  # splunkd's own indexes are always there
@@ -238,9 +239,11 @@ class Splunkd:
 
     def restart(self) -> None:
         """What a client sees of splunkd restarting: every session ends and the bulletin
-        board is cleared (``restart_required`` with it); indexes, events, saved searches and
+        board is cleared (``restart_required`` with it); an edited ``sessionTimeout`` takes
+        effect; indexes, events, saved searches and
         jobs are stored and stay. The process itself keeps running (it has no supervisor)."""
         self.auth.end_sessions()
+        self.auth.session_timeout = self.settings.session_timeout() or self.auth.session_timeout
         self.messages.clear()
         self.restarts += 1
         log.info("restarted (sessions ended, messages cleared)")

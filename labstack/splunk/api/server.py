@@ -127,7 +127,10 @@ def update_settings(api: Splunkd, call: Call) -> Response:
     unknown = sorted(set(given) - set(api.settings.editable))
     if unknown:
         raise ApiError(400, f'Argument "{unknown[0]}" is not supported by this handler.')
-    api.settings.update(given)
+    try:
+        api.settings.update(given)
+    except ValueError as exc:
+        raise ApiError(400, f"In handler 'server-settings': {exc}") from None
     api.messages.post("restart_required", RESTART_MESSAGE, "warn")
     return api.feed(call, "settings", [_settings_entity(api, call)])
 
