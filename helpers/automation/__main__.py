@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 automation.expire_approvals()
                 automation.respond_overdue()
                 service.inbox.prune()
+                automation.store.prune_sightings()
             except Exception:
                 log.exception("periodic upkeep failed")
 

@@ -37,6 +37,10 @@ __all__ = ["Received", "Store"]
 #: Evidence rows kept per incident (the newest); the ticket has every "seen again" comment.
 MAX_EVIDENCE = 20
 
+#: How long the store remembers an alert's ``sid``, so that a repeat of it adds nothing: a week,
+#: beyond any retry of Splunk's webhook outbox and the dead-letter replays of a workshop.
+SIGHTINGS_KEPT = 7 * 86400
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
     dedup_key TEXT PRIMARY KEY,
@@ -175,6 +179,15 @@ class Store:
             if row["slack_ts"]:
                 self._note(key, "slack", f"Seen again: {incident.summary}", {})
             return Received(key, False, True, reopened, state)
+
+    def prune_sightings(self, older_than: float = SIGHTINGS_KEPT) -> int:
+        """Forget which alerts (by Splunk ``sid``) were seen more than ``older_than`` seconds
+        ago; returns how many. An alert delivered again after that (a replayed dead letter of
+        last month) counts as a new sighting of its incident, which is then only seen again."""
+        with self._tx() as db:
+            return db.execute(
+                "DELETE FROM sightings WHERE at < ?", (self.clock() - older_than,)
+            ).rowcount
 
     def _state(self, key: str) -> str | None:
         row = self._db.execute("SELECT state FROM incidents WHERE dedup_key = ?", (key,))

@@ -33,6 +33,20 @@ def test_the_same_alert_twice_adds_nothing_and_a_new_one_is_seen_again(store):
     assert len(store.incident(key).evidence) == 2
 
 
+def test_sightings_older_than_a_week_are_forgotten(tmp_path):
+    now = [1_800_000_000.0]
+    store = Store(tmp_path / "a.sqlite", clock=lambda: now[0])
+    store.receive(_incident(), sid="old")
+    now[0] += 3 * 86400
+    store.receive(_incident(actor="mallory"), sid="recent")
+    now[0] += 5 * 86400  # "old" is 8 days old, "recent" 5
+    assert store.prune_sightings() == 1
+    assert store.prune_sightings() == 0
+    assert not store.receive(_incident(actor="mallory"), sid="recent").new_evidence
+    assert store.receive(_incident(), sid="old").new_evidence  # seen as a new sighting
+    store.close()
+
+
 def test_steps_follow_the_lifecycle_and_owe_notes(store):
     key = _incident().dedup_key
     store.receive(_incident(), sid="a")
