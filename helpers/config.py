@@ -23,7 +23,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     AWSSecretsManagerSettingsSource,
     BaseSettings,
@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     jira_team_owners: dict[str, str] = {}
     jira_dedup_field: str = "Dedup Key"
     jira_issue_type: str = "Task"
+    #: A ticket resolved this many days ago or less is reopened when its incident fires again
+    #: (0: always open a new ticket).
+    jira_reopen_days: int = Field(default=7, ge=0)
     jira_webhook_secret: SecretStr | None = None
 
     # Slack

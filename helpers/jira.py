@@ -212,9 +212,10 @@ def describe(incident: Any) -> str:
     return "\n".join(parts)
 
 
-def _repeat_comment(incident: Incident) -> str:
+def _repeat_comment(incident: Incident, reopened: bool = False) -> str:
     facts = ", ".join(f"{k}: {v}" for k, v in _facts(incident) if k in ("Actor", "Event time"))
-    text = "The detection fired again for this incident" + (f" ({facts})." if facts else ".")
+    text = "The detection fired again for this incident" + (f" ({facts})" if facts else "")
+    text += "; the ticket is reopened." if reopened else "."
     evidence = _evidence(incident)
     return text + ("\n\n" + evidence if evidence else "")
 
@@ -255,6 +256,24 @@ def open_incidents(
     Text custom fields only support ``~`` in JQL, so this searches for the key's words as a
     phrase and keeps exact matches.
     """
+    return _incidents(key, client, settings, field, f"{OPEN_JQL} ORDER BY created ASC")
+
+
+def recently_resolved_incident(
+    key: str, client: JIRA, settings: Settings | None = None, field: str | None = None
+) -> Issue | None:
+    """The ticket with this dedup key resolved most recently, within ``JIRA_REOPEN_DAYS``."""
+    settings = settings or get_settings()
+    if settings.jira_reopen_days <= 0:
+        return None
+    done = f"statusCategory = Done AND resolved >= -{settings.jira_reopen_days}d"
+    found = _incidents(key, client, settings, field, f"{done} ORDER BY resolved DESC")
+    return found[0] if found else None
+
+
+def _incidents(
+    key: str, client: JIRA, settings: Settings | None, field: str | None, status: str
+) -> list[Issue]:
     settings = settings or get_settings()
     project = settings.require("jira_project", "the Jira project key")
     fid = field or field_id(client, settings.jira_dedup_field)
@@ -266,7 +285,7 @@ def open_incidents(
         clause = f'{clause_name} ~ "{_quote(phrase)}"'
     else:
         clause = f"{clause_name} is not EMPTY"
-    jql = f'project = "{_quote(project)}" AND {clause} AND {OPEN_JQL} ORDER BY created ASC'
+    jql = f'project = "{_quote(project)}" AND {clause} AND {status}'
     return [
         i
         for i in search(jql, client=client, max_results=100)
@@ -314,6 +333,15 @@ def _open_or_update(
         by_name = _fields_by_name(client)
         dedup_id = field_id(client, settings.jira_dedup_field, by_name)
         existing = find_open_incident(key, client, settings, dedup_id)
+        if existing is None:
+            # The same incident, resolved lately, fires again: its ticket is reopened (as the
+            # automation server reopens its incident) rather than a second one opened, whether
+            # or not the caller remembers the ticket (a Lambda does not).
+            existing = recently_resolved_incident(key, client, settings, dedup_id)
+            if existing is not None:
+                transition(existing.key, "To Do", client=client)
+                client.add_comment(existing.key, _repeat_comment(incident, reopened=True))
+                return Ticket(existing.key, ticket_url(existing.key, settings), False, existing)
         if existing is not None:
             if repeat_comment:
                 client.add_comment(existing.key, _repeat_comment(incident))

@@ -66,13 +66,33 @@ def test_same_incident_twice_is_one_ticket_with_a_comment(jira):
     assert "PutBucketAcl" in f.description and "203.0.113.7" in f.description
 
 
-def test_a_closed_ticket_is_not_reused(jira):
+def test_a_recently_resolved_ticket_is_reopened_not_duplicated(jira):
+    """As the automation server reopens its incident, so does a caller with no memory of the
+    ticket (the Lambda): the same ticket goes back to To Do with a comment."""
     alert = incident(severity="critical")
     first = helper.open_or_update_incident(alert, client=jira)
     assert first.issue.fields.priority.name == "Highest"
     assert helper.transition(first.key, "Done", client=jira) == "Done"
     again = helper.open_or_update_incident(alert, client=jira)
+    assert not again.created and again.key == first.key
+    assert jira.issue(first.key).fields.status.name == "To Do"
+    assert "the ticket is reopened" in jira.comments(first.key)[-1].body
+    # Open again, it is simply found (and commented on), as any open ticket.
+    assert helper.open_or_update_incident(alert, client=jira).key == first.key
+
+
+def test_with_no_reopen_window_a_resolved_ticket_is_not_reused(jira):
+    alert = incident(severity="critical")
+    settings = Settings(jira_reopen_days=0)
+    first = helper.open_or_update_incident(alert, client=jira, settings=settings)
+    helper.transition(first.key, "Done", client=jira)
+    again = helper.open_or_update_incident(alert, client=jira, settings=settings)
     assert again.created and again.key != first.key
+
+
+def test_a_negative_reopen_window_is_refused():
+    with pytest.raises(ValueError, match="jira_reopen_days"):
+        Settings(jira_reopen_days=-1)
 
 
 def test_similar_keys_do_not_collide(jira):
