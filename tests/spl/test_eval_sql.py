@@ -45,6 +45,8 @@ SQL_EXPRESSIONS = [
     'match(a, "(^|,)b(,|$)")', 'replace(a, "^a", "X")', 'replace(a, "b", "-")',
     'replace(a, "^[a-z]+", "")', 'cidrmatch("10.0.0.0/8", a)', 'cidrmatch("::1/128", a)',
     'a IN ("3", "abc", 4)', 'in(a, "x")', 'NOT (cidrmatch("10.0.0.0/8", a) OR a = "8.8.8.8")',
+    'cidrmatch("0.0.0.0/0", a)', 'cidrmatch("fe80::/10", a)', 'cidrmatch("bogus", a)',
+    "cidrmatch(b, a)", 'cidrmatch("10.0.0.0/8", n)',
     # conversion, multivalue, math, time
     "tonumber(a)", "tostring(n)", "tostring(a)", "tostring(a = b)", "mvcount(a)",
     "mvindex(a, 0)", "mvindex(a, -1)", 'split(a, ",")', 'mvjoin(a, ";")',
@@ -66,7 +68,8 @@ PYTHON_ONLY = [
 ]
 VALUES = ["", "0", "3", " 42 ", "1e3", "1_000", "inf", "-2.5", "007", "abc", "ABC", "ab",
           "bab", "ß", "İx", "10.1.2.3", "8.8.8.8", "::1", "a,b", "x\n", "b\n", "5.", ".5",
-          "٣", "1e999"]  # fmt: skip
+          "٣", "1e999", "01.2.3.4", "10.255.255.255", " 10.0.0.1", "255.255.255.255",
+          "10.0.0.0/8", "fe80::1"]  # fmt: skip
 
 scalar = st.one_of(st.none(), st.sampled_from(VALUES))
 multivalue = st.lists(st.sampled_from(VALUES), min_size=2, max_size=3)

@@ -41,7 +41,7 @@ class BatchStore(EventStore):
 
     Each JSON event is parsed once per batch for every search: the single-value fields the
     real-time searches read from JSON (they note them, see ``Relation.wanted``) are extracted
-    into one list column as the batch is stored, so each search reads that, not the document.
+    into columns as the batch is stored, so each search reads those, not the document.
     A field is extracted from the batch after the one in which a search first read it.
 
     Not thread-safe for concurrent batches: one real-time worker owns it.
@@ -57,8 +57,7 @@ class BatchStore(EventStore):
         self._sql("SET GLOBAL TimeZone = 'UTC'")
         for statement in SETUP:
             self._sql(statement.replace("TEMP MACRO", "MACRO"))
-        self._sql("CREATE TABLE events_schema AS SELECT *, CAST(NULL AS VARCHAR[]) AS __hot "
-                  "FROM events LIMIT 0")  # fmt: skip
+        self._sql("CREATE TABLE events_schema AS SELECT * FROM events LIMIT 0")
 
     def _setup(self, cursor) -> None:
         """Nothing: the macros and the time zone are the database's."""
@@ -76,10 +75,11 @@ class BatchStore(EventStore):
             # read them only from the few events their other conditions keep.
             names = sorted(n for n in self._wanted if "{}" not in n)
             if names != list(self._columns):
-                self._columns = {n: f"__hot[{i}]" for i, n in enumerate(names, 1)}
+                self._columns = {n: f"__h{i}" for i, n in enumerate(names)}
             self._sql("DROP TABLE IF EXISTS events")
             if frame is None:
-                self._sql(self._create("SELECT * FROM events_schema"))
+                extra = "".join(f", CAST(NULL AS VARCHAR) AS {c}" for c in self._columns.values())
+                self._sql(self._create(f"SELECT *{extra} FROM events_schema"))
                 return 0
             frame["__seq"] = range(len(frame))
             self._con.register("incoming", frame)
@@ -114,11 +114,15 @@ class BatchStore(EventStore):
             test = "left(ltrim(_raw), 1) = '{' AND __hot IS NOT NULL"
         else:
             hot, test = "CAST(NULL AS VARCHAR[])", "left(ltrim(_raw), 1) = '{' AND json_valid(_raw)"
+        # One column per field, so that each search reads only the fields it needs.
+        columns = "".join(
+            f", CASE WHEN is_json THEN __hot[{i}] END AS {c}"
+            for i, c in enumerate(self._columns.values(), 1)
+        )
         return (
             'SELECT _time, "index", sourcetype, source, host, '
             "CASE WHEN is_json THEN _raw END AS __doc, "
-            "CASE WHEN NOT is_json THEN _raw END AS __text, __seq, "
-            "CASE WHEN is_json THEN __hot END AS __hot "
+            f"CASE WHEN NOT is_json THEN _raw END AS __text, __seq{columns} "
             f"FROM (SELECT *, coalesce({test}, FALSE) AS is_json "
             f"FROM (SELECT *, CASE WHEN left(ltrim(_raw), 1) = '{{' THEN {hot} END AS __hot "
             "FROM incoming))"

@@ -26,12 +26,13 @@ functions from SQL (:func:`~.sql.register_functions`), so even those agree.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .eval_expr import Node
+from .eval_expr import Node, fields_of
 from .fields import json_path
 from .functions import as_number, compare, like_regex, truth
 from .regexes import re2_pattern
@@ -57,6 +58,7 @@ class Expr:
     sql: str
     kind: str
     const: Any = _MISSING  # the Python value, for literals
+    ipv4: str | None = None  # a column holding the value as an IPv4 number (bind_fields)
 
     @property
     def is_const(self) -> bool:
@@ -315,7 +317,7 @@ def _call(name: str, args: list[Expr], ctx) -> Expr:
         cidr, ip = args
         if LIST in (cidr.kind, ip.kind):
             raise NoSQL
-        return Expr(f"spl_cidrmatch({text(cidr)}, {text(ip)})", BOOL)
+        return _cidrmatch(cidr, ip)
     if name == "in":
         value, options = args[0], args[1:]
         if value.kind == NULL:
@@ -366,18 +368,83 @@ def _call(name: str, args: list[Expr], ctx) -> Expr:
     raise NoSQL
 
 
+def _cidrmatch(cidr: Expr, ip: Expr) -> Expr:
+    """Dotted IPv4 addresses against a literal network in SQL; anything else (IPv6, blanks
+    around the address) through Python's ``ipaddress``, as the Python path does."""
+    address = text(ip)
+    python = f"spl_cidrmatch({text(cidr)}, {address})"
+    if not cidr.is_const or cidr.const is None:
+        return Expr(python, BOOL)
+    try:
+        network = ipaddress.ip_network(to_text(cidr.const), strict=False)
+    except ValueError:  # Python's answer for every address: no match
+        return Expr(f"(CASE WHEN {address} IS NULL THEN NULL ELSE FALSE END)", BOOL)
+    v4 = ip.ipv4 or f"spl_ipv4({address})"
+    if network.version == 4:
+        low, high = int(network.network_address), int(network.broadcast_address)
+        inside = f"{v4} BETWEEN {low} AND {high}"
+    else:
+        inside = "FALSE"  # an IPv4 address is in no IPv6 network
+    return Expr(
+        f"(CASE WHEN {address} IS NULL THEN NULL WHEN {v4} IS NOT NULL THEN {inside} "
+        f"ELSE {python} END)",
+        BOOL,
+    )
+
+
 def _re2_escape(c: str) -> str:
     return "\\" + c if c in "\\.^$|?*+()[]{}" else c
 
 
-def to_sql(node: Node, rel: Relation, ctx) -> Expr:
-    """The expression as SQL over ``rel`` (NoSQL when only the Python path is exact)."""
+def _addresses(node: Node) -> set[str]:
+    """Fields an expression tests with ``cidrmatch``."""
+    found = set().union(*(_addresses(a) for a in node.args)) if node.args else set()
+    if node.kind == "call" and node.value == "cidrmatch" and node.args[1].kind == "field":
+        found.add(node.args[1].value)
+    return found
+
+
+def bind_fields(
+    rel: Relation, nodes, ctx, skip: set[str] = frozenset()
+) -> tuple[Relation, dict[str, Expr]]:
+    """``rel`` with the fields the expressions (a node or a list) read from JSON in hidden
+    columns, read once, and those columns by field name: an expression that names a field five
+    times reads it once, a field tested by seven ``cidrmatch`` calls is parsed as an address
+    once. ``skip``: fields not to bind (an eval's own targets)."""
+    nodes = nodes if isinstance(nodes, list) else [nodes]
+    names = set().union(*(fields_of(n) for n in nodes)) - set(skip)
+    addresses = set().union(*(_addresses(n) for n in nodes))
+    bound, selects = {}, []
+    for name in sorted(names):
+        expr = field_sql(rel, name)
+        if name in rel.kinds or not rel.events:
+            if name not in addresses or expr.kind == LIST:
+                continue
+            column = expr.sql
+        else:
+            column = ctx.unique("__v")
+            selects.append(f"{expr.sql} AS {column}")
+        ipv4 = None
+        if name in addresses and expr.kind != LIST:
+            ipv4 = ctx.unique("__ip")
+            selects.append(f"spl_ipv4({text(Expr(column, expr.kind))}) AS {ipv4}")
+        bound[name] = Expr(column, expr.kind, ipv4=ipv4)
+    if not selects:
+        return rel, bound
+    return rel.wrap(f"SELECT *, {', '.join(selects)} FROM {{rel}}", rel.kinds), bound
+
+
+def to_sql(node: Node, rel: Relation, ctx, bound: dict[str, Expr] | None = None) -> Expr:
+    """The expression as SQL over ``rel`` (NoSQL when only the Python path is exact);
+    ``bound`` fields are read from the columns :func:`bind_fields` made."""
     kind, value = node.kind, node.value
     if kind == "lit":
         return _literal(value)
     if kind == "field":
+        if bound and value in bound:
+            return bound[value]
         return field_sql(rel, value)
-    args = [to_sql(a, rel, ctx) for a in node.args]
+    args = [to_sql(a, rel, ctx, bound) for a in node.args]
     if kind == "logic":
         a, b = (truth_sql(x) for x in args)
         if value == "XOR":

@@ -128,7 +128,7 @@ def event_relation(ctx: Context, search: Search) -> Relation:
     columns, wanted = ctx.store.event_columns() if ctx.store is not None else ({}, None)
     sql = (
         'SELECT _time, "index", sourcetype, source, host, coalesce(__doc, __text) AS _raw, '
-        f"__doc, __seq{', __hot' if columns else ''} FROM events"
+        f"__doc, __seq{''.join(f', {c}' for c in columns.values())} FROM events"
     )
     if where:
         sql += " WHERE " + " AND ".join(where)

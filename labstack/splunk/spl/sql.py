@@ -14,6 +14,7 @@ import functools
 import ipaddress
 
 _BLANKS = "' ' || chr(9) || chr(10) || chr(13)"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 # Numbers as Splunk prints them: 3 not 3.0, 2.5 as 2.5.
 SETUP = [
     "CREATE OR REPLACE TEMP MACRO spl_num(x) AS CASE WHEN x IS NULL THEN NULL "
@@ -27,6 +28,12 @@ SETUP = [
     "CREATE OR REPLACE TEMP MACRO spl_text(x) AS CASE WHEN x IS NULL THEN NULL "
     "WHEN x = trunc(x) AND abs(x) < 1e15 THEN CAST(CAST(x AS BIGINT) AS VARCHAR) "
     "ELSE spl_float_text(x) END",
+    # A dotted IPv4 address as Python's ipaddress reads it (no leading zeros), as a number.
+    "CREATE OR REPLACE TEMP MACRO spl_ipv4(x) AS CASE WHEN regexp_full_match(x, "
+    f"'{_OCTET}(\\.{_OCTET}){{3}}') "
+    "THEN CAST(split_part(x, '.', 1) AS BIGINT) * 16777216 + CAST(split_part(x, '.', 2) AS BIGINT) "
+    "* 65536 + CAST(split_part(x, '.', 3) AS BIGINT) * 256 + CAST(split_part(x, '.', 4) AS BIGINT) "
+    "END",
     # A JSON field as the Python path extracts it: objects and arrays are not values.
     "CREATE OR REPLACE TEMP MACRO spl_scalar(v, doc, path) AS CASE "
     "WHEN (starts_with(v, '{') OR starts_with(v, '[')) "

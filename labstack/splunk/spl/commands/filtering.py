@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from ..eval_expr import fields_of, parse_eval, to_python
-from ..eval_sql import BOOL, NULL, NoSQL, to_sql, truth_sql
+from ..eval_sql import BOOL, NULL, NoSQL, bind_fields, to_sql, truth_sql
 from ..functions import truth
 from ..lexer import read_quoted
 from ..relation import LIST, NUM, STR, Context, Relation, Rows
@@ -38,10 +38,11 @@ class Where(Command):
 
     def sql(self, rel: Relation, ctx: Context) -> Relation | None:
         try:
-            test = truth_sql(to_sql(self.node, rel, ctx))
+            source, bound = bind_fields(rel, self.node, ctx)
+            test = truth_sql(to_sql(self.node, source, ctx, bound))
         except NoSQL:
             return None  # the Python path: run()
-        return rel.wrap(f"SELECT * FROM {{rel}} WHERE coalesce({test}, FALSE)", rel.kinds)
+        return source.wrap(f"SELECT * FROM {{rel}} WHERE coalesce({test}, FALSE)", rel.kinds)
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         return Rows([r for r in rows.rows if truth(self.expr(r, ctx)) is True], rows.fields)
@@ -89,11 +90,13 @@ class Eval(Command):
     def sql(self, rel: Relation, ctx: Context) -> Relation | None:
         """Each assignment as a column over the previous ones, when all of them have SQL."""
         group: list[tuple[str, str, str]] = []  # assignments that share one SELECT
+        targets = {t for t, _ in self.nodes}
         try:
+            rel, bound = bind_fields(rel, [n for _, n in self.nodes], ctx, skip=targets)
             for target, node in self.nodes:
                 if any(t == target or t in fields_of(node) for t, _, _ in group):
                     rel, group = rel.with_columns(group), []  # it reads an earlier one
-                expr = to_sql(node, rel, ctx)
+                expr = to_sql(node, rel, ctx, bound)
                 if expr.kind == BOOL:
                     raise NoSQL  # Python says whether a boolean is really assigned
                 kind = expr.kind if expr.kind in (NUM, LIST) else STR
