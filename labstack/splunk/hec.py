@@ -50,6 +50,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 _decode = json.JSONDecoder().raw_decode
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _META = ("host", "source", "sourcetype", "index")
+_META_KEYS = frozenset(_META)
 
 # Splunk's HEC status texts and codes.
 SUCCESS = (200, 0, "Success")
@@ -130,16 +131,23 @@ def _compact(event) -> str:
 
 
 def _parse_lines(data: bytes, defaults: Defaults) -> list[dict] | None:
-    """One JSON object per line; None when the general parser must decide."""
+    """One JSON object per line; None when the general parser must decide.
+
+    The hot path of HEC: each line is parsed once and its envelope read in one pass over its
+    keys; anything unusual (a time that is not a plain number in range, metadata that is not a
+    string, indexed fields) leaves the row to ``_apply_envelope``'s checks, and anything invalid
+    to the general parser, which names the bad event.
+    """
     events = []
-    loads, compact, now = orjson.loads, _compact, defaults.now
+    append, loads, compact = events.append, orjson.loads, _compact
     base = {
-        "_time": now,
+        "_time": defaults.now,
         "index": defaults.index,
         "sourcetype": defaults.sourcetype,
         "source": defaults.source,
         "host": defaults.host,
     }
+    meta, low, high = _META_KEYS, MIN_TIME, MAX_TIME
     for line in data.split(b"\n"):
         if not line or line.isspace():
             continue
@@ -150,16 +158,32 @@ def _parse_lines(data: bytes, defaults: Defaults) -> list[dict] | None:
         if type(obj) is not dict:
             return None
         event = obj.get("event")
-        if event is None or (type(event) is str and not event.strip()):
+        kind = type(event)
+        if event is None or (kind is str and not event.strip()):
             return None
         row = base.copy()
-        row["_raw"] = event if type(event) is str else compact(event)
-        if len(obj) > 1:
-            try:
+        row["_raw"] = event if kind is str else compact(event)
+        for key, value in obj.items():
+            if key in meta:
+                if type(value) is str:
+                    if value:
+                        row[key] = value
+                    continue
+                if value is None:
+                    continue
+            elif key == "time":
+                kind = type(value)
+                if (kind is float or kind is int) and low <= value <= high:
+                    row["_time"] = value if kind is float else float(value)
+                    continue
+            elif key != "fields":
+                continue
+            try:  # the unusual: numeric text as time, indexed fields, or an error to name
                 _apply_envelope(row, obj, len(events))
             except HecError:
                 return None
-        events.append(row)
+            break
+        append(row)
     return events or None
 
 
