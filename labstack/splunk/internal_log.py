@@ -1,5 +1,6 @@
 """splunkd's own log in its own index: every management API request becomes an event in
-``_internal`` (sourcetype ``splunkd_access``), as splunkd indexes ``splunkd_access.log``.
+``_internal`` (sourcetype ``splunkd_access``), as splunkd indexes ``splunkd_access.log``, and
+so do the server's own messages (sourcetype ``splunkd``: its start, its restarts).
 
 So ``search index=_internal`` finds what it finds on any Splunk: the server's own recent
 activity. Requests are buffered and written once a second (one insert, not one per request).
@@ -22,7 +23,9 @@ INDEX = "_internal"
 SOURCETYPE = "splunkd_access"
 SOURCE = "$SPLUNK_HOME/var/log/splunk/splunkd_access.log"
 #: Seconds between writes of the buffered lines.
-FLUSH_EVERY = 1.0
+FLUSH_EVERY = 0.5
+SPLUNKD_SOURCETYPE = "splunkd"
+SPLUNKD_SOURCE = "$SPLUNK_HOME/var/log/splunk/splunkd.log"
 #: Lines kept waiting at most (a burst beyond it is dropped, oldest first, not held in memory).
 MAX_BUFFER = 10_000
 
@@ -54,12 +57,25 @@ class AccessLog:
             self._pending.append(event)
             del self._pending[:-MAX_BUFFER]
 
+    def message(self, level: str, component: str, text: str) -> None:
+        """One line of splunkd.log (``INFO  loader - Splunkd starting``)."""
+        now = time.time()
+        stamp = datetime.fromtimestamp(now, UTC).strftime("%m-%d-%Y %H:%M:%S.%f")[:-3]
+        raw = f"{stamp} +0000 {level.upper():<5} {component} - {text}"
+        event = {"_time": now, "index": INDEX, "sourcetype": SPLUNKD_SOURCETYPE,
+                 "source": SPLUNKD_SOURCE, "host": self.host, "_raw": raw}  # fmt: skip
+        with self._lock:
+            self._pending.append(event)
+            del self._pending[:-MAX_BUFFER]
+
     def flush(self) -> int:
         with self._lock:
             events, self._pending = self._pending, []
         return self.store.add(events) if events else 0
 
     def start(self) -> None:
+        self.message("INFO", "loader", "Splunkd starting (the lab's Splunk-compatible server).")
+        self.flush()
         self._thread = threading.Thread(target=self._loop, name="internal-log", daemon=True)
         self._thread.start()
 

@@ -215,6 +215,7 @@ def test_internal_holds_splunkds_access_log_and_index_star_leaves_it_out(service
     [row] = found("search index=_internal sourcetype=splunkd_access apps | head 1 | table _raw")
     assert '"GET /services/apps/local' in row["_raw"]
     assert found("search index=* sourcetype=splunkd_access | head 1") == []
+    assert found("search index=_internal sourcetype=splunkd loader starting")  # its start
 
 
 def test_export_of_nothing_still_ends_with_a_last_row(service):

@@ -246,6 +246,8 @@ class Splunkd:
         self.auth.session_timeout = self.settings.session_timeout() or self.auth.session_timeout
         self.messages.clear()
         self.restarts += 1
+        if self.access_log is not None:
+            self.access_log.message("INFO", "loader", "Splunkd restarted.")
         log.info("restarted (sessions ended, messages cleared)")
 
     def indexes_changed(self) -> None:
