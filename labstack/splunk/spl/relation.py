@@ -100,6 +100,17 @@ class Relation:
         select = f"SELECT *, {expr} AS {ident(name)} FROM {{rel}}"
         return self.wrap(select, {**self.kinds, name: kind}, added=(*self.added, name))
 
+    def reading(self, wanted: set | None) -> Relation:
+        """This relation noting the JSON fields it reads in ``wanted`` (None: nowhere).
+
+        What a command reads after the search's filters (eval's inputs, the table's fields)
+        is read from few events; the store extracts in advance only what filters read."""
+        if wanted is self.wanted:
+            return self
+        return Relation(
+            self.sql, self.kinds, self.order, self.events, self.added, self.columns, wanted
+        )
+
     def with_columns(self, columns: list[tuple[str, str, str]]) -> Relation:
         """This relation with fields set to expressions over its columns, in one SELECT:
         ``columns`` are ``(name, expr, kind)`` and none reads another."""

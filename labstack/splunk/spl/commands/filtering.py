@@ -91,6 +91,7 @@ class Eval(Command):
         """Each assignment as a column over the previous ones, when all of them have SQL."""
         group: list[tuple[str, str, str]] = []  # assignments that share one SELECT
         targets = {t for t, _ in self.nodes}
+        wanted, rel = rel.wanted, rel.reading(None)  # eval reads from the events kept
         try:
             rel, bound = bind_fields(rel, [n for _, n in self.nodes], ctx, skip=targets)
             for target, node in self.nodes:
@@ -104,7 +105,7 @@ class Eval(Command):
                 group.append((target, sql, kind))
         except NoSQL:
             return None
-        return rel.with_columns(group)
+        return rel.with_columns(group).reading(wanted)
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         for row in rows.rows:

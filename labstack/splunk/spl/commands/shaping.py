@@ -47,7 +47,8 @@ class Table(Command):
     def sql(self, rel: Relation, ctx: Context) -> Relation | None:
         if any("*" in p for p in self.patterns):
             return None  # the names wildcards match are known only once events are read
-        return project(rel, {n: rel.field(n) for n in dict.fromkeys(self.patterns)})
+        reader = rel.reading(None)  # the table's fields come from the few events kept
+        return project(rel, {n: reader.field(n) for n in dict.fromkeys(self.patterns)})
 
     def run(self, rows: Rows, ctx: Context) -> Rows:
         fields = matching(self.patterns, rows.fields)
