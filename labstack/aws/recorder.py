@@ -106,6 +106,11 @@ class Recorder:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether records are being made now (a call before ``start`` is recorded later)."""
+        return self._threads[0].is_alive()
+
     def stop(self) -> None:
         self.flush()
         self._stop.set()
