@@ -218,11 +218,13 @@ def with_catalog(payloads: list[bytes], connections: int, tmp: Path, want: int):
             for saved in client.saved_searches:
                 saved.update(**{"alert.suppress": "0"})
             started = time.perf_counter()
-            send_all(service.hec_url, payloads, connections)
+            sending = send_all(service.hec_url, payloads, connections)
             deadline = time.monotonic() + WAIT
             while len(receiver.received) < want and time.monotonic() < deadline:
                 time.sleep(0.01)
             took = time.perf_counter() - started
+            print(f"  (the last HEC request answered after {sending:.1f}s, "
+                  f"the last expected webhook arrived after {took:.1f}s)")  # fmt: skip
             seen: dict[str, Counter] = {}
             for item in list(receiver.received):
                 name = item.payload.get("search_name")

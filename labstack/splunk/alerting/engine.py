@@ -38,7 +38,8 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as _wait_all
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -290,49 +291,70 @@ class Alerting:
             self._batches.put(events)
 
     def _realtime_loop(self) -> None:
-        batch_store = BatchStore(self.store)
+        # Two batch stores, used in turn: the next batch is loaded (its JSON parsed) while the
+        # searches of the previous one still run. Its searches start only once those are done,
+        # so batches fire in order (throttles see the earlier batch's results first).
+        first = BatchStore(self.store)
+        stores = (first, BatchStore(self.store, wanted=first.wanted))
+        running: list[Future] = []
         try:
-            while not self._stop.is_set():
-                events = self._batches.get()
+            for turn in itertools.count():
+                events = self._next_batch()
                 if events is None:
                     return
-                events = list(events)
-                while len(events) < RT_MERGE_EVENTS:  # catch up in one go when behind
-                    try:
-                        more = self._batches.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        return
-                    events.extend(more)
                 started = time.monotonic()
                 try:
-                    self.evaluate_batch(batch_store, events)
+                    stores[turn % 2].replace(events)
+                    _wait(running)
+                    running = self._start_batch(stores[turn % 2])
                 except Exception:
                     log.exception("real-time evaluation failed")
                 took = time.monotonic() - started
                 if took > RT_SLOW and self._batches.qsize():
-                    # Searches that hand many events to Python (where, iplocation...) cost ~0.2 ms
-                    # an event: a bulk load makes real-time alerts late, never lost.
+                    # The catalog's searches run in DuckDB (bench/realtime_bench.py); a search
+                    # that hands many events to Python (spath, rex, a regex RE2 cannot take)
+                    # costs far more: a bulk load makes real-time alerts late, never lost.
                     log.warning(
                         "real-time alerting is behind: %d events took %.1f s, %d batches waiting",
                         len(events), took, self._batches.qsize(),
                     )  # fmt: skip
         finally:
-            batch_store.close()
+            _wait(running)
+            for store in stores:
+                store.close()
+
+    def _next_batch(self) -> list[dict] | None:
+        """The next events to evaluate (several queued batches at once when behind), or None
+        when alerting stops."""
+        events = self._batches.get()
+        if events is None:
+            return None
+        events = list(events)
+        while len(events) < RT_MERGE_EVENTS:  # catch up in one go when behind
+            try:
+                more = self._batches.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                return None
+            events.extend(more)
+        return events
+
+    def _start_batch(self, batch_store: BatchStore) -> list[Future]:
+        """Start every real-time search over the events ``batch_store`` holds."""
+        now = self.clock()
+        return [self._rt_pool.submit(self._realtime_one, batch_store, n, now)
+                for n in list(self._realtime)]  # fmt: skip
 
     def evaluate_batch(self, batch_store: BatchStore, events: list[dict]) -> list[Fired]:
         """Run every real-time search over ``events`` (just indexed) and fire what matches.
 
         The searches run side by side (DuckDB searches in parallel), and each fires as soon as
         its own search is done, so one slow search does not delay the others' actions."""
-        names = list(self._realtime)
-        if not names:
+        if not self._realtime:
             return []
         batch_store.replace(events)
-        now = self.clock()
-        runs = [self._rt_pool.submit(self._realtime_one, batch_store, n, now) for n in names]
-        return [f for run in runs for f in run.result()]
+        return [f for run in self._start_batch(batch_store) for f in run.result()]
 
     def _realtime_one(self, batch_store: BatchStore, name: str, now: float) -> list[Fired]:
         rule = self._rules.get(name)
@@ -439,6 +461,12 @@ class Alerting:
             except ActionError as exc:
                 self._warn_once(trigger.rule.name, str(exc))
         return out
+
+
+def _wait(futures: list[Future]) -> None:
+    """Until every future is done (their errors are logged where they run)."""
+    if futures:
+        _wait_all(futures)
 
 
 def _last_due(cron: str, after: float, until: float) -> float | None:

@@ -47,11 +47,12 @@ class BatchStore(EventStore):
     Not thread-safe for concurrent batches: one real-time worker owns it.
     """
 
-    def __init__(self, main: EventStore):
+    def __init__(self, main: EventStore, wanted: set[str] | None = None):
         super().__init__(None)
         self.main = main
         self._batch_macros: dict | None = None
-        self._wanted: set[str] = set()
+        #: The fields searches read from JSON (another batch store's, to share what it learnt).
+        self.wanted: set[str] = set() if wanted is None else wanted
         self._columns: dict[str, str] = {}
         # The engine's macros once for the whole in-memory database, not once per search.
         self._sql("SET GLOBAL TimeZone = 'UTC'")
@@ -63,7 +64,7 @@ class BatchStore(EventStore):
         """Nothing: the macros and the time zone are the database's."""
 
     def event_columns(self) -> tuple[dict[str, str], set | None]:
-        return self._columns, self._wanted
+        return self._columns, self.wanted
 
     def replace(self, events: list[dict]) -> int:
         """Hold exactly ``events`` (the previous batch is dropped)."""
@@ -73,7 +74,7 @@ class BatchStore(EventStore):
         with self._lock:
             # Multivalue fields stay where they are: each is a parse of its own, and searches
             # read them only from the few events their other conditions keep.
-            names = sorted(n for n in self._wanted if "{}" not in n)
+            names = sorted(n for n in self.wanted if "{}" not in n)
             if names != list(self._columns):
                 self._columns = {n: f"__h{i}" for i, n in enumerate(names)}
             self._sql("DROP TABLE IF EXISTS events")

@@ -1,8 +1,10 @@
 """The two shapes a pipeline's data takes: a DuckDB ``Relation`` (SQL text not yet run) or
 Python ``Rows``; and the run ``Context`` commands share.
 
-Commands that SQL does well (search, stats, top, bin, iplocation) extend the relation; the others
-take materialized rows. Each shape converts into the other when the next command needs it.
+Commands that SQL does well (search, stats, eventstats, streamstats, chart, top, bin, iplocation,
+lookup, and eval/where when their expressions have SQL, see ``eval_sql``) extend the relation;
+the others take materialized rows. Each shape converts into the other when the next command
+needs it.
 """
 
 from __future__ import annotations

@@ -35,9 +35,14 @@ class IpLocation(Command):
     def sql(self, rel: Relation, ctx: Context) -> Relation:
         ip = rel.text(self.field)
         source = rel.with_column("__ip", ip, STR)
-        addresses = ctx.con.execute(
-            f"SELECT DISTINCT __ip FROM ({source.sql}) AS rel WHERE __ip IS NOT NULL"
-        ).fetchall()
+        if rel.events and self.field not in rel.kinds and self.field in rel.columns:
+            # The store extracted the field for the whole batch: its distinct values there are
+            # a superset of the relation's, found without running the relation twice.
+            column = rel.columns[self.field]
+            distinct = f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL"
+        else:
+            distinct = f"SELECT DISTINCT __ip FROM ({source.sql}) AS rel WHERE __ip IS NOT NULL"
+        addresses = ctx.con.execute(distinct).fetchall()
         located = {a: locate(a, self.lang) for (a,) in addresses}
         frame = pd.DataFrame(
             {
@@ -56,6 +61,5 @@ class IpLocation(Command):
         sql = (
             f"SELECT {keep}, {geo} FROM ({source.sql}) AS rel LEFT JOIN {table} AS geo USING (__ip)"
         )
-        return Relation(
-            sql, {**rel.kinds, **dict.fromkeys(self.outputs, STR)}, rel.order, rel.events
-        )
+        kinds = {**rel.kinds, **dict.fromkeys(self.outputs, STR)}
+        return Relation(sql, kinds, rel.order, rel.events, rel.added, rel.columns, rel.wanted)
