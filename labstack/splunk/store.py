@@ -51,6 +51,13 @@ FILE_SETTINGS = ["SET checkpoint_threshold = '1GB'", "SET memory_limit = '1GB'"]
 QUIET_SECONDS_BEFORE_CHECKPOINT = 2.0
 
 
+class Added(list):
+    """The events one ``EventStore.add`` stored, as its listeners get them, with the frame of
+    their columns it built (``frame``; ``__seq`` holds the store's numbers)."""
+
+    frame: pd.DataFrame | None = None
+
+
 def event_frame(events: list[dict]) -> pd.DataFrame:
     """Events as a frame of the event columns; a missing time is now, a missing index main."""
     frame = pd.DataFrame({c: [e.get(c) for e in events] for c in _COLUMNS})
@@ -112,8 +119,11 @@ class EventStore:
                 self._con.unregister("incoming")
             self._seq += len(frame)
             self._checkpoint_when_quiet()
-        for listener in list(self.add_listeners):
-            listener(events)
+        if self.add_listeners:
+            added = Added(events)
+            added.frame = frame  # the columns, built once: the real-time engine reuses them
+            for listener in list(self.add_listeners):
+                listener(added)
         return len(frame)
 
     def _checkpoint_when_quiet(self) -> None:

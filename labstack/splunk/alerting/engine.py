@@ -299,12 +299,12 @@ class Alerting:
         running: list[Future] = []
         try:
             for turn in itertools.count():
-                events = self._next_batch()
-                if events is None:
+                parts = self._next_batch()
+                if parts is None:
                     return
                 started = time.monotonic()
                 try:
-                    stores[turn % 2].replace(events)
+                    stores[turn % 2].replace(parts)
                     _wait(running)
                     running = self._start_batch(stores[turn % 2])
                 except Exception:
@@ -316,29 +316,30 @@ class Alerting:
                     # costs far more: a bulk load makes real-time alerts late, never lost.
                     log.warning(
                         "real-time alerting is behind: %d events took %.1f s, %d batches waiting",
-                        len(events), took, self._batches.qsize(),
+                        sum(map(len, parts)), took, self._batches.qsize(),
                     )  # fmt: skip
         finally:
             _wait(running)
             for store in stores:
                 store.close()
 
-    def _next_batch(self) -> list[dict] | None:
-        """The next events to evaluate (several queued batches at once when behind), or None
-        when alerting stops."""
-        events = self._batches.get()
-        if events is None:
+    def _next_batch(self) -> list[list[dict]] | None:
+        """The next events to evaluate, as the batches the store added (several at once when
+        behind), or None when alerting stops."""
+        first = self._batches.get()
+        if first is None:
             return None
-        events = list(events)
-        while len(events) < RT_MERGE_EVENTS:  # catch up in one go when behind
+        parts, count = [first], len(first)
+        while count < RT_MERGE_EVENTS:  # catch up in one go when behind
             try:
                 more = self._batches.get_nowait()
             except queue.Empty:
                 break
             if more is None:
                 return None
-            events.extend(more)
-        return events
+            parts.append(more)
+            count += len(more)
+        return parts
 
     def _start_batch(self, batch_store: BatchStore) -> list[Future]:
         """Start every real-time search over the events ``batch_store`` holds."""

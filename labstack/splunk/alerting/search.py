@@ -23,6 +23,7 @@ import re
 import time
 
 import duckdb
+import pandas as pd
 
 from labstack.splunk.results import clean_rows
 from labstack.splunk.spl.commands import COMMANDS
@@ -34,6 +35,10 @@ from labstack.splunk.spl.sql import SETUP, lit, register_functions
 from labstack.splunk.store import EventStore, event_frame
 
 __all__ = ["BatchStore", "search_rows"]
+
+#: DuckDB threads per query on a batch: the real-time searches already run side by side (and
+#: the next batch loads meanwhile), so one each; more made a batch slower on a busy laptop.
+BATCH_THREADS = 1
 
 
 class BatchStore(EventStore):
@@ -56,6 +61,7 @@ class BatchStore(EventStore):
         self._columns: dict[str, str] = {}
         # The engine's macros once for the whole in-memory database, not once per search.
         self._sql("SET GLOBAL TimeZone = 'UTC'")
+        self._sql(f"SET threads = {BATCH_THREADS}")
         for statement in SETUP:
             self._sql(statement.replace("TEMP MACRO", "MACRO"))
         self._sql("CREATE TABLE events_schema AS SELECT * FROM events LIMIT 0")
@@ -66,11 +72,13 @@ class BatchStore(EventStore):
     def event_columns(self) -> tuple[dict[str, str], set | None]:
         return self._columns, self.wanted
 
-    def replace(self, events: list[dict]) -> int:
-        """Hold exactly ``events`` (the previous batch is dropped)."""
+    def replace(self, events: list) -> int:
+        """Hold exactly ``events`` (the previous batch is dropped): a list of events, or a
+        list of batches of them; batches the main store's listeners got (``Added``) bring
+        their columns, which are reused."""
         # One read of the macros per batch, not one per search: the main store is busy indexing.
         self._batch_macros = self.main.macros()
-        frame = event_frame(events) if events else None
+        frame = _frame(events)
         with self._lock:
             # Multivalue fields stay where they are: each is a parse of its own, and searches
             # read them only from the few events their other conditions keep.
@@ -82,7 +90,7 @@ class BatchStore(EventStore):
                 extra = "".join(f", CAST(NULL AS VARCHAR) AS {c}" for c in self._columns.values())
                 self._sql(self._create(f"SELECT *{extra} FROM events_schema"))
                 return 0
-            frame["__seq"] = range(len(frame))
+            frame = frame.assign(__seq=range(len(frame)))  # never the main store's frame
             self._con.register("incoming", frame)
             try:
                 self._sql(self._create(self._select()))
@@ -128,6 +136,17 @@ class BatchStore(EventStore):
             f"FROM (SELECT *, CASE WHEN left(ltrim(_raw), 1) = '{{' THEN {hot} END AS __hot "
             "FROM incoming))"
         )
+
+
+def _frame(events: list) -> pd.DataFrame | None:
+    """The batch's columns: the main store's frames when every part brings one."""
+    if not events:
+        return None
+    parts = events if isinstance(events[0], list) else [events]  # batches, or one batch
+    frames = [getattr(p, "frame", None) for p in parts]
+    if any(f is None for f in frames):
+        return event_frame([e for p in parts for e in p])
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _qualified(condition: str) -> str:
