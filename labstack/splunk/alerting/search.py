@@ -82,7 +82,8 @@ class BatchStore(EventStore):
         with self._lock:
             # Multivalue fields stay where they are: each is a parse of its own, and searches
             # read them only from the few events their other conditions keep.
-            names = sorted(n for n in self.wanted if "{}" not in n)
+            # A copy first (one C call): searches of the previous batch may be adding to it.
+            names = sorted(n for n in set(self.wanted) if "{}" not in n)
             if names != list(self._columns):
                 self._columns = {n: f"__h{i}" for i, n in enumerate(names)}
             self._sql("DROP TABLE IF EXISTS events")
