@@ -217,3 +217,92 @@ def test_s3_contents_are_stored_once_by_content_and_come_back(tmp_path):
     BackendDict.reset()
     StateStore(tmp_path / "account.sqlite").restore()  # a restore drops contents nothing holds
     assert db.execute("SELECT count(*) FROM contents").fetchone()[0] == 2
+
+
+# -- the store behind a live endpoint (in-process moto server, Durable in front) ------------------
+
+
+class _NoRecorder:
+    running = False
+
+    def barrier(self) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint(tmp_path, monkeypatch):
+    """An in-process moto server behind ``Durable`` with a store in ``tmp_path``; yields
+    ``(url, store, restart)``; ``restart()`` forgets moto's memory and restores from disk, as a
+    new process would."""
+    from moto.core.base_backend import BackendDict
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    from helpers.runtime.serve import Server
+    from labstack.aws import durable as durable_module
+    from labstack.aws.durable import Durable
+
+    monkeypatch.setattr(durable_module, "_WAIT_SECONDS", 5.0)  # a failing test fails sooner
+    with mock_aws():
+        holder = {"store": StateStore(tmp_path / "account.sqlite")}
+        holder["store"].start()
+        durable = Durable(
+            DomainDispatcherApplication(create_backend_app), holder["store"], _NoRecorder(), "tok"
+        )
+        server = Server(durable, request_handler=MotoRequestHandler, name="aws-test").start()
+
+        def restart() -> StateStore:
+            holder["store"].stop()
+            BackendDict.reset()
+            store = StateStore(tmp_path / "account.sqlite")
+            store.restore()
+            store.start()
+            holder["store"] = durable.store = store
+            return store
+
+        try:
+            yield server.url, holder, restart
+        finally:
+            server.stop()
+            holder["store"].stop()
+
+
+def _aws(url: str, service: str, region: str = "us-east-1", **kw):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="secret",
+        **kw,
+    )
+
+
+def test_kms_keys_are_kept_with_their_key_material(endpoint):
+    """moto's KMS keys hold cryptography key objects (which pickle cannot take): a CreateKey
+    must not stop every later commit, and the key signs and decrypts as before a restart."""
+    url, holder, restart = endpoint
+    kms = _aws(url, "kms")
+    symmetric = kms.create_key(Description="data")["KeyMetadata"]["KeyId"]
+    signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    blob = kms.encrypt(KeyId=symmetric, Plaintext=b"kept")["CiphertextBlob"]
+    public = kms.get_public_key(KeyId=signing["KeyId"])["PublicKey"]
+    kms.tag_resource(KeyId=symmetric, Tags=[{"TagKey": "after", "TagValue": "the keys"}])
+    assert holder["store"].error is None
+
+    restart()
+    kms = _aws(url, "kms")
+    assert kms.list_resource_tags(KeyId=symmetric)["Tags"] == [
+        {"TagKey": "after", "TagValue": "the keys"}
+    ]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"kept"
+    assert kms.get_public_key(KeyId=signing["KeyId"])["PublicKey"] == public
+    signed = kms.sign(KeyId=signing["KeyId"], Message=b"m", SigningAlgorithm="ECDSA_SHA_256")
+    signature = signed["Signature"]
+    assert kms.verify(
+        KeyId=signing["KeyId"], Message=b"m", Signature=signature,
+        SigningAlgorithm="ECDSA_SHA_256",
+    )["SignatureValid"]  # fmt: skip

@@ -38,6 +38,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from moto.core.base_backend import AccountSpecificBackend, BackendDict, BaseBackend
 from moto.moto_api._internal import mock_random
 from moto.s3.models import FakeKey
@@ -166,6 +168,34 @@ def _s3_object(cls, state: dict, digest: str):
     return obj
 
 
+def _private_key(der: bytes):
+    return serialization.load_der_private_key(der, password=None)
+
+
+def _public_key(der: bytes):
+    return serialization.load_der_public_key(der)
+
+
+def _crypto(obj):
+    """A cryptography object (KMS key material, certificates) as its DER bytes: they are
+    Rust objects that pickle cannot take. None for any other of the package's objects."""
+    if hasattr(obj, "private_bytes") and hasattr(obj, "public_key"):
+        der = obj.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return _private_key, (der,)
+    if isinstance(obj, x509.Certificate):
+        return x509.load_der_x509_certificate, (obj.public_bytes(serialization.Encoding.DER),)
+    if hasattr(obj, "public_bytes") and hasattr(obj, "verify"):
+        der = obj.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return _public_key, (der,)
+    return None
+
+
 class _Pickler(pickle.Pickler):
     """Pickles one unit. Other backends it points at are written as references to them, and
     locks, conditions and events as new ones (what waited on them did not survive anyway).
@@ -186,6 +216,10 @@ class _Pickler(pickle.Pickler):
             return fresh, ()
         if kind is FakeKey:
             return self._s3_object(obj)
+        if kind.__module__.startswith("cryptography."):
+            reduced = _crypto(obj)
+            if reduced is not None:
+                return reduced
         if isinstance(obj, BaseBackend) and obj is not self.root:
             key = self.keys.get(id(obj))
             if key is not None:
