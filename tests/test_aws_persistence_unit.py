@@ -281,6 +281,17 @@ def _aws(url: str, service: str, region: str = "us-east-1", **kw):
     )
 
 
+def test_a_backend_a_read_made_is_kept_with_the_ids_it_answered(endpoint):
+    """The first call in a region makes moto's backend there (EC2: a default VPC with random
+    ids), a read included; what the read answered must still be true after a restart."""
+    url, _holder, restart = endpoint
+    before = _aws(url, "ec2", "eu-west-2").describe_vpcs()["Vpcs"]
+    assert before
+    restart()
+    after = _aws(url, "ec2", "eu-west-2").describe_vpcs()["Vpcs"]
+    assert [v["VpcId"] for v in after] == [v["VpcId"] for v in before]
+
+
 def test_kms_keys_are_kept_with_their_key_material(endpoint):
     """moto's KMS keys hold cryptography key objects (which pickle cannot take): a CreateKey
     must not stop every later commit, and the key signs and decrypts as before a restart."""

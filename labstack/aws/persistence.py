@@ -320,6 +320,10 @@ class StateStore:
         self.error: str | None = None
         #: Digests of the S3 contents on disk (filled by ``restore``; new ones after each commit).
         self._stored: set[str] = set()
+        #: The units on disk. One that is not (moto made it for a call, a read included: the
+        #: first call in a region makes that region's backend, with random ids) goes in the
+        #: next commit, whatever that commit was asked for.
+        self._kept: set[UnitKey] = set()
         self.stats = {"commits": 0, "units_written": 0, "last_commit_ms": 0.0}
         self._thread = threading.Thread(target=self._loop, name="state-commit", daemon=True)
 
@@ -335,6 +339,7 @@ class StateStore:
             "DELETE FROM units; DELETE FROM records; DELETE FROM meta; DELETE FROM contents;"
         )
         self._stored = set()
+        self._kept = set()
 
     def restore(self) -> Restored:
         """Install every stored unit (those another points at first) and moto's random state;
@@ -360,6 +365,7 @@ class StateStore:
         rows.sort(key=lambda row: row[4] != "[]")
         for service, account, region, blob, _refs in rows:
             install_unit((service, account, region), blob, self._content)
+        self._kept = {(service, account, region) for service, account, region, *_ in rows}
         state = self._db.execute("SELECT value FROM meta WHERE key = 'random'").fetchone()
         if state:
             mock_random.setstate(pickle.loads(state[0]))
@@ -443,13 +449,13 @@ class StateStore:
         started = time.perf_counter()
         dumped: dict[UnitKey, Dumped] = {}
         everything = ALL in batch.services
-        if batch.services:
+        if batch.services or not self._kept.issuperset(units()):
             wanted = _wanted(batch.services)
             with self.lock.exclusive():
                 present = units()
                 keys = {id(backend): key for key, backend in present.items()}
                 for key, backend in present.items():
-                    if everything or wanted(key):
+                    if everything or wanted(key) or key not in self._kept:
                         dumped[key] = dump_unit(backend, keys, self._stored)
                 rng = pickle.dumps(mock_random.getstate())
         db = self._db
@@ -466,7 +472,7 @@ class StateStore:
                     for key, u in dumped.items()
                 ],
             )
-            if batch.services:
+            if dumped or batch.services:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('random', ?)", (rng,))
             db.executemany(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
@@ -478,6 +484,7 @@ class StateStore:
             db.execute("ROLLBACK")
             raise
         self._stored.update(new)
+        self._kept = set(dumped) if everything else self._kept | set(dumped)
         self.stats["commits"] += 1
         self.stats["units_written"] += len(dumped)
         self.stats["last_commit_ms"] = round((time.perf_counter() - started) * 1000, 2)
