@@ -41,6 +41,7 @@ def _environ(method="POST", service="ec2", region="us-east-1", query="", target=
         (dict(service="sqs", target="AmazonSQS.GetQueueUrl"), ("read", "sqs")),
         (dict(service="sqs", target="AmazonSQS.SendMessage"), ("write", "sqs")),
         (dict(service="sts", form="Action=GetSessionToken"), ("write", "sts")),
+        (dict(service="kms", target="TrentService.DescribeKey"), ("write", "kms")),
         (dict(service="iam", query="Action=ListUsers"), ("read", "iam")),
         (dict(service="s3", method="GET"), ("read", "s3")),
         (dict(service="s3", method="PUT"), ("write", "s3")),
@@ -290,6 +291,17 @@ def test_a_backend_a_read_made_is_kept_with_the_ids_it_answered(endpoint):
     restart()
     after = _aws(url, "ec2", "eu-west-2").describe_vpcs()["Vpcs"]
     assert [v["VpcId"] for v in after] == [v["VpcId"] for v in before]
+
+
+def test_a_read_that_makes_a_kms_managed_key_keeps_it(endpoint):
+    """KMS makes an AWS managed key (alias/aws/...) when one is first named, a DescribeKey
+    included: its id must be the same after a restart."""
+    url, _holder, restart = endpoint
+    kms = _aws(url, "kms")
+    kms.list_keys()  # the region's backend exists before the read that makes the key
+    key = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]
+    restart()
+    assert _aws(url, "kms").describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"] == key
 
 
 def test_kms_keys_are_kept_with_their_key_material(endpoint):

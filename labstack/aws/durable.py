@@ -31,6 +31,9 @@ _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_reque
 _READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Search", "Simulate", "Check")
 #: Named like reads, but moto keeps what they make.
 _WRITING_READS = {"GetSessionToken", "GetFederationToken"}
+#: Services whose reads may make state too: KMS makes an AWS managed key (``alias/aws/s3``...)
+#: the first time any call names it, a ``DescribeKey`` included.
+_WRITING_READ_SERVICES = {"kms"}
 _UNLOCKED_WRITES = {"ReceiveMessage"}
 _WAIT_SECONDS = 30.0
 
@@ -68,7 +71,11 @@ def classify(environ, body: bytes) -> tuple[str, str | None]:
         return ("read" if method in ("GET", "HEAD") else "write"), service
     if name in _UNLOCKED_WRITES:
         return "unlocked", service
-    if name.startswith(_READ_PREFIXES) and name not in _WRITING_READS:
+    if (
+        name.startswith(_READ_PREFIXES)
+        and name not in _WRITING_READS
+        and service not in _WRITING_READ_SERVICES
+    ):
         return "read", service
     return "write", service
 
