@@ -329,3 +329,34 @@ def test_kms_keys_are_kept_with_their_key_material(endpoint):
         KeyId=signing["KeyId"], Message=b"m", Signature=signature,
         SigningAlgorithm="ECDSA_SHA_256",
     )["SignatureValid"]  # fmt: skip
+
+
+def test_a_call_whose_commit_fails_is_not_answered_as_done(endpoint, monkeypatch):
+    """While the state cannot be written (disk full...), a call that changed it must not be
+    answered 2xx: it is not on disk. It is answered as a server error (it may have happened,
+    as when the connection is cut), and the account answers again once commits succeed."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    url, holder, _restart = endpoint
+    store = holder["store"]
+    real = store._commit
+    failing = threading.Event()
+    failing.set()
+
+    def broken(batch):
+        if failing.is_set():
+            raise OSError("disk full")
+        real(batch)
+
+    monkeypatch.setattr(store, "_commit", broken)
+    ec2 = _aws(url, "ec2", config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ClientError) as refused:
+        ec2.create_security_group(GroupName="not-on-disk", Description="test")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] >= 500
+    assert store.error and "disk full" in store.error
+
+    failing.clear()
+    group = ec2.create_security_group(GroupName="on-disk", Description="test")
+    assert group["GroupId"].startswith("sg-")
+    assert store.error is None

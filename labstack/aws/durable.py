@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import re
+from html import escape
 from urllib.parse import parse_qs
 
 from labstack.aws.persistence import ALL, StateStore
@@ -106,8 +107,21 @@ class Durable:
         kind, service = classify(environ, body)
         region = scope(environ)[0]
         guard = self.store.lock.shared() if kind == "write" else contextlib.nullcontext()
+        # The answer is held back until the call is on disk: a call whose commit failed is
+        # answered as a server error, never as done.
+        answer: list = []
+
+        def held(status, headers, exc_info=None):
+            answer[:] = [status, headers]
+            return lambda data: response.append(data)
+
         with guard:
-            response = self.app(environ, start_response)
+            chunks = self.app(environ, held)
+            try:
+                response = list(chunks)
+            finally:
+                if hasattr(chunks, "close"):
+                    chunks.close()
         recorded = environ.get("lab.recorded")
         if recorded is not None and self.recorder.running and not recorded.wait(_WAIT_SECONDS):
             log.error("the CloudTrail record of %s %s was not routed in time", kind, path)
@@ -117,12 +131,17 @@ class Durable:
             changed = [f"{service}@{region}" if region else service]
         else:
             changed = [ALL]  # unsigned: which service it was is moto's guess, so keep all
-        self._commit(changed)
+        if not self._commit(changed) and kind != "read":
+            return _unavailable(environ, start_response, self.store.error)
+        start_response(*answer)
         return response
 
-    def _commit(self, services) -> None:
-        if not self.store.wait(self.store.request(services), _WAIT_SECONDS):
-            log.error("answering before the state is committed: %s", self.store.error)
+    def _commit(self, services) -> bool:
+        ticket = self.store.request(services)
+        if self.store.wait(ticket, _WAIT_SECONDS, through_failures=False):
+            return True
+        log.error("the state is not committed: %s", self.store.error or "not in time")
+        return False
 
     def _admin(self, environ, start_response):
         given = environ.get("HTTP_AUTHORIZATION", "")
@@ -144,3 +163,24 @@ class Durable:
         if environ.get("REQUEST_METHOD") == "POST":
             self._commit([ALL])  # a reset or a seed: the whole account is rewritten
         return response
+
+
+def _unavailable(environ, start_response, error: str | None) -> list[bytes]:
+    """503 for a call that ran but is not on disk (SDKs retry it, as after a cut connection),
+    in the shape of the call's protocol."""
+    message = f"the change is not on disk yet ({error or 'commit not in time'})"
+    if "json" in environ.get("CONTENT_TYPE", "") or environ.get("HTTP_X_AMZ_TARGET"):
+        kind = "application/x-amz-json-1.1"
+        body = json.dumps({"__type": "ServiceUnavailable", "message": message}).encode()
+    else:
+        kind = "text/xml"
+        body = (
+            "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+            f"<Message>{escape(message)}</Message></Error></ErrorResponse>"
+        ).encode()
+    start_response(
+        "503 Service Unavailable",
+        [("Content-Type", kind), ("Content-Length", str(len(body))),
+         ("x-amzn-ErrorType", "ServiceUnavailable")],
+    )  # fmt: skip
+    return [body]

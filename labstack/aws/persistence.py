@@ -316,6 +316,8 @@ class StateStore:
         self._cond = threading.Condition()
         self._batch = _Batch()
         self._requested = self._committed = 0
+        #: The last ticket a commit attempt failed for (its waiters are told at once).
+        self._failed = 0
         self._stop = False
         self.error: str | None = None
         #: Digests of the S3 contents on disk (filled by ``restore``; new ones after each commit).
@@ -412,10 +414,18 @@ class StateStore:
             self._cond.notify_all()
             return self._requested
 
-    def wait(self, ticket: int, timeout: float = 30.0) -> bool:
-        """Block until the commit for ``ticket`` is on disk; False when it is not in time."""
+    def wait(self, ticket: int, timeout: float = 30.0, *, through_failures: bool = True) -> bool:
+        """Block until the commit for ``ticket`` is on disk; False when it is not in time.
+        ``through_failures=False``: False as soon as an attempt to commit it failed (it is
+        retried meanwhile; ``error`` says why)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._committed >= ticket, timeout)
+            self._cond.wait_for(
+                lambda: (
+                    self._committed >= ticket or (not through_failures and self._failed >= ticket)
+                ),
+                timeout,
+            )
+            return self._committed >= ticket
 
     def mark_built(self) -> None:
         self.wait(self.request([ALL]))
@@ -439,6 +449,8 @@ class StateStore:
                     self._batch.services |= batch.services
                     self._batch.added[:0] = batch.added
                     self._batch.dropped[:0] = batch.dropped
+                    self._failed = max(self._failed, target)
+                    self._cond.notify_all()
                 time.sleep(0.5)
                 continue
             with self._cond:
