@@ -360,3 +360,64 @@ def test_a_call_whose_commit_fails_is_not_answered_as_done(endpoint, monkeypatch
     group = ec2.create_security_group(GroupName="on-disk", Description="test")
     assert group["GroupId"].startswith("sg-")
     assert store.error is None
+
+
+def _crash_copy(store: StateStore, path):
+    """What a SIGKILL now would leave on disk: a copy of the database as committed so far."""
+    import sqlite3
+
+    source = sqlite3.connect(store.path)
+    target = sqlite3.connect(path)
+    source.backup(target)
+    source.close()
+    target.close()
+    return path
+
+
+def test_a_receive_moving_a_message_to_its_dead_letter_queue_is_never_half_committed(
+    endpoint, monkeypatch, tmp_path
+):
+    """ReceiveMessage waits for messages without the state lock, but what it changes (here:
+    moving a message to the dead-letter queue) must not be pickled half done: a crash after
+    such a commit would lose a message SendMessage acknowledged."""
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import Queue
+
+    url, holder, _restart = endpoint
+    store = holder["store"]
+    sqs = _aws(url, "sqs")
+    dlq = sqs.create_queue(QueueName="moved-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+    policy = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 1}
+    source = sqs.create_queue(
+        QueueName="moved-source",
+        Attributes={"RedrivePolicy": __import__("json").dumps(policy), "VisibilityTimeout": "0"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=source, MessageBody="acknowledged")
+    assert sqs.receive_message(QueueUrl=source)["Messages"]  # received once: DLQ next time
+
+    entered, release = threading.Event(), threading.Event()
+    add = Queue.add_message
+
+    def slow_add(self, message):
+        if self.name == "moved-dlq":
+            entered.set()  # out of the source queue, not yet in the dead-letter queue
+            release.wait(10)
+        return add(self, message)
+
+    monkeypatch.setattr(Queue, "add_message", slow_add)
+    receiver = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=source))
+    receiver.start()
+    assert entered.wait(10)
+    store.wait(store.request(["sqs"]), timeout=2)  # another call's commit, meanwhile
+    crashed = _crash_copy(store, tmp_path / "crashed.sqlite")
+    release.set()
+    receiver.join(10)
+
+    BackendDict.reset()
+    StateStore(crashed).restore()
+    bodies = []
+    for queue in (source, dlq):
+        for message in sqs.receive_message(QueueUrl=queue).get("Messages", []):
+            bodies.append(message["Body"])
+    assert bodies == ["acknowledged"]

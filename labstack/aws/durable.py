@@ -5,8 +5,9 @@ For each AWS API call: a call that may change state runs holding the state lock 
 then pickles between calls, never during one); afterwards the call waits for its CloudTrail record
 to be routed and for a commit holding the services it may have changed (see
 :mod:`labstack.aws.persistence`). Reads run without the lock and wait only for their record.
-``ReceiveMessage`` changes state (receipts, visibility) but may wait up to 20 s for a message, so
-it runs without the lock and is committed after it returns.
+``ReceiveMessage`` changes state (receipts, visibility, moves to a dead-letter queue) but may wait
+up to 20 s for a message, so it waits without the lock: each of its looks at the queue holds it
+(see :func:`guard_receives`), and it is committed after it returns.
 
 ``/moto-api/...`` (reset, seed, the state dashboard and its JSON dump with every secret) answers
 401 unless the request carries ``Authorization: Bearer <LAB_AWS_ADMIN_TOKEN>``.
@@ -22,7 +23,10 @@ import re
 from html import escape
 from urllib.parse import parse_qs
 
-from labstack.aws.persistence import ALL, StateStore
+from moto.core.utils import unix_time
+from moto.sqs.models import SQSBackend
+
+from labstack.aws.persistence import ALL, StateLock, StateStore
 from labstack.aws.recorder import INTERNAL_ENV, read_body
 
 log = logging.getLogger("labstack.aws.durable")
@@ -89,6 +93,8 @@ class Durable:
         benchmark's baseline): calls are then answered without waiting for anything."""
         self.app, self.store, self.recorder = app, store, recorder
         self.admin_token = admin_token
+        if store is not None:
+            guard_receives(lambda: self.store.lock)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -184,3 +190,33 @@ def _unavailable(environ, start_response, error: str | None) -> list[bytes]:
          ("x-amzn-ErrorType", "ServiceUnavailable")],
     )  # fmt: skip
     return [body]
+
+
+_RECEIVE = SQSBackend.receive_message
+
+
+def guard_receives(lock_of) -> None:
+    """Make moto's ``ReceiveMessage`` look at the queue holding the state lock (``lock_of()``)
+    shared, and long-poll between looks without it: a commit then never pickles a queue while
+    a receive changes it (a message out of its queue and not yet in the dead-letter queue)."""
+
+    def receive_message(
+        self: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ):
+        lock: StateLock = lock_of()
+        polling_end = unix_time() + wait_seconds_timeout
+        while True:
+            with lock.shared():
+                found = _RECEIVE(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+            if found or not wait_seconds_timeout or unix_time() > polling_end:
+                return found
+            self.get_queue(queue_name).wait_for_messages(1)
+
+    SQSBackend.receive_message = receive_message
