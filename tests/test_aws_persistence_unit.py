@@ -421,3 +421,28 @@ def test_a_receive_moving_a_message_to_its_dead_letter_queue_is_never_half_commi
         for message in sqs.receive_message(QueueUrl=queue).get("Messages", []):
             bodies.append(message["Body"])
     assert bodies == ["acknowledged"]
+
+
+def test_what_an_s3_event_changes_through_eventbridge_is_kept(endpoint):
+    """S3 sends the object's event to EventBridge, whose rule writes it to a log group: the
+    PutObject's commit must hold the log group too (effects of effects)."""
+    url, _holder, restart = endpoint
+    s3, events, logs = _aws(url, "s3"), _aws(url, "events"), _aws(url, "logs")
+    logs.create_log_group(logGroupName="/aws/events/uploads")
+    group_arn = logs.describe_log_groups(logGroupNamePrefix="/aws/events/uploads")
+    events.put_rule(Name="uploads", EventPattern='{"source": ["aws.s3"]}')
+    events.put_targets(
+        Rule="uploads",
+        Targets=[{"Id": "log", "Arn": group_arn["logGroups"][0]["arn"].removesuffix(":*")}],
+    )
+    s3.create_bucket(Bucket="uploads-seen")
+    s3.put_bucket_notification_configuration(
+        Bucket="uploads-seen", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.put_object(Bucket="uploads-seen", Key="report.csv", Body=b"a,b")
+    streams = logs.describe_log_streams(logGroupName="/aws/events/uploads")["logStreams"]
+    assert streams  # the events' (a read: it commits nothing)
+
+    restart()
+    kept = _aws(url, "logs").filter_log_events(logGroupName="/aws/events/uploads")["events"]
+    assert any("report.csv" in event["message"] for event in kept)

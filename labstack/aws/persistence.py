@@ -514,5 +514,18 @@ def _wanted(changed: set[str]):
             scoped |= {(service, region), (service, get_partition(region))}
         else:
             whole.add(service)
-        whole |= EFFECTS.get(service, set())
+        whole |= _effects(service)
     return lambda key: key[0] in whole or (key[0], key[2]) in scoped
+
+
+def _effects(service: str) -> set[str]:
+    """Every service a change in ``service`` can reach, effects of effects included (S3 ->
+    EventBridge -> CloudWatch Logs)."""
+    found: set[str] = set()
+    todo = [service]
+    while todo:
+        for effect in EFFECTS.get(todo.pop(), ()):
+            if effect not in found:
+                found.add(effect)
+                todo.append(effect)
+    return found
