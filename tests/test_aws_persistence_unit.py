@@ -446,3 +446,20 @@ def test_what_an_s3_event_changes_through_eventbridge_is_kept(endpoint):
     restart()
     kept = _aws(url, "logs").filter_log_events(logGroupName="/aws/events/uploads")["events"]
     assert any("report.csv" in event["message"] for event in kept)
+
+
+def test_creating_a_kept_bucket_again_keeps_its_objects(endpoint):
+    """moto keeps which account owns each bucket name beside its backends (the global bucket
+    namespace): after a restore, a CreateBucket of a kept bucket (a re-applied Terraform, an
+    idempotent setup script) must not replace it with an empty one."""
+    url, _holder, restart = endpoint
+    s3 = _aws(url, "s3")
+    s3.create_bucket(Bucket="trail-logs-kept")
+    s3.put_object(Bucket="trail-logs-kept", Key="log.json.gz", Body=b"records")
+    restart()
+    s3 = _aws(url, "s3")
+    try:
+        s3.create_bucket(Bucket="trail-logs-kept")
+    except s3.exceptions.ClientError as exc:  # AWS: BucketAlreadyOwnedByYou, or 200 in us-east-1
+        assert "BucketAlready" in str(exc)
+    assert s3.get_object(Bucket="trail-logs-kept", Key="log.json.gz")["Body"].read() == b"records"

@@ -135,6 +135,25 @@ def units() -> dict[UnitKey, BaseBackend]:
     return found
 
 
+#: What every BackendDict has; anything else one holds is service state kept beside the
+#: backends (S3's bucket_accounts: the global bucket namespace; Organizations' master_accounts).
+_REGISTRY_PLAIN = {"backend", "service_name", "_use_boto3_regions", "_additional_regions", "_id"}
+
+
+def registries() -> dict[str, dict]:
+    """The state moto keeps on its BackendDicts rather than in a backend, by service."""
+    found = {}
+    for backends in list(BackendDict._instances):
+        extra = {k: v for k, v in vars(backends).items() if k not in _REGISTRY_PLAIN}
+        if extra:
+            found[backends.service_name] = {k: _copied(v) for k, v in extra.items()}
+    return found
+
+
+def _copied(value):
+    return dict(value) if isinstance(value, dict) else value
+
+
 def _unit(service: str, account_id: str, region: str) -> BaseBackend:
     from moto.backends import get_backend
 
@@ -368,6 +387,9 @@ class StateStore:
         for service, account, region, blob, _refs in rows:
             install_unit((service, account, region), blob, self._content)
         self._kept = {(service, account, region) for service, account, region, *_ in rows}
+        beside = db.execute("SELECT value FROM meta WHERE key = 'registries'").fetchone()
+        for service, values in (pickle.loads(beside[0]) if beside else {}).items():
+            vars(_service(service)).update(values)
         state = self._db.execute("SELECT value FROM meta WHERE key = 'random'").fetchone()
         if state:
             mock_random.setstate(pickle.loads(state[0]))
@@ -470,6 +492,7 @@ class StateStore:
                     if everything or wanted(key) or key not in self._kept:
                         dumped[key] = dump_unit(backend, keys, self._stored)
                 rng = pickle.dumps(mock_random.getstate())
+                kept_beside = pickle.dumps(registries())
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -486,6 +509,7 @@ class StateStore:
             )
             if dumped or batch.services:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('random', ?)", (rng,))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('registries', ?)", (kept_beside,))
             db.executemany(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
                 [(s, t, r, json.dumps(rec)) for s, t, r, rec in batch.added],
