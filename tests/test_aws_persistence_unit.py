@@ -463,3 +463,22 @@ def test_creating_a_kept_bucket_again_keeps_its_objects(endpoint):
     except s3.exceptions.ClientError as exc:  # AWS: BucketAlreadyOwnedByYou, or 200 in us-east-1
         assert "BucketAlready" in str(exc)
     assert s3.get_object(Bucket="trail-logs-kept", Key="log.json.gz")["Body"].read() == b"records"
+
+
+def test_versions_and_delete_markers_of_a_versioned_bucket_are_kept(endpoint):
+    url, _holder, restart = endpoint
+    s3 = _aws(url, "s3")
+    s3.create_bucket(Bucket="versions-kept")
+    s3.put_bucket_versioning(Bucket="versions-kept", VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket="versions-kept", Key="k", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket="versions-kept", Key="k", Body=b"two")["VersionId"]
+    s3.delete_object(Bucket="versions-kept", Key="k")
+    restart()
+    s3 = _aws(url, "s3")
+    listed = s3.list_object_versions(Bucket="versions-kept")
+    assert {v["VersionId"] for v in listed["Versions"]} == {first, second}
+    assert len(listed["DeleteMarkers"]) == 1
+    read = s3.get_object(Bucket="versions-kept", Key="k", VersionId=first)["Body"].read()
+    assert read == b"one"
+    read = s3.get_object(Bucket="versions-kept", Key="k", VersionId=second)["Body"].read()
+    assert read == b"two"

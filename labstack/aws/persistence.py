@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives import serialization
 from moto.core.base_backend import AccountSpecificBackend, BackendDict, BaseBackend
 from moto.moto_api._internal import mock_random
 from moto.s3.models import FakeKey
+from moto.s3.utils import _VersionedKeyStore
 from moto.utilities.utils import get_partition
 
 from helpers.runtime.home import private_file
@@ -187,6 +188,16 @@ def _s3_object(cls, state: dict, digest: str):
     return obj
 
 
+def _versions(cls, lists: list, state: dict):
+    """A bucket's keys back, every version of each (as its ``__reduce__`` cannot: pickle takes
+    a dict's items, and this one's items are the latest versions only)."""
+    store = cls()
+    for name, versions in lists:
+        dict.__setitem__(store, name, versions)
+    store.__dict__.update(state)
+    return store
+
+
 def _private_key(der: bytes):
     return serialization.load_der_private_key(der, password=None)
 
@@ -235,6 +246,9 @@ class _Pickler(pickle.Pickler):
             return fresh, ()
         if kind is FakeKey:
             return self._s3_object(obj)
+        if kind is _VersionedKeyStore:
+            lists = [(name, dict.__getitem__(obj, name)) for name in dict.keys(obj)]
+            return _versions, (kind, lists, dict(vars(obj)))
         if kind.__module__.startswith("cryptography."):
             reduced = _crypto(obj)
             if reduced is not None:
