@@ -465,6 +465,38 @@ def test_creating_a_kept_bucket_again_keeps_its_objects(endpoint):
     assert s3.get_object(Bucket="trail-logs-kept", Key="log.json.gz")["Body"].read() == b"records"
 
 
+#: Two different 128-byte blocks with the same MD5 (Wang and Yu, 2005): anyone can make such
+#: pairs in seconds, so MD5 and size cannot name an object's content.
+_MD5_TWIN_A = bytes.fromhex(
+    "d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f89"
+    "55ad340609f4b30283e488832571415a085125e8f7cdc99fd91dbdf280373c5b"
+    "d8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0"
+    "e99f33420f577ee8ce54b67080a80d1ec69821bcb6a8839396f9652b6ff72a70"
+)
+_MD5_TWIN_B = bytes.fromhex(
+    "d131dd02c5e6eec4693d9a0698aff95c2fcab50712467eab4004583eb8fb7f89"
+    "55ad340609f4b30283e4888325f1415a085125e8f7cdc99fd91dbd7280373c5b"
+    "d8823e3156348f5bae6dacd436c919c6dd53e23487da03fd02396306d248cda0"
+    "e99f33420f577ee8ce54b67080280d1ec69821bcb6a8839396f965ab6ff72a70"
+)
+
+
+def test_objects_with_the_same_md5_keep_their_own_bytes(endpoint):
+    import hashlib
+
+    assert _MD5_TWIN_A != _MD5_TWIN_B
+    assert hashlib.md5(_MD5_TWIN_A).digest() == hashlib.md5(_MD5_TWIN_B).digest()
+    url, _holder, restart = endpoint
+    s3 = _aws(url, "s3")
+    s3.create_bucket(Bucket="twins")
+    s3.put_object(Bucket="twins", Key="a", Body=_MD5_TWIN_A)
+    s3.put_object(Bucket="twins", Key="b", Body=_MD5_TWIN_B)
+    restart()
+    s3 = _aws(url, "s3")
+    assert s3.get_object(Bucket="twins", Key="a")["Body"].read() == _MD5_TWIN_A
+    assert s3.get_object(Bucket="twins", Key="b")["Body"].read() == _MD5_TWIN_B
+
+
 def test_versions_and_delete_markers_of_a_versioned_bucket_are_kept(endpoint):
     url, _holder, restart = endpoint
     s3 = _aws(url, "s3")

@@ -17,7 +17,7 @@ a request journal, which cannot reproduce moto's random ids or the lab's own dir
   delivers it again rather than never;
 - moto's random generator is saved with every commit, so ids made after a restart never repeat
   ids made before it;
-- an S3 object's bytes are stored once, by content (its MD5 and size), in a table of their own:
+- an S3 object's bytes are stored once, by content (its SHA-256 and size), in a table of their own:
   a unit holds only the objects' metadata, so a trail bucket of thousands of log files costs a
   CloudTrail delivery one new blob and the bucket's listing, not every file again.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import io
 import json
 import logging
@@ -177,13 +178,17 @@ def _service(service: str) -> BackendDict:
 _LOADING: contextvars.ContextVar = contextvars.ContextVar("blobs")
 
 
-def _s3_object(cls, state: dict, digest: str):
+#: Where an S3 object keeps the name of its content (see ``_digest``).
+_DIGEST_ATTR = "_lab_content_digest"
+
+
+def _s3_object(cls, state: dict, digest: str | None):
     """An S3 object back from its metadata and its stored bytes (as moto's ``__setstate__``)."""
     obj = cls.__new__(cls)
     obj.__dict__.update(state)
     # The object owns its buffer for its life, as moto's own objects do.
     obj._value_buffer = tempfile.SpooledTemporaryFile(max_size=obj._max_buffer_size)  # noqa: SIM115
-    obj.value = _LOADING.get()(digest)
+    obj.value = _LOADING.get()(digest) if digest is not None else b""
     obj.lock = threading.Lock()
     return obj
 
@@ -265,12 +270,29 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
     def _s3_object(self, obj: FakeKey):
-        digest = f"{obj.etag.strip(chr(34))}:{obj.size}"
-        self.digests.add(digest)
-        if digest not in self.stored and digest not in self.blobs:
-            self.blobs[digest] = obj.value
+        digest = _digest(obj)
+        if digest is not None:
+            self.digests.add(digest)
+            if digest not in self.stored and digest not in self.blobs:
+                self.blobs[digest] = obj.value
         state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
         return _s3_object, (FakeKey, state, digest)
+
+
+def _digest(obj: FakeKey) -> str | None:
+    """The name of an S3 object's content: its SHA-256 and size (not its ETag, an MD5 that
+    anyone can make collide), worked out once per object and kept with it. None for an
+    object whose buffer moto closed (the parts of a completed multipart upload)."""
+    known = obj.__dict__.get(_DIGEST_ATTR)
+    if known is not None and known[0] == obj.contentsize:
+        return known[1]
+    try:
+        value = obj.value
+    except ValueError:
+        return None
+    digest = f"sha256:{hashlib.sha256(value).hexdigest()}:{len(value)}"
+    obj.__dict__[_DIGEST_ATTR] = (obj.contentsize, digest)
+    return digest
 
 
 @dataclass
