@@ -514,3 +514,33 @@ def test_versions_and_delete_markers_of_a_versioned_bucket_are_kept(endpoint):
     assert read == b"one"
     read = s3.get_object(Bucket="versions-kept", Key="k", VersionId=second)["Body"].read()
     assert read == b"two"
+
+
+@mock_aws
+def test_a_multipart_upload_completed_between_commits_is_kept(tmp_path):
+    """Completing a multipart upload closes its parts' buffers; when no commit ran since the
+    parts were uploaded (calls made while the account is built are committed whole, at the
+    end), pickling the parts must not fail the commit."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="multipart-kept")
+    upload = s3.create_multipart_upload(Bucket="multipart-kept", Key="big")["UploadId"]
+    parts = []
+    for number, body in ((1, b"a" * 5 * 1024 * 1024), (2, b"tail")):
+        etag = s3.upload_part(
+            Bucket="multipart-kept", Key="big", UploadId=upload, PartNumber=number, Body=body
+        )["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    s3.complete_multipart_upload(
+        Bucket="multipart-kept", Key="big", UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    assert store.wait(store.request([ALL]), timeout=10, through_failures=False), store.error
+    store.stop()
+
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()
+    StateStore(tmp_path / "account.sqlite").restore()
+    body = s3.get_object(Bucket="multipart-kept", Key="big")["Body"].read()
+    assert body == b"a" * 5 * 1024 * 1024 + b"tail"
