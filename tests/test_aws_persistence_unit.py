@@ -544,3 +544,24 @@ def test_a_multipart_upload_completed_between_commits_is_kept(tmp_path):
     StateStore(tmp_path / "account.sqlite").restore()
     body = s3.get_object(Bucket="multipart-kept", Key="big")["Body"].read()
     assert body == b"a" * 5 * 1024 * 1024 + b"tail"
+
+
+def test_a_replica_made_in_another_region_is_kept(endpoint):
+    """ReplicateKey and ReplicateSecretToRegions are signed for the primary's region but make
+    the replica in another: the commit must hold that region's backend too."""
+    url, _holder, restart = endpoint
+    _aws(url, "kms", "eu-west-1").list_keys()  # those regions' backends already on disk
+    _aws(url, "secretsmanager", "eu-west-1").list_secrets()
+    kms = _aws(url, "kms")
+    key = kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=key, ReplicaRegion="eu-west-1")
+    secrets = _aws(url, "secretsmanager")
+    secrets.create_secret(Name="replicated", SecretString="s3cr3t")
+    secrets.replicate_secret_to_regions(SecretId="replicated", AddReplicaRegions=[
+        {"Region": "eu-west-1"}
+    ])  # fmt: skip
+    restart()
+    replica = _aws(url, "kms", "eu-west-1").describe_key(KeyId=key)["KeyMetadata"]
+    assert replica["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
+    copy = _aws(url, "secretsmanager", "eu-west-1").get_secret_value(SecretId="replicated")
+    assert copy["SecretString"] == "s3cr3t"

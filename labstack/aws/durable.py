@@ -40,6 +40,9 @@ _WRITING_READS = {"GetSessionToken", "GetFederationToken"}
 #: the first time any call names it, a ``DescribeKey`` included.
 _WRITING_READ_SERVICES = {"kms"}
 _UNLOCKED_WRITES = {"ReceiveMessage"}
+#: Services whose calls change other regions than the one they are signed for (KMS's
+#: ReplicateKey, Secrets Manager's replicas): a change is committed for every region.
+_CROSS_REGION_SERVICES = {"kms", "secretsmanager"}
 _WAIT_SECONDS = 30.0
 
 
@@ -134,7 +137,8 @@ class Durable:
         if kind == "read":
             changed = []
         elif service:
-            changed = [f"{service}@{region}" if region else service]
+            regional = region and service not in _CROSS_REGION_SERVICES
+            changed = [f"{service}@{region}" if regional else service]
         else:
             changed = [ALL]  # unsigned: which service it was is moto's guess, so keep all
         if not self._commit(changed) and kind != "read":
