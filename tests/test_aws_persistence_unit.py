@@ -565,3 +565,56 @@ def test_a_replica_made_in_another_region_is_kept(endpoint):
     assert replica["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
     copy = _aws(url, "secretsmanager", "eu-west-1").get_secret_value(SecretId="replicated")
     assert copy["SecretString"] == "s3cr3t"
+
+
+def test_an_http_subscriber_that_calls_back_while_a_commit_waits_does_not_deadlock(endpoint):
+    """moto delivers to an SNS HTTP subscriber inside Publish, which holds the state lock: a
+    subscriber that calls the account back (as an automation server does) while a commit
+    waits for the lock needs the lock itself. Delivery must not wait inside the call."""
+    import http.server
+    import json
+
+    from botocore.config import Config
+
+    url, holder, _restart = endpoint
+    store = holder["store"]
+    quick = Config(retries={"total_max_attempts": 1}, read_timeout=5, connect_timeout=5)
+    outcome: dict = {}
+
+    class Subscriber(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if body.get("Type") == "Notification":
+                store.request(["sqs"])  # a commit is asked for meanwhile...
+                for _ in range(200):
+                    if store.lock._waiting:  # ...and waits for the lock
+                        break
+                    time.sleep(0.01)
+                try:
+                    _aws(url, "sqs", config=quick).create_queue(QueueName="called-back")
+                    outcome["called back"] = True
+                except Exception as exc:
+                    outcome["called back"] = exc
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    subscriber = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Subscriber)
+    threading.Thread(target=subscriber.serve_forever, daemon=True).start()
+    try:
+        sns = _aws(url, "sns", config=quick)
+        topic = sns.create_topic(Name="alerts-http")["TopicArn"]
+        sns.subscribe(
+            TopicArn=topic, Protocol="http", Endpoint=f"http://127.0.0.1:{subscriber.server_port}/"
+        )
+        sns.publish(TopicArn=topic, Message="incident")
+        for _ in range(1000):
+            if "called back" in outcome:
+                break
+            time.sleep(0.01)
+        assert outcome.get("called back") is True
+    finally:
+        subscriber.shutdown()

@@ -7,7 +7,8 @@ to be routed and for a commit holding the services it may have changed (see
 :mod:`labstack.aws.persistence`). Reads run without the lock and wait only for their record.
 ``ReceiveMessage`` changes state (receipts, visibility, moves to a dead-letter queue) but may wait
 up to 20 s for a message, so it waits without the lock: each of its looks at the queue holds it
-(see :func:`guard_receives`), and it is committed after it returns.
+(see :func:`guard_receives`), and it is committed after it returns. SNS deliveries to HTTP(S)
+subscribers are sent after the call, as AWS does, not inside it (see :func:`deliver_http_later`).
 
 ``/moto-api/...`` (reset, seed, the state dashboard and its JSON dump with every secret) answers
 401 unless the request carries ``Authorization: Bearer <LAB_AWS_ADMIN_TOKEN>``.
@@ -15,6 +16,7 @@ up to 20 s for a message, so it waits without the lock: each of its looks at the
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hmac
 import json
@@ -23,6 +25,7 @@ import re
 from html import escape
 from urllib.parse import parse_qs
 
+import moto.sns.models
 from moto.core.utils import unix_time
 from moto.sqs.models import SQSBackend
 
@@ -98,6 +101,7 @@ class Durable:
         self.admin_token = admin_token
         if store is not None:
             guard_receives(lambda: self.store.lock)
+            deliver_http_later()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -224,3 +228,33 @@ def guard_receives(lock_of) -> None:
             self.get_queue(queue_name).wait_for_messages(1)
 
     SQSBackend.receive_message = receive_message
+
+
+class _PostLater:
+    """moto's SNS sends a notification to an HTTP(S) subscriber with ``requests.post`` inside
+    Publish, which holds the state lock: a subscriber that calls the account back while a
+    commit waits for the lock would wait for ever (and Publish with it: moto sets no timeout).
+    This ``requests`` posts from a thread of its own, after the call, as AWS delivers."""
+
+    _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="sns-http")
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def post(self, url, **kwargs):
+        kwargs.setdefault("timeout", 15)
+        self._pool.submit(self._post, url, kwargs)
+
+    def _post(self, url, kwargs) -> None:
+        try:
+            self._real.post(url, **kwargs)
+        except Exception as exc:  # SNS retries HTTP deliveries; a lab subscriber may be gone
+            log.warning("SNS could not deliver to %s: %s", url, exc)
+
+
+def deliver_http_later() -> None:
+    if not isinstance(moto.sns.models.requests, _PostLater):
+        moto.sns.models.requests = _PostLater(moto.sns.models.requests)
