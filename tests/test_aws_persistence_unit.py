@@ -226,6 +226,10 @@ def test_s3_contents_are_stored_once_by_content_and_come_back(tmp_path):
 class _NoRecorder:
     running = False
 
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.ready.set()  # the account is built
+
     def barrier(self) -> None:
         pass
 
@@ -618,3 +622,21 @@ def test_an_http_subscriber_that_calls_back_while_a_commit_waits_does_not_deadlo
         assert outcome.get("called back") is True
     finally:
         subscriber.shutdown()
+
+
+def test_a_call_marked_internal_after_the_build_is_kept_too(endpoint):
+    """The build's own calls carry X-Lab-Internal and are committed whole at its end; any
+    client can send that header, and once the account is built such a call must still be
+    locked and committed like any other."""
+    url, _holder, restart = endpoint
+    _aws(url, "ec2").create_security_group(GroupName="made-before", Description="test")
+    ec2 = _aws(url, "ec2")
+
+    def internal(request, **kw):
+        request.headers["X-Lab-Internal"] = "1"
+
+    ec2.meta.events.register("before-sign.ec2.*", internal)
+    group = ec2.create_security_group(GroupName="made-internal", Description="test")["GroupId"]
+    restart()
+    found = _aws(url, "ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"]
+    assert [g["GroupName"] for g in found] == ["made-internal"]

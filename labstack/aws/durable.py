@@ -107,7 +107,9 @@ class Durable:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(environ, start_response)
-        if environ.get(INTERNAL_ENV) or self.store is None:
+        if self.store is None:
+            return self.app(environ, start_response)
+        if environ.get(INTERNAL_ENV) and not self.recorder.ready.is_set():
             return self.app(environ, start_response)  # building the account: committed whole
         if path.startswith("/_lab/"):
             response = self.app(environ, start_response)
