@@ -640,3 +640,42 @@ def test_a_call_marked_internal_after_the_build_is_kept_too(endpoint):
     restart()
     found = _aws(url, "ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"]
     assert [g["GroupName"] for g in found] == ["made-internal"]
+
+
+def _zip(source: str) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("handler.py", source)
+    return out.getvalue()
+
+
+def test_lambda_functions_are_kept_and_do_not_stop_commits(endpoint):
+    """moto's Lambda backend indexes functions in a WeakValueDictionary (which pickle cannot
+    take): once Lambda is used, no commit may fail for it (an S3 write commits Lambda too)."""
+    import json
+
+    url, holder, restart = endpoint
+    iam = _aws(url, "iam")
+    role = iam.create_role(
+        RoleName="lambda-kept",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    _aws(url, "lambda").create_function(
+        FunctionName="responder",
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.main",
+        Code={"ZipFile": _zip("def main(event, context):\n    return event\n")},
+    )
+    s3 = _aws(url, "s3")
+    s3.create_bucket(Bucket="after-lambda")
+    s3.put_object(Bucket="after-lambda", Key="k", Body=b"v")
+    assert holder["store"].error is None
+
+    restart()
+    function = _aws(url, "lambda").get_function(FunctionName="responder")["Configuration"]
+    assert function["Handler"] == "handler.main"
+    assert _aws(url, "s3").get_object(Bucket="after-lambda", Key="k")["Body"].read() == b"v"

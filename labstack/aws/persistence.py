@@ -24,6 +24,7 @@ a request journal, which cannot reproduce moto's random ids or the lab's own dir
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import hashlib
@@ -35,6 +36,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +205,28 @@ def _versions(cls, lists: list, state: dict):
     return store
 
 
+def _default_dict(factory, items: dict) -> collections.defaultdict:
+    return collections.defaultdict(factory, items)
+
+
+def _plain_factory(factory):
+    """``dict`` for ``lambda: {}`` (and list, set): moto's defaultdicts of empty containers
+    made by lambdas, which pickle cannot take. None for any other factory."""
+    code = getattr(factory, "__code__", None)
+    if code is None or factory.__name__ != "<lambda>" or code.co_names or code.co_argcount:
+        return None
+    sample = factory()  # names nothing: makes an empty literal, nothing else
+    return type(sample) if type(sample) in (dict, list, set) and not sample else None
+
+
+def _weak_values(items: dict) -> weakref.WeakValueDictionary:
+    return weakref.WeakValueDictionary(items)
+
+
+def _weak_keys(items: dict) -> weakref.WeakKeyDictionary:
+    return weakref.WeakKeyDictionary(items)
+
+
 def _private_key(der: bytes):
     return serialization.load_der_private_key(der, password=None)
 
@@ -251,6 +275,15 @@ class _Pickler(pickle.Pickler):
             return fresh, ()
         if kind is FakeKey:
             return self._s3_object(obj)
+        if kind is collections.defaultdict:
+            factory = _plain_factory(obj.default_factory)
+            if factory is not None:  # Lambda's aliases: defaultdict(lambda: {})
+                return _default_dict, (factory, dict(obj))
+        if kind is weakref.WeakValueDictionary:
+            # Lambda's index of its functions: the functions are held elsewhere in the unit too
+            return _weak_values, (dict(obj.items()),)
+        if kind is weakref.WeakKeyDictionary:
+            return _weak_keys, (dict(obj.items()),)
         if kind is _VersionedKeyStore:
             lists = [(name, dict.__getitem__(obj, name)) for name in dict.keys(obj)]
             return _versions, (kind, lists, dict(vars(obj)))
