@@ -679,3 +679,26 @@ def test_lambda_functions_are_kept_and_do_not_stop_commits(endpoint):
     function = _aws(url, "lambda").get_function(FunctionName="responder")["Configuration"]
     assert function["Handler"] == "handler.main"
     assert _aws(url, "s3").get_object(Bucket="after-lambda", Key="k")["Body"].read() == b"v"
+
+
+def test_when_an_access_key_was_last_used_is_kept(endpoint):
+    """moto notes on IAM when each access key was last used, on every call of any service
+    (reads included, which commit no IAM): what GetAccessKeyLastUsed answered before a restart
+    must still hold after it (stale-key detections and playbooks read it)."""
+    url, _holder, restart = endpoint
+    iam = _aws(url, "iam")
+    iam.create_user(UserName="key-user")
+    key = iam.create_access_key(UserName="key-user")["AccessKey"]
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    ec2.describe_security_groups()
+    before = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert (before["ServiceName"], before["Region"]) == ("ec2", "eu-west-1")
+    restart()
+    after = _aws(url, "iam").get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert after["AccessKeyLastUsed"] == before

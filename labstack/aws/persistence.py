@@ -158,6 +158,32 @@ def _copied(value):
     return dict(value) if isinstance(value, dict) else value
 
 
+def last_used() -> dict[tuple, object]:
+    """When each IAM access key and role was last used. moto notes it on IAM at every call of
+    any service (reads included), which commits no IAM unit: every commit keeps it aside."""
+    found: dict[tuple, object] = {}
+    for key, backend in units().items():
+        if key[0] != "iam":
+            continue
+        for key_id, access_key in list(backend.access_keys.items()):
+            if access_key.last_used is not None:
+                found[(*key, "key", key_id)] = access_key.last_used
+        for role_id, role in list(backend.roles.items()):
+            if role.last_used is not None:
+                found[(*key, "role", role_id)] = role.last_used
+    return found
+
+
+def _put_back_last_used(found: dict[tuple, object], restored: set[UnitKey]) -> None:
+    for (service, account_id, region, kind, name), when in found.items():
+        if (service, account_id, region) not in restored:
+            continue
+        backend = _unit(service, account_id, region)
+        held = backend.access_keys if kind == "key" else backend.roles
+        if name in held:
+            held[name].last_used = when
+
+
 def _unit(service: str, account_id: str, region: str) -> BaseBackend:
     from moto.backends import get_backend
 
@@ -459,6 +485,8 @@ class StateStore:
         beside = db.execute("SELECT value FROM meta WHERE key = 'registries'").fetchone()
         for service, values in (pickle.loads(beside[0]) if beside else {}).items():
             vars(_service(service)).update(values)
+        used = db.execute("SELECT value FROM meta WHERE key = 'last_used'").fetchone()
+        _put_back_last_used(pickle.loads(used[0]) if used else {}, self._kept)
         state = self._db.execute("SELECT value FROM meta WHERE key = 'random'").fetchone()
         if state:
             mock_random.setstate(pickle.loads(state[0]))
@@ -562,6 +590,7 @@ class StateStore:
                         dumped[key] = dump_unit(backend, keys, self._stored)
                 rng = pickle.dumps(mock_random.getstate())
                 kept_beside = pickle.dumps(registries())
+        used = pickle.dumps(last_used())
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -579,6 +608,7 @@ class StateStore:
             if dumped or batch.services:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('random', ?)", (rng,))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('registries', ?)", (kept_beside,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('last_used', ?)", (used,))
             db.executemany(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
                 [(s, t, r, json.dumps(rec)) for s, t, r, rec in batch.added],
