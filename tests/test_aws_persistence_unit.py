@@ -702,3 +702,14 @@ def test_when_an_access_key_was_last_used_is_kept(endpoint):
     restart()
     after = _aws(url, "iam").get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
     assert after["AccessKeyLastUsed"] == before
+
+
+def test_the_ebs_default_key_an_encrypted_volume_makes_is_kept(endpoint):
+    """An encrypted volume without a key makes KMS's aws/ebs key: the CreateVolume's commit
+    must hold KMS too, or the volume names a key that is gone after a restart."""
+    url, _holder, restart = endpoint
+    _aws(url, "kms").list_keys()  # the region's KMS already on disk
+    volume = _aws(url, "ec2").create_volume(Size=1, AvailabilityZone="us-east-1a", Encrypted=True)
+    restart()
+    key = _aws(url, "kms").describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["Arn"]
+    assert key == volume["KmsKeyId"]

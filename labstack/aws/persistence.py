@@ -62,6 +62,7 @@ EFFECTS = {
     "events": {"sqs", "sns", "lambda", "logs"},
     "cloudtrail": {"s3"},
     "lambda": {"logs"},
+    "ec2": {"kms"},  # an encrypted volume without a key makes KMS's aws/ebs key
 }
 #: Synchronisation objects are not state: each is pickled as a new one.
 _FRESH = {
