@@ -125,15 +125,16 @@ class Durable:
         # The answer is held back until the call is on disk: a call whose commit failed is
         # answered as a server error, never as done.
         answer: list = []
+        response: list[bytes] = []
 
         def held(status, headers, exc_info=None):
             answer[:] = [status, headers]
-            return lambda data: response.append(data)
+            return response.append  # WSGI's write(), held like the rest
 
         with guard:
             chunks = self.app(environ, held)
             try:
-                response = list(chunks)
+                response.extend(chunks)
             finally:
                 if hasattr(chunks, "close"):
                     chunks.close()
