@@ -14,6 +14,18 @@ from labstack.aws import persistence
 from labstack.aws.durable import classify, scope
 from labstack.aws.persistence import ALL, StateError, StateLock, StateStore
 
+
+@pytest.fixture(autouse=True)
+def _aws_itself(monkeypatch):
+    """In-process moto answers only calls to AWS's own endpoints: a lab world's
+    ``AWS_ENDPOINT_URL`` (exported by the session's world in the full suite) must not send
+    this module's clients there."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+
+
 SIGNED = (
     "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261201/{region}/{service}/aws4_request, "
     "SignedHeaders=host;x-amz-date, Signature=0"
