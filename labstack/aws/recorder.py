@@ -138,8 +138,8 @@ class Recorder:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_lab/"):
             return self._lab(environ, start_response)
-        if environ.get(INTERNAL_ENV):
-            return self.app(environ, start_response)
+        if environ.get(INTERNAL_ENV) and not self.ready.is_set():
+            return self.app(environ, start_response)  # building the account: not AWS activity
         try:
             body = read_body(environ)
         except Exception:
