@@ -82,15 +82,10 @@ def re2_pattern(text: str, replace: bool = False) -> str | None:
     while i < n:
         c = text[i]
         if c == "\\":
-            if i + 1 >= n:
+            escape = _escape(text[i + 1 : i + 2])
+            if escape is None:
                 return None
-            e = text[i + 1]
-            if e in _PUNCT or e in "tnr":
-                out.append("\\" + e)
-            elif e == "d":
-                out.append(r"\p{Nd}")
-            else:
-                return None
+            out.append(escape)
             i += 2
             continue
         if c == "[":
@@ -167,6 +162,16 @@ def _class_end(text: str, start: int) -> int | None:
     return None
 
 
+def _escape(char: str) -> str | None:
+    """The RE2 form of ``\\`` + ``char`` where both engines agree on it (punctuation, \\t \\n
+    \\r; \\d as Unicode digits, as Python's engine reads it), else None."""
+    if char in _PUNCT or (char and char in "tnr"):
+        return "\\" + char
+    if char == "d":
+        return r"\p{Nd}"
+    return None
+
+
 def _class(body: str) -> str | None:
     out, i = ["["], 0
     if body.startswith("^"):
@@ -175,13 +180,10 @@ def _class(body: str) -> str | None:
     while i < len(body):
         c = body[i]
         if c == "\\":
-            e = body[i + 1 : i + 2]
-            if e in _PUNCT or e in "tnr":
-                out.append("\\" + e)
-            elif e == "d":
-                out.append(r"\p{Nd}")
-            else:
+            escape = _escape(body[i + 1 : i + 2])
+            if escape is None:
                 return None
+            out.append(escape)
             i += 2
             continue
         if c in "&~|" and body[i : i + 2] in ("&&", "~~", "||", "--"):
