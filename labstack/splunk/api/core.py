@@ -104,6 +104,31 @@ class Call:
 Handler = Callable[["Splunkd", "Call"], Response]
 
 
+#: Who a knowledge object is shared with: its owner, its app, or every app.
+SHARING = ("user", "app", "global")
+
+
+def acl_request(call: Call, handler: str, perms: dict | None) -> tuple[str, str, dict]:
+    """An ``.../acl`` POST as splunkd checks it: (owner, sharing, perms). Owner and sharing
+    are required and sharing is one of :data:`SHARING`; ``perms.read``/``perms.write``
+    (comma-separated roles) replace those of ``perms``."""
+    owner, sharing = call.get("owner"), call.get("sharing")
+    for arg, given in (("sharing", sharing), ("owner", owner)):
+        if not given:
+            raise ApiError(400, f"In handler '{handler}': Missing required argument: {arg}")
+    if sharing not in SHARING:
+        raise ApiError(
+            400, f"In handler '{handler}': Invalid sharing '{sharing}': "
+            f"must be one of {', '.join(SHARING)}."
+        )  # fmt: skip
+    perms = dict(perms or {})
+    for kind in ("read", "write"):
+        given = call.get(f"perms.{kind}")
+        if given is not None:
+            perms[kind] = [role.strip() for role in given.split(",") if role.strip()]
+    return owner, sharing, perms
+
+
 @dataclass(frozen=True)
 class Route:
     """``pattern`` (segments; ``{name}`` captures one) answered by ``handler`` for ``methods``."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import ApiError, Call, Splunkd
+from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request
 from labstack.splunk.spl import SPLError
 
 
@@ -33,7 +33,6 @@ def _macros(api: Splunkd) -> dict[str, dict]:
 MACRO_FIELDS = {"iseval": "0", "validation": "", "errormsg": "", "description": "",
                 "disabled": "0"}  # fmt: skip
 _MACRO_FLAGS = ("iseval", "disabled")
-_SHARING = ("user", "app", "global")
 
 
 def _macro_entity(api: Splunkd, name: str, macro: dict, collection: str) -> atom.Entity:
@@ -151,20 +150,7 @@ def delete_macro(api: Splunkd, call: Call) -> Response:
 def macro_acl(api: Splunkd, call: Call) -> Response:
     """``<macro>/acl``: owner and sharing (both required), ``perms.read``/``perms.write``."""
     name, macro = _macro_or_404(api, call)
-    owner, sharing = call.get("owner"), call.get("sharing")
-    for arg, given in (("sharing", sharing), ("owner", owner)):
-        if not given:
-            raise ApiError(400, f"In handler 'macros': Missing required argument: {arg}")
-    if sharing not in _SHARING:
-        raise ApiError(
-            400, f"In handler 'macros': Invalid sharing '{sharing}': must be one of "
-            f"{', '.join(_SHARING)}."
-        )  # fmt: skip
-    perms = dict(api.macro_meta.get(name).get("perms") or {})
-    for kind in ("read", "write"):
-        given = call.get(f"perms.{kind}")
-        if given is not None:
-            perms[kind] = [role.strip() for role in given.split(",") if role.strip()]
+    owner, sharing, perms = acl_request(call, "macros", api.macro_meta.get(name).get("perms"))
     changes = {"owner": owner, "sharing": sharing, "perms": perms or None}
     if call.get("app"):
         changes["app"] = call.get("app")

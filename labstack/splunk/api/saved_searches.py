@@ -12,7 +12,7 @@ from croniter import croniter
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import ApiError, Call, Splunkd
+from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request
 from labstack.splunk.api.search_jobs import job_entity, spl_error
 from labstack.splunk.saved import qualified
 from labstack.splunk.spl import SPLError
@@ -25,7 +25,6 @@ _SAVED_ACL_PARAMS = ("output_mode", "name", "owner", "app", "sharing")
 
 
 #: Sharing levels an ACL may set.
-SHARING = ("user", "app", "global")
 #: Scheduled times listed at most (a ``* * * * *`` search over a long window).
 MAX_SCHEDULED_TIMES = 10_000
 
@@ -169,20 +168,7 @@ def saved_acl(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/acl``: owner and sharing (both required), ``perms.read`` and
     ``perms.write`` (comma-separated roles)."""
     saved = _saved(api, call)
-    owner, sharing = call.get("owner"), call.get("sharing")
-    for arg, given in (("sharing", sharing), ("owner", owner)):
-        if not given:
-            raise ApiError(400, f"In handler 'savedsearch': Missing required argument: {arg}")
-    if sharing not in SHARING:
-        raise ApiError(
-            400, f"In handler 'savedsearch': Invalid sharing '{sharing}': "
-            f"must be one of {', '.join(SHARING)}."
-        )  # fmt: skip
-    perms = dict(saved.perms or {})
-    for kind in ("read", "write"):
-        given = call.get(f"perms.{kind}")
-        if given is not None:
-            perms[kind] = [role.strip() for role in given.split(",") if role.strip()]
+    owner, sharing, perms = acl_request(call, "savedsearch", saved.perms)
     saved = api.saved.set_acl(saved.name, owner, sharing, perms or None)
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
