@@ -8,12 +8,10 @@
 
 from __future__ import annotations
 
-import json
 import tempfile  # noqa: F401 - the docstring example
-import threading
-from pathlib import Path
+from pathlib import Path  # noqa: F401 - the docstring example
 
-from helpers.runtime.home import write_private
+from labstack.splunk.knowledge_meta import KnowledgeMeta
 
 __all__ = ["EDITABLE", "IndexConf"]
 
@@ -27,31 +25,9 @@ BUILT_IN = ("_audit", "_internal", "_introspection", "_telemetry", "_thefishbuck
             "history", "main", "summary")  # fmt: skip
 
 
-class IndexConf:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        try:
-            self._conf = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self._conf = {}
-
-    def get(self, name: str) -> dict[str, str]:
-        with self._lock:
-            return dict(self._conf.get(name, {}))
+class IndexConf(KnowledgeMeta):
+    """Per index, the settings an admin changed (kept as :class:`KnowledgeMeta` keeps a
+    knowledge object's attributes)."""
 
     def disabled(self, name: str) -> bool:
         return self.get(name).get("disabled") in ("1", "true", "True")
-
-    def update(self, name: str, settings: dict[str, str]) -> None:
-        with self._lock:
-            self._conf.setdefault(name, {}).update(settings)
-            self._save()
-
-    def forget(self, name: str) -> None:
-        with self._lock:
-            if self._conf.pop(name, None) is not None:
-                self._save()
-
-    def _save(self) -> None:
-        write_private(self.path, json.dumps(self._conf, indent=1, sort_keys=True))

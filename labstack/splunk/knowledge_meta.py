@@ -20,6 +20,9 @@ __all__ = ["KnowledgeMeta"]
 
 
 class KnowledgeMeta:
+    """Attributes by name in one private JSON file (thread-safe; a missing or unreadable file
+    is an empty map)."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
