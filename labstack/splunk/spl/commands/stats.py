@@ -195,6 +195,16 @@ def parse_aggregates(cmd: Command, tokens) -> list[Aggregate]:
     return out
 
 
+def aggregates_by(cmd: Command) -> tuple[list[Aggregate], list[str]]:
+    """``<aggregate>... [BY <field>...]`` with at least one aggregate (stats, eventstats and
+    streamstats read their arguments alike)."""
+    head, tail = cmd.split_keyword("by")
+    aggregates = parse_aggregates(cmd, head)
+    if not aggregates:
+        raise cmd.error("You must specify at least one function.")
+    return aggregates, cmd.field_names(tail)
+
+
 def grouped(rel: Relation, aggregates: list[Aggregate], by: list[str]) -> Relation:
     """The stats query: one row per by-field combination (multivalue by-fields count once per
     value, null ones not at all), sorted by the by-fields."""
@@ -229,11 +239,7 @@ class Stats(Command):
     """Aggregate: ``stats count min(_time) AS firstTime values(src) BY user, eventName``."""
 
     def parse(self) -> None:
-        head, tail = self.split_keyword("by")
-        self.aggregates = parse_aggregates(self, head)
-        if not self.aggregates:
-            raise self.error("You must specify at least one function.")
-        self.by = self.field_names(tail)
+        self.aggregates, self.by = aggregates_by(self)
 
     def sql(self, rel: Relation, ctx: Context) -> Relation:
         return grouped(rel, self.aggregates, self.by)

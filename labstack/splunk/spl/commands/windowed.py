@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..relation import LIST, NUM, STR, Context, Relation
 from ..sql import ident
 from . import Command, command, is_true, positive_int
-from .stats import Aggregate, grouped, parse_aggregates
+from .stats import Aggregate, aggregates_by, grouped
 
 #: limits.conf ``[stats] max_stream_window``: the most results streamstats looks back over.
 MAX_STREAM_WINDOW = 10000
@@ -55,11 +55,7 @@ class EventStats(Command):
 
     def parse(self) -> None:
         self.take_options("allnum")
-        head, tail = self.split_keyword("by")
-        self.aggregates = parse_aggregates(self, head)
-        if not self.aggregates:
-            raise self.error("You must specify at least one function.")
-        self.by = self.field_names(tail)
+        self.aggregates, self.by = aggregates_by(self)
 
     def sql(self, rel: Relation, ctx: Context) -> Relation:
         source, keys = _keys(rel, self.by)
@@ -120,14 +116,10 @@ class StreamStats(Command):
         self.window = positive_int(self, options.get("window", "0"))
         self.current = is_true(options.get("current", "t"))
         self.is_global = is_true(options.get("global", "t"))
-        head, tail = self.split_keyword("by")
-        self.aggregates = parse_aggregates(self, head)
-        if not self.aggregates:
-            raise self.error("You must specify at least one function.")
+        self.aggregates, self.by = aggregates_by(self)
         for agg in self.aggregates:
             if agg.function not in STREAM_FUNCTIONS:
                 raise self.error(f"The '{agg.function}' function is not supported here.")
-        self.by = self.field_names(tail)
 
     def sql(self, rel: Relation, ctx: Context) -> Relation:
         source, keys = _keys(rel, self.by)
