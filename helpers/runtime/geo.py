@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = ["COUNTRY_DATA", "Location", "locate", "network"]
 
@@ -84,7 +84,7 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-@cache
+@lru_cache(maxsize=1 << 16)  # bounded: the addresses come from events anyone can send
 def locate(ip: str, lang: str = "en") -> Location | None:
     """Where a public address is; None for a private, reserved, invalid or unknown one."""
     address = _address(ip)

@@ -9,15 +9,12 @@ True
 
 from __future__ import annotations
 
-from functools import cache
-
 from helpers.runtime import geo
 
 FIELDS = ("City", "Country", "Region", "lat", "lon")
 ALL_FIELDS = (*FIELDS, "Continent", "MetroCode", "Timezone")
 
 
-@cache
 def locate(ip: str, lang: str = "en") -> dict[str, str] | None:
     """Splunk's iplocation fields for an address, or None (private, invalid or unknown: then
     Splunk adds no fields at all). A located address gets every field, empty where the data
