@@ -48,7 +48,9 @@ __all__ = [
     "ensure_index",
     "install_app",
     "install_detections",
+    "pause_alert",
     "qualify",
+    "resume_alert",
     "search",
     "send_events",
     "upload_lookup",
@@ -380,6 +382,31 @@ def ensure_index(name: str, *, service: splunklib.client.Service | None = None) 
     service = service or connect()
     if name not in service.indexes:
         service.indexes.create(name)
+
+
+def pause_alert(name: str, *, service: splunklib.client.Service | None = None) -> bool:
+    """Stop the saved search ``name`` from alerting (disable it), as you would while working its
+    incidents by hand. True when it was alerting, so that :func:`resume_alert` afterwards turns
+    back on only what this turned off; a search that does not exist or is disabled: False.
+
+    >>> paused = pause_alert("s3-bucket-made-public")                 # doctest: +SKIP
+    >>> if paused:                                                    # doctest: +SKIP
+    ...     resume_alert("s3-bucket-made-public")
+    """
+    service = service or connect()
+    if name not in service.saved_searches:
+        return False
+    search = service.saved_searches[name]
+    if search["disabled"] in ("1", True, "true"):
+        return False
+    search.disable()
+    return True
+
+
+def resume_alert(name: str, *, service: splunklib.client.Service | None = None) -> None:
+    """Let the saved search ``name`` alert again (enable it); see :func:`pause_alert`."""
+    service = service or connect()
+    service.saved_searches[name].enable()
 
 
 def install_app(path: str | Path, *, service: splunklib.client.Service | None = None) -> bool:

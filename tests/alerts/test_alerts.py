@@ -235,6 +235,26 @@ def test_real_time_searches_ignore_other_indexes_and_disabled_alerts(alerts, rec
     assert alerts.fired(other.name) == []
 
 
+def test_a_paused_real_time_alert_stays_silent_until_resumed(alerts, receiver, service):
+    """helpers.splunk.pause_alert / resume_alert: what notebooks 05 and 06 do while a person
+    works an incident the automation would otherwise answer."""
+    from helpers import splunk
+
+    saved = alerts.create("search index={index} eventName=Stop*", receiver.url,
+                          **{"dispatch.earliest_time": "rt-5m", "dispatch.latest_time": "rt",
+                             "alert.digest_mode": "0"})  # fmt: skip
+    assert splunk.pause_alert(saved.name, service=service) is True
+    assert splunk.pause_alert(saved.name, service=service) is False  # already paused
+    assert service.saved_searches[saved.name]["disabled"] == "1"
+    alerts.send({"eventName": "StopLogging", "n": "paused"})
+    splunk.resume_alert(saved.name, service=service)
+    alerts.send({"eventName": "StopLogging", "n": "resumed"})
+    [body] = receiver.wait(1)  # the second event's alert: the first, had it fired, came before
+    assert body["result"]["n"] == "resumed"
+    assert len(alerts.fired(saved.name)) == 1
+    assert splunk.pause_alert("no-such-alert", service=service) is False
+
+
 def test_fired_alerts_are_listed_through_splunklib(alerts, receiver, service):
     alerts.send(*FAILS)
     saved = alerts.create("search index={index} action=fail", receiver.url,
