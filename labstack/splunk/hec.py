@@ -32,6 +32,8 @@ import orjson
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from labstack.splunk.store import JSON_OBJECT
+
 log = logging.getLogger("labstack.splunk.hec")
 
 #: Largest request body accepted, before and after decompression (Splunk's max_content_length
@@ -162,7 +164,12 @@ def _parse_lines(data: bytes, defaults: Defaults) -> list[dict] | None:
         if event is None or (kind is str and not event.strip()):
             return None
         row = base.copy()
-        row["_raw"] = event if kind is str else compact(event)
+        if kind is str:
+            row["_raw"] = event
+        else:
+            row["_raw"] = compact(event)
+            if kind is dict:  # JSON text of an object: the store need not check it again
+                row[JSON_OBJECT] = True
         for key, value in obj.items():
             if key in meta:
                 if type(value) is str:
@@ -230,6 +237,8 @@ def _parse_each(text: str, defaults: Defaults) -> list[dict]:
             "host": defaults.host,
             "_raw": event if isinstance(event, str) else _compact(event),
         }
+        if isinstance(event, dict):
+            row[JSON_OBJECT] = True
         _apply_envelope(row, obj, number)
         _check_text(row, number)
         events.append(row)

@@ -44,6 +44,14 @@ _SCHEMA = [
     "INSERT OR IGNORE INTO indexes VALUES ('main')",
 ]
 _COLUMNS = ("_time", "index", "sourcetype", "source", "host", "_raw")
+#: An event's key saying its ``_raw`` is the compact text of a JSON object its sender's JSON
+#: became (HEC's event objects): stored as a document without checking the text again.
+JSON_OBJECT = "__json"
+#: Whether a row's ``_raw`` is a JSON object: known (``__json``) or checked.
+IS_JSON = (
+    "CASE WHEN __json THEN TRUE "
+    "ELSE coalesce(left(ltrim(_raw), 1) = '{' AND json_valid(_raw), FALSE) END"
+)
 # For a database file: checkpoint less often while events stream in (bulk ingest runs ~2x faster;
 # the WAL keeps it durable), then once ingest has been quiet for a moment (checkpointed data is
 # compressed and scans ~3x faster); and bound DuckDB's buffer pool so the service stays small.
@@ -59,9 +67,18 @@ class Added(list):
 
 
 def event_frame(events: list[dict]) -> pd.DataFrame:
-    """Events as a frame of the event columns; a missing time is now, a missing index main."""
-    frame = pd.DataFrame({c: [e.get(c) for e in events] for c in _COLUMNS})
-    frame["_time"] = pd.to_numeric(frame["_time"], errors="coerce").fillna(time.time())
+    """Events as a frame of the event columns and ``__json``; a missing time is now, a missing
+    index main. Text columns are plain objects: DuckDB reads them as they are, and pandas'
+    string inference would only check every value first."""
+
+    def column(name: str) -> pd.Series:
+        return pd.Series([e.get(name) for e in events], dtype=object)
+
+    times = pd.to_numeric(column("_time"), errors="coerce").fillna(time.time())
+    known = pd.Series([e.get(JSON_OBJECT) is True for e in events], dtype=bool)
+    frame = pd.DataFrame(
+        {"_time": times, **{c: column(c) for c in _COLUMNS[1:]}, JSON_OBJECT: known}, copy=False
+    )
     frame["index"] = frame["index"].fillna("main")
     return frame
 
@@ -112,8 +129,7 @@ class EventStore:
                 self._sql(
                     'INSERT INTO events SELECT _time, "index", sourcetype, source, host, '
                     "CASE WHEN is_json THEN _raw END, CASE WHEN NOT is_json THEN _raw END, __seq "
-                    "FROM (SELECT *, coalesce(left(ltrim(_raw), 1) = '{' AND json_valid(_raw), "
-                    "FALSE) AS is_json FROM incoming)"
+                    f"FROM (SELECT *, {IS_JSON} AS is_json FROM incoming)"
                 )
             finally:
                 self._con.unregister("incoming")

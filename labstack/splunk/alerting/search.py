@@ -133,7 +133,8 @@ class BatchStore(EventStore):
             'SELECT _time, "index", sourcetype, source, host, '
             "CASE WHEN is_json THEN _raw END AS __doc, "
             f"CASE WHEN NOT is_json THEN _raw END AS __text, __seq{columns} "
-            f"FROM (SELECT *, coalesce({test}, FALSE) AS is_json "
+            f"FROM (SELECT *, CASE WHEN __json THEN TRUE ELSE coalesce({test}, FALSE) END "
+            "AS is_json "
             f"FROM (SELECT *, CASE WHEN left(ltrim(_raw), 1) = '{{' THEN {hot} END AS __hot "
             "FROM incoming))"
         )

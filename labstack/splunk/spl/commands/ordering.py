@@ -1,11 +1,14 @@
 """``sort``, ``head``, ``tail`` and ``dedup``: which results, in which order.
 
 Sorting compares numbers numerically and before strings, strings lexicographically, and puts
-missing values last (Search Reference, "sort").
+missing values last (Search Reference, "sort"); descending (``-``) reverses the order of the
+values, and missing values stay last.
 
 >>> rows = Rows([{"n": "10"}, {"n": "9"}, {"n": "b"}, {}], ["n"])
+>>> [r.get("n") for r in Sort("sort", "n").run(rows, None).rows]
+['9', '10', 'b', None]
 >>> [r.get("n") for r in Sort("sort", "- n").run(rows, None).rows]
-['10', '9', 'b', None]
+['b', '10', '9', None]
 """
 
 from __future__ import annotations
