@@ -118,6 +118,34 @@ def test_a_slow_body_does_not_hold_an_ingest_slot(store):
             sender.join()
 
 
+@pytest.mark.parametrize("preallocate", [hec.PREALLOCATE, 16])
+def test_a_body_sent_in_pieces_is_read_whole(store, monkeypatch, preallocate):
+    """Read into a buffer of its declared length, or (past PREALLOCATE) as it arrives."""
+    monkeypatch.setattr(hec, "PREALLOCATE", preallocate)
+    lines = [
+        json.dumps({"index": "main", "event": {"piece": n, "pad": "x" * 5000}}) for n in range(40)
+    ]
+    body = "\n".join(lines).encode()
+    with (
+        Server(hec.HecApp(store, TOKEN)) as server,
+        socket.create_connection((server.host, server.port)) as sender,
+    ):
+        head = (
+            f"POST /services/collector/event HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Splunk {TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        sender.sendall(head.encode())
+        for start in range(0, len(body), 65_000):
+            sender.sendall(body[start : start + 65_000])
+        sender.settimeout(30)
+        answer = b""
+        while b"}" not in answer:
+            answer += sender.recv(4096)
+    assert b"HTTP/1.1 200" in answer and b'"Success"' in answer
+    found = store.search("search index=main piece=* pad=* | stats dc(piece) AS n").rows
+    assert int(found[0]["n"]) == 40
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
