@@ -725,3 +725,167 @@ def test_the_ebs_default_key_an_encrypted_volume_makes_is_kept(endpoint):
     restart()
     key = _aws(url, "kms").describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["Arn"]
     assert key == volume["KmsKeyId"]
+
+
+# -- moto's static data (default AMIs, AWS managed policies) -------------------------------------
+
+
+def _unit_size(store: StateStore, service: str, region: str) -> int:
+    row = store._db.execute(
+        "SELECT length(blob) FROM units WHERE service = ? AND region = ?", (service, region)
+    ).fetchone()
+    return row[0]
+
+
+def test_an_ec2_write_does_not_pickle_the_default_amis_again(endpoint):
+    """moto makes a megabyte of default AMIs (with their snapshots) for each EC2 backend, which
+    the lab seldom changes: a write stores what the lab changed, and a restart brings the AMIs
+    back, each still pointing at its own snapshot."""
+    from moto.ec2.models import ec2_backends
+
+    url, holder, restart = endpoint
+    ec2 = _aws(url, "ec2")
+    ec2.create_security_group(GroupName="first", Description="test")
+    ec2.create_security_group(GroupName="second", Description="test")
+    assert _unit_size(holder["store"], "ec2", "us-east-1") < 300_000
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    assert len(images) > 100
+
+    restart()
+    ec2 = _aws(url, "ec2")
+    assert ec2.describe_images(Owners=["amazon"])["Images"] == images
+    backend = ec2_backends["123456789012"]["us-east-1"]
+    ami = backend.amis[images[0]["ImageId"]]
+    assert backend.snapshots[ami.ebs_snapshot.id] is ami.ebs_snapshot
+    assert ami.ec2_backend is backend
+    ec2.create_security_group(GroupName="after", Description="test")  # commits after a restore
+    restart()
+    groups = _aws(url, "ec2").describe_security_groups()["SecurityGroups"]
+    assert {"first", "second", "after"} <= {g["GroupName"] for g in groups}
+
+
+def test_a_default_ami_the_lab_changed_is_kept_changed(endpoint):
+    """A launch permission added to a default AMI changes moto's static data: it must be kept,
+    whether the change came before the unit's first write or after."""
+    url, _holder, restart = endpoint
+    ec2 = _aws(url, "ec2")
+    first, second = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"][:2]]
+    ec2.modify_image_attribute(
+        ImageId=first, LaunchPermission={"Add": [{"UserId": "111122223333"}]}
+    )
+    ec2.modify_image_attribute(
+        ImageId=second, LaunchPermission={"Add": [{"UserId": "444455556666"}]}
+    )
+    restart()
+    ec2 = _aws(url, "ec2")
+    for image, user, not_user in (
+        (first, "111122223333", "444455556666"),
+        (second, "444455556666", "111122223333"),
+    ):
+        kept = ec2.describe_image_attribute(ImageId=image, Attribute="launchPermission")
+        assert {"UserId": user} in kept["LaunchPermissions"]
+        assert {"UserId": not_user} not in kept["LaunchPermissions"]
+
+
+def test_an_attached_aws_managed_policy_is_kept_and_stays_one_object(endpoint, monkeypatch):
+    """IAM's AWS managed policies are moto's static data; attaching one changes it (its
+    attachment count), and a user's attached policy is the very object of the policy map."""
+    from moto.iam.models import iam_backends
+
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    url, holder, restart = endpoint
+    iam = _aws(url, "iam")
+    iam.create_user(UserName="reader")
+    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    iam.attach_user_policy(UserName="reader", PolicyArn=arn)
+    iam.create_user(UserName="other")  # a write after the change
+    assert _unit_size(holder["store"], "iam", "aws") < 1_000_000
+
+    restart()
+    iam = _aws(url, "iam")
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+    attached = iam.list_attached_user_policies(UserName="reader")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [arn]
+    backend = iam_backends["123456789012"]["aws"]
+    assert backend.users["reader"].managed_policies[arn] is backend.managed_policies[arn]
+    iam.detach_user_policy(UserName="reader", PolicyArn=arn)
+    restart()
+    assert _aws(url, "iam").get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0
+
+
+def test_static_data_whose_commit_failed_is_written_by_the_retry(endpoint, monkeypatch):
+    """The static data is stored once, with the first write of its unit: when that commit fails,
+    the retry must store it, or the unit on disk names objects that are nowhere."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    url, holder, restart = endpoint
+    store = holder["store"]
+
+    class Failing:
+        def __init__(self, db):
+            self.db, self.failures = db, 1
+
+        def executemany(self, sql, rows):
+            if "INTO units" in sql and self.failures:
+                self.failures -= 1
+                raise sqlite3.OperationalError("disk I/O error")
+            return self.db.executemany(sql, rows)
+
+        def __getattr__(self, name):
+            return getattr(self.db, name)
+
+    import sqlite3
+
+    store._db = Failing(store._db)
+    ec2 = _aws(url, "ec2", config=Config(retries={"total_max_attempts": 1}))
+    with pytest.raises(ClientError):  # not on disk yet: answered as a server error
+        ec2.create_security_group(GroupName="retried", Description="test")
+    assert store.wait(store.request(), timeout=10)  # the store's own retry
+    store._db = store._db.db
+    restart()
+    groups = _aws(url, "ec2").describe_security_groups()["SecurityGroups"]
+    assert "retried" in {g["GroupName"] for g in groups}
+    assert _aws(url, "ec2").describe_images(Owners=["amazon"])["Images"]
+
+
+def test_a_unit_whose_static_data_is_missing_is_not_restored_half(tmp_path):
+    import sqlite3
+
+    with mock_aws():
+        boto3.client("ec2", region_name="us-east-1").describe_vpcs()
+        store = StateStore(tmp_path / "account.sqlite")
+        store.start()
+        store.wait(store.request([ALL]))
+        store.stop()
+    sqlite3.connect(tmp_path / "account.sqlite", isolation_level=None).execute(
+        "DELETE FROM statics"
+    )
+    with mock_aws(), pytest.raises(StateError, match="lab reset"):
+        StateStore(tmp_path / "account.sqlite").restore()
+
+
+def _uses(value):  # a function some static object holds
+    return value
+
+
+@mock_aws
+def test_static_objects_that_hold_functions_and_classes_come_back(tmp_path):
+    """pickle writes functions and classes by name: static data holding one (moto's models
+    hold callbacks and types here and there) keeps holding that very function or class."""
+    from moto.core.base_backend import BackendDict
+    from moto.ec2.models import ec2_backends
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    first, second = [i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"][:2]]
+    amis = ec2_backends["123456789012"]["us-east-1"].amis
+    amis[first].lab_check, amis[second].lab_kind = _uses, StateLock
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    assert store.wait(store.request([ALL]), timeout=10, through_failures=False), store.error
+    store.stop()
+
+    BackendDict.reset()
+    StateStore(tmp_path / "account.sqlite").restore()
+    amis = ec2_backends["123456789012"]["us-east-1"].amis
+    assert (amis[first].lab_check, amis[second].lab_kind) == (_uses, StateLock)

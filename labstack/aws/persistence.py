@@ -19,7 +19,13 @@ a request journal, which cannot reproduce moto's random ids or the lab's own dir
   ids made before it;
 - an S3 object's bytes are stored once, by content (its SHA-256 and size), in a table of their own:
   a unit holds only the objects' metadata, so a trail bucket of thousands of log files costs a
-  CloudTrail delivery one new blob and the bucket's listing, not every file again.
+  CloudTrail delivery one new blob and the bucket's listing, not every file again;
+- moto's static data (EC2's default AMIs with their snapshots, IAM's AWS managed policies: most
+  of those two backends' bytes) is stored once per unit and process, with the unit's first
+  write, and a unit's later pickles name its objects instead of copying them. What a later
+  write finds changed in it (identity checks of everything it holds, see ``Static``) is
+  pickled whole from then on, so a default AMI or managed policy the lab changed is kept as
+  changed. A restore builds the static objects from their stored state, then the unit on top.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import copyreg
+import datetime
+import decimal
+import functools
 import hashlib
 import io
 import json
@@ -37,8 +47,10 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, chain
+from operator import is_
 from pathlib import Path
 
 from cryptography import x509
@@ -80,6 +92,8 @@ CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, trail TEXT NOT NULL
     region TEXT NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS statics (service TEXT, account TEXT, region TEXT, blob BLOB NOT NULL,
+    PRIMARY KEY (service, account, region));
 """
 
 
@@ -355,29 +369,274 @@ def _digest(obj: FakeKey) -> str | None:
     return digest
 
 
+#: Where each service's static data starts: what moto makes when it creates the backend and
+#: the lab seldom changes. Everything these objects hold is static data too (``Static``).
+STATIC: dict[str, Callable[[BaseBackend], Iterable]] = {
+    "ec2": lambda backend: list(backend.amis.values()),  # each with its snapshot and volume
+    "iam": lambda backend: list(backend.aws_managed_policies),  # each with its versions
+}
+#: Values that cannot change: held by identity, they are the same value as long as they are
+#: the same object.
+_ATOMS = {str, bytes, int, float, complex, bool, type(None), decimal.Decimal}
+_ATOMS |= {datetime.datetime, datetime.date, datetime.time, datetime.timedelta}
+#: Containers a static object may hold, kept by identity like the objects themselves.
+_CONTAINERS = (dict, list, set)
+
+
+@functools.cache
+def _plain(kind: type) -> bool:
+    """Whether pickle makes ``kind``'s objects as ``kind.__new__(kind)`` plus their
+    ``__dict__``, which is what a restore does for a static object: a class defined in Python
+    (pickle writes functions and classes by name, and the built-in types its own way) that
+    leaves its pickling to ``object``."""
+    return (
+        bool(kind.__flags__ & _HEAP_TYPE)
+        and not issubclass(kind, (*_CONTAINERS, tuple, frozenset, type, *_FRESH))
+        and kind not in copyreg.dispatch_table
+        and kind.__reduce_ex__ is object.__reduce_ex__
+        and kind.__reduce__ is object.__reduce__
+        and kind.__getstate__ is object.__getstate__
+        and not any(hasattr(kind, name) for name in _OWN_PICKLING)
+        and not any("__slots__" in vars(base) for base in kind.__mro__)
+    )
+
+
+_OWN_PICKLING = ("__setstate__", "__getnewargs__", "__getnewargs_ex__")
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+
+
+def _reach(start, accepted: dict[int, object], keys: dict[int, UnitKey]) -> dict | None:
+    """Every object and container ``start`` holds (itself included) that is not in
+    ``accepted`` yet, or None when it holds anything a restore could not build back as the
+    same objects (a lock, an S3 object, another backend that is not a unit...)."""
+    found: dict[int, object] = {}
+    todo = [start]
+    while todo:
+        value = todo.pop()
+        kind = type(value)
+        if kind in _ATOMS or id(value) in accepted or id(value) in found:
+            continue
+        if kind is tuple:
+            todo.extend(value)
+        elif kind is frozenset:
+            if not all(map(_hashed_before_filled, value)):
+                return None
+            todo.extend(value)
+        elif kind is dict:
+            if not all(map(_hashed_before_filled, value)):
+                return None
+            found[id(value)] = value
+            todo.extend(value)
+            todo.extend(value.values())
+        elif kind is list:
+            found[id(value)] = value
+            todo.extend(value)
+        elif kind is set:
+            if not all(map(_hashed_before_filled, value)):
+                return None
+            found[id(value)] = value
+            todo.extend(value)
+        elif id(value) in keys or isinstance(value, (AccountSpecificBackend, BackendDict)):
+            continue  # a unit: pickled as a reference to it
+        elif _plain(kind) and hasattr(value, "__dict__") and not isinstance(value, BaseBackend):
+            found[id(value)] = value
+            todo.extend(value.__dict__.values())
+        else:
+            return None
+    return found
+
+
+def _hashed_before_filled(key) -> bool:
+    """Whether a dict key or set element hashes the same while a restore has made it but not
+    filled it yet (static objects are made first, filled after): a value, or an object hashed
+    by identity (not a managed policy, hashed by its ARN)."""
+    kind = type(key)
+    if kind is tuple:
+        return all(map(_hashed_before_filled, key))
+    return kind in _ATOMS or kind.__hash__ is object.__hash__
+
+
+def _state(thing):
+    """What a static object or container holds, to pickle (a copy for containers: the
+    container itself would be written as a reference to it)."""
+    kind = type(thing)
+    return dict(thing) if kind is dict else list(thing) if kind in _CONTAINERS else vars(thing)
+
+
+def _fill(thing, state) -> None:
+    if type(thing) is list:
+        thing[:] = state
+        return
+    held = thing if type(thing) in _CONTAINERS else thing.__dict__
+    held.clear()
+    held.update(state)
+
+
+class Static:
+    """A unit's static data, as one commit captured it (the unit's first in this process: what
+    moto made then and what the lab had changed by then alike). ``things`` are the unit's
+    backend (0) and the objects and containers its static data holds; ``blob`` their state
+    as stored (None once on disk). A later pickle of the unit writes each thing as a
+    reference to it, except the changed ones (``changed``; the backend always is), which are
+    written whole. A restore makes every thing first and fills it from the static data, then
+    reads the unit, which fills the backend and the changed things: static objects are thus
+    whole before the unit hashes any (a managed policy hashes by its ARN).
+
+    A thing is unchanged when everything it holds (an object's ``__dict__``, a container's
+    keys, values, items) is still the same object as at the capture: values that cannot
+    change (``_ATOMS``) are then the same value, and the things held are watched themselves.
+    This is checked at every write by C loops over them all at once (``_held``: EC2's 150 000
+    values cost about a third of pickling them); only when it fails are the things checked
+    one by one, to find which changed (each is found once: it is pickled whole from then
+    on)."""
+
+    def __init__(self, key: UnitKey, root: BaseBackend, keys: dict[int, UnitKey]):
+        self.root = root
+        accepted: dict[int, object] = {id(root): root}
+        for seed in STATIC[key[0]](root):
+            found = _reach(seed, accepted, keys)
+            if found is not None:
+                accepted.update(found)
+        self.things = list(accepted.values())
+        self.index = {ident: i for i, ident in enumerate(accepted)}
+        self.changed = {0}
+        out = io.BytesIO()
+        pickler = _StaticPickler(out, None, keys, set(), self, whole=set())
+        pickler.dump([(type(thing), _state(thing)) for thing in self.things[1:]])
+        self.blob: bytes | None = out.getvalue()
+        self.refs = pickler.refs
+        self._watch()
+
+    def _watch(self) -> None:
+        watched = [t for i, t in enumerate(self.things) if i not in self.changed]
+        self._objects = [t for t in watched if type(t) not in _CONTAINERS]
+        self._dicts = [*map(vars, self._objects), *(t for t in watched if type(t) is dict)]
+        self._seqs = [t for t in watched if type(t) is list or type(t) is set]
+        self._sizes = self._sizes_now()
+        self._held = list(self._held_now())
+
+    def _sizes_now(self) -> list[int]:
+        return [*map(len, self._dicts), *map(len, self._seqs)]
+
+    def _held_now(self) -> Iterator:
+        """Every watched thing's keys, then their values, then the containers' items."""
+        dicts = self._dicts
+        return chain(
+            chain.from_iterable(dicts),
+            chain.from_iterable(map(dict.values, dicts)),
+            chain.from_iterable(self._seqs),
+        )
+
+    def refresh(self) -> None:
+        """Mark the things changed since the capture (under the state lock, before a pickle)."""
+        if (
+            self._sizes_now() == self._sizes
+            and all(map(is_, map(vars, self._objects), self._dicts))
+            and all(map(is_, self._held_now(), self._held))
+        ):
+            return
+        starts = list(accumulate(self._sizes, initial=0))
+        keys = starts[len(self._dicts)]  # where the values start in ``_held``
+        held = self._held
+        owners = [*self._objects, *self._dicts[len(self._objects) :], *self._seqs]
+        for n, (owner, size) in enumerate(zip(owners, self._sizes, strict=True)):
+            start = starts[n]
+            if n < len(self._dicts):
+                d = self._dicts[n]
+                same = (
+                    len(d) == size
+                    and (n >= len(self._objects) or vars(owner) is d)
+                    and all(map(is_, d, held[start : start + size]))
+                    and all(map(is_, d.values(), held[keys + start : keys + start + size]))
+                )
+            else:
+                same = len(owner) == size and all(
+                    map(is_, owner, held[keys + start : keys + start + size])
+                )
+            if not same:
+                self.changed.add(self.index[id(owner)])
+        self._watch()
+
+
+class _StaticPickler(_Pickler):
+    """Pickles a unit that has static data (``Static``): each static thing as a reference (its
+    index and type), the ones in ``whole`` whole the first time they are met."""
+
+    def __init__(self, out, root, keys, stored, static: Static, whole: set[int]):
+        super().__init__(out, root, keys, stored)
+        self.static, self.whole, self.emitted = static, whole, set()
+
+    def persistent_id(self, obj):
+        i = self.static.index.get(id(obj))
+        if i is None:
+            return None
+        if i in self.whole and i not in self.emitted:
+            self.emitted.add(i)
+            return i, type(obj), _state(obj)
+        return i, type(obj)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads a unit or its static data; ``made`` holds the static things, made at their first
+    mention and filled with the state that comes with them (if any)."""
+
+    def __init__(self, blob: bytes, made: dict[int, object]):
+        super().__init__(io.BytesIO(blob))
+        self.made = made
+
+    def persistent_load(self, pid):
+        i, kind, *state = pid
+        thing = _made(self.made, i, kind)
+        if state:
+            _fill(thing, state[0])
+        return thing
+
+
+def _made(made: dict[int, object], i: int, kind: type):
+    """Static thing ``i``, made empty (as pickle makes an object) at its first mention."""
+    thing = made.get(i)
+    if thing is None:
+        thing = made[i] = kind() if kind in _CONTAINERS else kind.__new__(kind)
+    return thing
+
+
 @dataclass
 class Dumped:
     """One unit pickled: its bytes, the units it points at, the S3 contents it holds (and the
-    new ones, not stored yet)."""
+    new ones, not stored yet), the static data it names."""
 
     blob: bytes
     refs: set[UnitKey]
     digests: set[str]
     blobs: dict[str, bytes]
+    static: Static | None = None
 
 
 def dump_unit(
-    backend: BaseBackend, keys: dict[int, UnitKey], stored: set[str] | None = None
+    backend: BaseBackend,
+    keys: dict[int, UnitKey],
+    stored: set[str] | None = None,
+    static: Static | None = None,
 ) -> Dumped:
     out = io.BytesIO()
-    pickler = _Pickler(out, backend, keys, stored if stored is not None else set())
-    pickler.dump(backend)
-    return Dumped(out.getvalue(), pickler.refs, pickler.digests, pickler.blobs)
+    stored = stored if stored is not None else set()
+    if static is None:
+        pickler = _Pickler(out, backend, keys, stored)
+        pickler.dump(backend)
+        return Dumped(out.getvalue(), pickler.refs, pickler.digests, pickler.blobs)
+    static.refresh()
+    pickler = _StaticPickler(out, backend, keys, stored, static, whole=static.changed)
+    # The changed things by name, the backend first: one that only unchanged ones hold (a
+    # default AMI's launch permissions) would otherwise not be met.
+    pickler.dump([static.things[i] for i in sorted(static.changed)])
+    refs = pickler.refs | static.refs
+    return Dumped(out.getvalue(), refs, pickler.digests, pickler.blobs, static)
 
 
-def install_unit(key: UnitKey, blob: bytes, content=None) -> None:
+def install_unit(key: UnitKey, blob: bytes, content=None, static: bytes | None = None) -> None:
     """Put a stored backend in moto's registry, where the API and the lab find it; ``content``
-    gives an S3 object's bytes by digest."""
+    gives an S3 object's bytes by digest, ``static`` is the unit's static data (its objects
+    are made and filled first; the unit then fills the backend and the changed ones)."""
     from moto.backends import get_backend
 
     service, account_id, region = key
@@ -387,7 +646,15 @@ def install_unit(key: UnitKey, blob: bytes, content=None) -> None:
         BackendDict._instances.append(backends)
     token = _LOADING.set(content or _no_content)
     try:
-        dict.__setitem__(account, region, pickle.loads(blob))
+        if static is None:
+            backend = pickle.loads(blob)
+        else:
+            made: dict[int, object] = {}
+            states = _Unpickler(static, made).load()
+            for i, (kind, state) in enumerate(states, start=1):
+                _fill(_made(made, i, kind), state)
+            backend = _Unpickler(blob, made).load()[0]
+        dict.__setitem__(account, region, backend)
     finally:
         _LOADING.reset(token)
 
@@ -441,6 +708,8 @@ class StateStore:
         #: first call in a region makes that region's backend, with random ids) goes in the
         #: next commit, whatever that commit was asked for.
         self._kept: set[UnitKey] = set()
+        #: The static data captured for each unit that has some (see ``Static``).
+        self._statics: dict[UnitKey, Static] = {}
         self.stats = {"commits": 0, "units_written": 0, "last_commit_ms": 0.0}
         self._thread = threading.Thread(target=self._loop, name="state-commit", daemon=True)
 
@@ -454,9 +723,11 @@ class StateStore:
         """Forget everything (an account whose build never finished is built again)."""
         self._db.executescript(
             "DELETE FROM units; DELETE FROM records; DELETE FROM meta; DELETE FROM contents;"
+            "DELETE FROM statics;"
         )
         self._stored = set()
         self._kept = set()
+        self._statics = {}
 
     def restore(self) -> Restored:
         """Install every stored unit (those another points at first) and moto's random state;
@@ -477,11 +748,14 @@ class StateStore:
             "DELETE FROM contents WHERE digest = ?", [(d,) for d in self._stored - referenced]
         )
         self._stored &= referenced
-        rows = db.execute("SELECT service, account, region, blob, refs FROM units").fetchall()
+        rows = db.execute(
+            "SELECT service, account, region, units.blob, refs, statics.blob FROM units"
+            " LEFT JOIN statics USING (service, account, region)"
+        ).fetchall()
         # A unit that points at others is loaded after them, so it gets the restored ones.
         rows.sort(key=lambda row: row[4] != "[]")
-        for service, account, region, blob, _refs in rows:
-            install_unit((service, account, region), blob, self._content)
+        for service, account, region, blob, _refs, static in rows:
+            install_unit((service, account, region), blob, self._content, static)
         self._kept = {(service, account, region) for service, account, region, *_ in rows}
         beside = db.execute("SELECT value FROM meta WHERE key = 'registries'").fetchone()
         for service, values in (pickle.loads(beside[0]) if beside else {}).items():
@@ -586,9 +860,15 @@ class StateStore:
             with self.lock.exclusive():
                 present = units()
                 keys = {id(backend): key for key, backend in present.items()}
+                self._statics = {
+                    key: static
+                    for key, static in self._statics.items()
+                    if present.get(key) is static.root and not everything
+                }
                 for key, backend in present.items():
                     if everything or wanted(key) or key not in self._kept:
-                        dumped[key] = dump_unit(backend, keys, self._stored)
+                        static = self._static(key, backend, keys)
+                        dumped[key] = dump_unit(backend, keys, self._stored, static)
                 rng = pickle.dumps(mock_random.getstate())
                 kept_beside = pickle.dumps(registries())
         used = pickle.dumps(last_used())
@@ -597,6 +877,7 @@ class StateStore:
         try:
             if everything:
                 db.execute("DELETE FROM units")
+                db.execute("DELETE FROM statics")
             new = {d: v for unit in dumped.values() for d, v in unit.blobs.items()}
             db.executemany("INSERT OR IGNORE INTO contents VALUES (?, ?)", new.items())
             db.executemany(
@@ -605,6 +886,14 @@ class StateStore:
                     (*key, u.blob, json.dumps(sorted(u.refs)), json.dumps(sorted(u.digests)))
                     for key, u in dumped.items()
                 ],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO statics VALUES (?, ?, ?, ?)",
+                [(*key, u.static.blob) for key, u in dumped.items() if u.static and u.static.blob],
+            )
+            db.executemany(
+                "DELETE FROM statics WHERE service = ? AND account = ? AND region = ?",
+                [key for key, u in dumped.items() if u.static is None],
             )
             if dumped or batch.services:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('random', ?)", (rng,))
@@ -620,10 +909,23 @@ class StateStore:
             db.execute("ROLLBACK")
             raise
         self._stored.update(new)
+        for unit in dumped.values():
+            if unit.static is not None:
+                unit.static.blob = None  # on disk now
         self._kept = set(dumped) if everything else self._kept | set(dumped)
         self.stats["commits"] += 1
         self.stats["units_written"] += len(dumped)
         self.stats["last_commit_ms"] = round((time.perf_counter() - started) * 1000, 2)
+
+    def _static(self, key: UnitKey, backend: BaseBackend, keys: dict[int, UnitKey]):
+        """The unit's static data: the one captured, or a new capture (stored with this
+        commit) for a unit that has none yet in this process or whose backend was replaced."""
+        if key[0] not in STATIC or not _plain(type(backend)):
+            return None
+        static = self._statics.get(key)
+        if static is None:
+            static = self._statics[key] = Static(key, backend, keys)
+        return static
 
 
 def _wanted(changed: set[str]):
