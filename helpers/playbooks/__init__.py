@@ -23,6 +23,8 @@ import pkgutil
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
+
 from helpers.clients import Clients
 from helpers.incident import Incident
 from helpers.playbooks.plan import Change, Plan, Verification, snake
@@ -53,11 +55,19 @@ class Playbook(ABC):
         """What would change (nothing changes here)."""
 
     def apply(self, plan: Plan, clients: Clients) -> dict[str, Any]:
-        """Make the plan's calls, in order; returns what each answered."""
+        """Make the plan's calls, in order; returns what each answered. A call refused with
+        one of its change's ``already_done`` codes is recorded as such, and the next goes on."""
         results = []
         for change in plan.changes:
             client = clients.aws(change.service)
-            response = getattr(client, snake(change.operation))(**change.params)
+            try:
+                response = getattr(client, snake(change.operation))(**change.params)
+            except ClientError as err:
+                code = err.response.get("Error", {}).get("Code", "")
+                if code not in change.already_done:
+                    raise
+                results.append({"call": change.command(), "already_done": code})
+                continue
             response = {k: v for k, v in (response or {}).items() if k != "ResponseMetadata"}
             results.append({"call": change.command(), "response": response})
         return {"calls": results}

@@ -15,12 +15,21 @@ __all__ = ["Change", "Plan", "Verification", "snake"]
 
 @dataclass
 class Change:
-    """One AWS call: ``service.operation(**params)``, described for a person."""
+    """One AWS call: ``service.operation(**params)``, described for a person.
+
+    ``already_done`` names the error codes that mean the change has been made already (by a
+    person, a sweep, or the other of two racing incidents): applying it then changes nothing
+    and is no failure; the verification reads the real state either way.
+    """
 
     service: str
     operation: str
     params: dict[str, Any]
     description: str
+    already_done: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.already_done = tuple(self.already_done)  # a stored plan's JSON list
 
     def command(self) -> str:
         """The call as boto3 code (what the ticket shows)."""

@@ -142,11 +142,13 @@ class RevokeWorldIngress(Playbook):
                 rule = {**_bare(permission), kind: [dict(entry)]}
                 params = {"GroupId": group_id, "IpPermissions": [rule]}
                 plan.changes.append(
-                    Change("ec2", "RevokeSecurityGroupIngress", params, f"revoke {what}")
-                )
+                    Change("ec2", "RevokeSecurityGroupIngress", params, f"revoke {what}",
+                           already_done=("InvalidPermission.NotFound",))
+                )  # fmt: skip
                 plan.rollback.append(
-                    Change("ec2", "AuthorizeSecurityGroupIngress", params, f"re-open {what}")
-                )
+                    Change("ec2", "AuthorizeSecurityGroupIngress", params, f"re-open {what}",
+                           already_done=("InvalidPermission.Duplicate",))
+                )  # fmt: skip
                 lines.append(f"- {what}")
         if not plan.changes:
             plan.nothing_to_do = f"{group_id} has no world-open ingress to revoke" + (

@@ -6,6 +6,7 @@ exactly what was revoked."""
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from helpers import playbooks
 from helpers.incident import Incident
@@ -228,6 +229,32 @@ def test_rollback_reopens_exactly_what_was_revoked(clients, security_group):
     PLAYBOOK.apply(Plan(PLAYBOOK.name, group, changes=plan.rollback), clients)
     assert _rules(clients, group) == before
     assert not PLAYBOOK.verify(_incident(group), clients).ok
+
+
+def test_a_rule_someone_else_revoked_first_is_already_done_not_a_failure(clients, security_group):
+    """A person, the sweep job or a racing incident closed it between the plan and the apply."""
+    group = security_group()
+    _open(clients, group, _tcp(3389, "0.0.0.0/0"), _tcp(22, "0.0.0.0/0"))
+    plan = PLAYBOOK.plan(_incident(group), clients)
+    first = plan.changes[0].params
+    clients.aws("ec2").revoke_security_group_ingress(**first)
+    result = PLAYBOOK.apply(plan, clients)
+    assert [c.get("already_done") for c in result["calls"]] == ["InvalidPermission.NotFound", None]
+    assert PLAYBOOK.verify(_incident(group), clients).ok
+    # and the rollback of a rule someone re-opened already
+    clients.aws("ec2").authorize_security_group_ingress(**first)
+    undone = PLAYBOOK.apply(Plan(PLAYBOOK.name, group, changes=plan.rollback), clients)
+    assert undone["calls"][0]["already_done"] == "InvalidPermission.Duplicate"
+    assert len(_rules(clients, group)) == 2
+
+
+def test_other_refusals_while_applying_still_fail(clients, security_group):
+    group = security_group()
+    _open(clients, group, _tcp(3389, "0.0.0.0/0"))
+    plan = PLAYBOOK.plan(_incident(group), clients)
+    clients.aws("ec2").delete_security_group(GroupId=group)
+    with pytest.raises(ClientError, match=r"InvalidGroup\.NotFound"):
+        PLAYBOOK.apply(plan, clients)
 
 
 def test_planning_changes_nothing(clients, security_group):
