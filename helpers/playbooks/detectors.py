@@ -105,7 +105,7 @@ class RestartConfigRecorder(Playbook):
 
     >>> RestartConfigRecorder().plan(Incident("config-recorder-stopped", "default",
     ...                              "123456789012"), clients).describe()  # doctest: +SKIP
-    'AWS Config recorder default: stopped -> recording\n- start recorder default: ...'
+    'AWS Config recorder default: stopped -> recording\\n- start recorder default: ...'
     """
 
     name = "restart-config-recorder"
