@@ -343,7 +343,7 @@ class KnownIndexes:
 
     def _refresh(self) -> frozenset[str]:
         with self._lock:
-            self._names = frozenset(self.store.indexes())
+            self._names = frozenset(self.store.index_names())
             self._loaded = time.monotonic()
             return self._names
 
@@ -483,8 +483,8 @@ class HecApp:
             else:
                 events = parse_events(data, defaults)
             del data
-            for number, event in enumerate(events):
-                if event["index"] not in self.indexes:
-                    raise HecError(INCORRECT_INDEX, number)
+            if not all(name in self.indexes for name in {event["index"] for event in events}):
+                number = next(n for n, e in enumerate(events) if e["index"] not in self.indexes)
+                raise HecError(INCORRECT_INDEX, number)
             self.store.add(events)
         return self._reply(SUCCESS)

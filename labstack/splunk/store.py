@@ -170,6 +170,11 @@ class EventStore:
             )
         return {n: {"totalEventCount": c, "minTime": lo, "maxTime": hi} for n, c, lo, hi in rows}
 
+    def index_names(self) -> list[str]:
+        """The indexes' names (without counting their events, as :meth:`indexes` does)."""
+        with self._lock:
+            return [row[0] for row in self._sql("SELECT name FROM indexes ORDER BY name")]
+
     def create_index(self, name: str) -> None:
         with self._lock:
             self._sql("INSERT OR IGNORE INTO indexes VALUES (?)", [name])

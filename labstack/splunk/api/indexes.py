@@ -95,7 +95,7 @@ def create_index(api: Splunkd, call: Call) -> Response:
             f"In handler 'indexes': Index name={name}, Must begin with a letter or number and "
             "contain only lowercase letters, numbers, underscores or hyphens.",
         )
-    if name in api.store.indexes():
+    if name in api.store.index_names():
         raise ApiError(409, f"In handler 'indexes': Index {name} already exists.")
     settings = _settings(call, skip=("name",))
     api.store.create_index(name)
@@ -128,7 +128,7 @@ def _flag(name: str, value: str) -> str:
 
 def _existing(api: Splunkd, call: Call) -> str:
     name = call.args["name"]
-    if name not in api.store.indexes():
+    if name not in api.store.index_names():
         raise ApiError(404, f"Could not find object id={name}")
     return name
 
