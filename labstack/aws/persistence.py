@@ -381,6 +381,9 @@ _ATOMS = {str, bytes, int, float, complex, bool, type(None), decimal.Decimal}
 _ATOMS |= {datetime.datetime, datetime.date, datetime.time, datetime.timedelta}
 #: Containers a static object may hold, kept by identity like the objects themselves.
 _CONTAINERS = (dict, list, set)
+#: What a class defines when pickle must not make its objects from ``__new__`` and ``__dict__``.
+_OWN_PICKLING = ("__setstate__", "__getnewargs__", "__getnewargs_ex__")
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 
 
 @functools.cache
@@ -399,10 +402,6 @@ def _plain(kind: type) -> bool:
         and not any(hasattr(kind, name) for name in _OWN_PICKLING)
         and not any("__slots__" in vars(base) for base in kind.__mro__)
     )
-
-
-_OWN_PICKLING = ("__setstate__", "__getnewargs__", "__getnewargs_ex__")
-_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 
 
 def _reach(start, accepted: dict[int, object], keys: dict[int, UnitKey]) -> dict | None:
@@ -464,6 +463,7 @@ def _state(thing):
 
 
 def _fill(thing, state) -> None:
+    """Put a static thing's state (``_state``) back into it, replacing what it held."""
     if type(thing) is list:
         thing[:] = state
         return
