@@ -12,8 +12,8 @@ from labstack.services import Service, register
 AUTOMATION_USER = "automation"
 
 
-def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
-    base = f"http://127.0.0.1:{ports['api']}"
+def _settings(ports: dict[str, int], secrets: dict[str, str], scheme: str) -> dict[str, str]:
+    base = f"{scheme}://127.0.0.1:{ports['api']}"
     token = secrets["AUTOMATION_TOKEN"]
     account = load_account()
     key = account.access_key_of(AUTOMATION_USER)

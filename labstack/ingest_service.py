@@ -13,7 +13,7 @@ register(
         name="ingest",
         module="helpers.ingest",
         ports={"api": 8095},
-        settings=lambda ports, secrets: {},
+        settings=lambda ports, secrets, scheme: {},
         description="SQS-based S3 input: CloudTrail files from the trail queue to Splunk HEC",
     )
 )

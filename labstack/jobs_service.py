@@ -14,7 +14,7 @@ register(
         name="jobs",
         module="helpers.jobs",
         ports={"api": 8790},
-        settings=lambda ports, secrets: {},
+        settings=lambda ports, secrets, scheme: {},
         description="scheduled notebooks (papermill): jobs.yml's jobs when due, every run archived",
         views=("/",),
         scratch_env={"JOBS_SCHEDULER": "off"},

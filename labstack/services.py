@@ -38,15 +38,16 @@ class Service:
 
     ``ports`` maps a role (``"api"``, ``"hec"``...) to its default port; the first role is the one
     the health check is made on; these defaults are written here and nowhere else.
-    ``settings(ports, secrets)`` returns the client settings that ``lab up`` writes to
-    ``.lab/env``. ``sockets`` says whether the process serves on the sockets the world binds for
-    it (``LAB_FD_*``); one that does not binds ``LAB_PORT_*`` itself.
+    ``settings(ports, secrets, scheme)`` returns the client settings that ``lab up`` writes to
+    ``.lab/env`` (``scheme``: what the main port speaks, see ``scheme`` below). ``sockets``
+    says whether the process serves on the sockets the world binds for it (``LAB_FD_*``); one
+    that does not binds ``LAB_PORT_*`` itself.
     """
 
     name: str
     module: str
     ports: dict[str, int]
-    settings: Callable[[dict[str, int], dict[str, str]], dict[str, str]]
+    settings: Callable[[dict[str, int], dict[str, str], str], dict[str, str]]
     health: str = HEALTH_PATH
     secrets: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""

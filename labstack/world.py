@@ -192,7 +192,12 @@ class World:
             else {role: sock.getsockname()[1] for role, sock in sockets[service.name].items()}
             for service, current in plan
         }
-        env = self._child_env(all_ports, secrets_)
+        environ = self._environ()
+        schemes = {
+            service.name: current.scheme if current is not None else service.scheme(environ)
+            for service, current in plan
+        }
+        env = self._child_env(environ, all_ports, schemes, secrets_)
         started = [
             self._start(service, sockets[service.name], env)
             for service, current in plan
@@ -203,7 +208,7 @@ class World:
         except process.ServiceFailed as exc:
             self.down()
             raise WorldError(str(exc)) from None
-        self.write_env(all_ports, secrets_)
+        self.write_env(all_ports, schemes, secrets_)
         write_private(self._path("ports.json"), json.dumps(all_ports))
         return [self.status(service) for service, _ in plan]
 
@@ -241,13 +246,19 @@ class World:
             )
         return bound
 
-    def _child_env(self, all_ports: dict[str, dict[str, int]], secrets_: dict[str, str]) -> dict:
+    def _environ(self) -> dict[str, str]:
+        """The environment services start with, before the world's own settings."""
         env = dict(os.environ)
         if self.free_ports:
             for service in self.services():
                 env.update(service.scratch_env)
         env.update(self.env)
-        env.update(self.settings(all_ports, secrets_))
+        return env
+
+    def _child_env(self, environ: dict[str, str], all_ports: dict[str, dict[str, int]],
+                   schemes: dict[str, str], secrets_: dict[str, str]) -> dict:  # fmt: skip
+        env = dict(environ)
+        env.update(self.settings(all_ports, schemes, secrets_))
         for name, ports in all_ports.items():
             for role, port in ports.items():
                 env[registry.port_env_name(name, role)] = str(port)
@@ -273,20 +284,25 @@ class World:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     # -- settings ------------------------------------------------------------------------------
-    def settings(self, all_ports: dict[str, dict[str, int]], secrets_: dict[str, str]) -> dict:
+    def settings(self, all_ports: dict[str, dict[str, int]], schemes: dict[str, str],
+                 secrets_: dict[str, str]) -> dict:  # fmt: skip
+        """The clients' settings for services on ``all_ports`` whose main ports speak
+        ``schemes`` (a running service's own, else what its environment turns on)."""
         values = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         for service in self.services():
             ports = all_ports.get(service.name) or self.ports(service)
-            values.update(service.settings(ports, secrets_))
+            values.update(service.settings(ports, secrets_, schemes.get(service.name, "http")))
         return values
 
-    def write_env(self, all_ports: dict[str, dict[str, int]], secrets_: dict[str, str]) -> Path:
+    def write_env(self, all_ports: dict[str, dict[str, int]], schemes: dict[str, str],
+                  secrets_: dict[str, str]) -> Path:  # fmt: skip
         path = self._path("env")
         lines = [
             "# Written by `lab up`: the local world's settings. Source it or let helpers read it."
         ]
         lines += [
-            f"export {k}={shlex.quote(v)}" for k, v in self.settings(all_ports, secrets_).items()
+            f"export {k}={shlex.quote(v)}"
+            for k, v in self.settings(all_ports, schemes, secrets_).items()
         ]
         return write_private(path, "\n".join(lines) + "\n")
 

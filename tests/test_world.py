@@ -39,8 +39,10 @@ def _script_service(
         name=name,
         module=f"fake_{name}",
         ports=ports or {"api": 0},  # 0: any free port, so the tests never need a fixed one
-        settings=lambda ports, secrets: {f"{name.upper()}_URL": f"http://127.0.0.1:{ports['api']}",
-                                         f"{name.upper()}_TOKEN": secrets["FAKE_TOKEN"]},
+        settings=lambda ports, secrets, scheme: {
+            f"{name.upper()}_URL": f"{scheme}://127.0.0.1:{ports['api']}",
+            f"{name.upper()}_TOKEN": secrets["FAKE_TOKEN"],
+        },
         secrets=("FAKE_TOKEN",),
     )  # fmt: skip
 
@@ -76,6 +78,24 @@ def test_up_is_idempotent_writes_env_and_down_stops(only, tmp_path, monkeypatch)
     assert f"ECHO_TOKEN={token}" in env and len(token) >= 24
     assert world.down() == ["echo"]
     assert world.statuses()[0].pid is None
+
+
+@pytest.mark.stack
+def test_the_settings_name_the_scheme_the_running_service_speaks(tmp_path):
+    """A world's own environment turns Splunk's HTTPS on, and a later ``up`` without it (a
+    second shell) keeps writing the https URL of the Splunk that is still running."""
+    home = tmp_path / ".lab"
+    world = World(home, only=("splunk",), free_ports=True, env={"LAB_SPLUNK_TLS": "on"})
+    try:
+        (running,) = world.up(timeout=60)
+        assert running.healthy and running.scheme == "https"
+        assert world.read_env()["SPLUNK_URL"] == running.url.rstrip("/")
+        assert world.read_env()["SPLUNK_URL"].startswith("https://")
+        again = World(home, only=("splunk",), free_ports=True)
+        assert again.up(timeout=60)[0].pid == running.pid
+        assert again.read_env()["SPLUNK_URL"].startswith("https://")
+    finally:
+        world.down()
 
 
 def test_every_port_in_use_is_named_at_once(only, tmp_path, monkeypatch):

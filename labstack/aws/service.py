@@ -4,11 +4,11 @@ from labstack.aws.account import load_account
 from labstack.services import Service, register
 
 
-def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
+def _settings(ports: dict[str, int], secrets: dict[str, str], scheme: str) -> dict[str, str]:
     account = load_account()
     admin = account.access_key_of(account.default_user)
     return {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['api']}",
+        "AWS_ENDPOINT_URL": f"{scheme}://127.0.0.1:{ports['api']}",
         "AWS_DEFAULT_REGION": account.region,
         "AWS_ACCESS_KEY_ID": admin.id,
         "AWS_SECRET_ACCESS_KEY": admin.secret,

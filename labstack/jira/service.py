@@ -13,9 +13,9 @@ TEAM_OWNERS = dict(
 )
 
 
-def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
+def _settings(ports: dict[str, int], secrets: dict[str, str], scheme: str) -> dict[str, str]:
     return {
-        "JIRA_URL": f"http://127.0.0.1:{ports['api']}",
+        "JIRA_URL": f"{scheme}://127.0.0.1:{ports['api']}",
         "JIRA_USER": JIRA_USER,
         "JIRA_TOKEN": secrets["JIRA_TOKEN"],
         "JIRA_PROJECT": "SEC",

@@ -12,8 +12,8 @@ def bot_token(secrets: dict[str, str]) -> str:
     return f"xoxb-lab-{secrets['SLACK_BOT_TOKEN']}"
 
 
-def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
-    base = f"http://127.0.0.1:{ports['api']}"
+def _settings(ports: dict[str, int], secrets: dict[str, str], scheme: str) -> dict[str, str]:
+    base = f"{scheme}://127.0.0.1:{ports['api']}"
     token = bot_token(secrets)
     return {
         "SLACK_WEBHOOK_URL": base + webhook_path(token, FIRST_CHANNEL_ID),

@@ -1,7 +1,6 @@
 """Registers the Splunk-compatible server (management API + HEC + search page) as a lab service."""
 
 import hashlib
-import os
 import uuid
 from collections.abc import Mapping
 
@@ -21,9 +20,9 @@ def _scheme(environ: Mapping[str, str]) -> str:
     return "https" if tls_enabled(environ) else "http"
 
 
-def _settings(ports: dict[str, int], secrets: dict[str, str]) -> dict[str, str]:
+def _settings(ports: dict[str, int], secrets: dict[str, str], scheme: str) -> dict[str, str]:
     return {
-        "SPLUNK_URL": f"{_scheme(os.environ)}://127.0.0.1:{ports['api']}",
+        "SPLUNK_URL": f"{scheme}://127.0.0.1:{ports['api']}",
         "SPLUNK_USERNAME": USERNAME,
         "SPLUNK_PASSWORD": secrets["SPLUNK_PASSWORD"],
         "SPLUNK_TOKEN": secrets["SPLUNK_TOKEN"],

@@ -17,7 +17,7 @@ def test_registered_with_the_settings_clients_need():
     assert service.module == "labstack.slack"
     assert set(service.secrets) == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
     settings = service.settings(
-        {"api": 9002}, {"SLACK_BOT_TOKEN": "t", "SLACK_SIGNING_SECRET": "s"}
+        {"api": 9002}, {"SLACK_BOT_TOKEN": "t", "SLACK_SIGNING_SECRET": "s"}, "http"
     )
     assert settings["SLACK_API_URL"] == "http://127.0.0.1:9002/api/"
     assert settings["SLACK_BOT_TOKEN"].startswith("xoxb-")
