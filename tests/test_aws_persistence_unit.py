@@ -889,3 +889,148 @@ def test_static_objects_that_hold_functions_and_classes_come_back(tmp_path):
     StateStore(tmp_path / "account.sqlite").restore()
     amis = ec2_backends["123456789012"]["us-east-1"].amis
     assert (amis[first].lab_check, amis[second].lab_kind) == (_uses, StateLock)
+
+
+# -- a unit that cannot be pickled (a moto object holding what pickle cannot take) ------------
+
+ACCOUNT = "123456789012"
+
+
+def _unpicklable():
+    return (n for n in range(3))  # a generator: pickle cannot take one
+
+
+def _topics(sns) -> set[str]:
+    return {t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]}
+
+
+def test_a_unit_that_cannot_be_pickled_does_not_stop_the_others(endpoint):
+    """One SNS topic holding a generator must not brick the account: a write to SNS in that
+    region is refused (503, naming the unit and why), writes elsewhere are answered and
+    survive a restart, and SNS comes back as last committed. An S3 write, which may reach SNS
+    (``EFFECTS``), is answered too: only the call's own units decide."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    from moto.sns.models import sns_backends
+
+    url, holder, restart = endpoint
+    once = Config(retries={"total_max_attempts": 1})
+    sns, sqs, s3 = (_aws(url, name, config=once) for name in ("sns", "sqs", "s3"))
+    arn = sns.create_topic(Name="kept")["TopicArn"]
+    sns_backends[ACCOUNT]["us-east-1"].topics[arn].lab_cursor = _unpicklable()
+
+    with pytest.raises(ClientError) as refused:
+        sns.create_topic(Name="refused")
+    answer = refused.value.response
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert f"sns {ACCOUNT} us-east-1" in answer["Error"]["Message"]
+    assert "generator" in answer["Error"]["Message"]
+    assert "lab_cursor" in answer["Error"]["Message"]  # where in the unit
+    queue = sqs.create_queue(QueueName="healthy")["QueueUrl"]
+    s3.create_bucket(Bucket="healthy-bucket")
+    s3.put_object(Bucket="healthy-bucket", Key="k", Body=b"v")
+    assert _aws(url, "sns", "eu-west-1", config=once).create_topic(Name="elsewhere")
+    store = holder["store"]
+    assert store.error is None
+    assert list(store.broken) == [("sns", ACCOUNT, "us-east-1")]
+
+    restart()
+    assert queue in _aws(url, "sqs").list_queues()["QueueUrls"]
+    assert _aws(url, "s3").get_object(Bucket="healthy-bucket", Key="k")["Body"].read() == b"v"
+    assert _topics(_aws(url, "sns")) == {"kept"}  # its last good copy
+    assert _topics(_aws(url, "sns", "eu-west-1")) == {"elsewhere"}
+
+
+def test_a_broken_unit_is_written_again_once_what_it_held_is_gone(endpoint):
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    from moto.sns.models import sns_backends
+
+    url, holder, restart = endpoint
+    sns = _aws(url, "sns", config=Config(retries={"total_max_attempts": 1}))
+    arn = sns.create_topic(Name="kept")["TopicArn"]
+    topic = sns_backends[ACCOUNT]["us-east-1"].topics[arn]
+    topic.lab_cursor = _unpicklable()
+    with pytest.raises(ClientError):
+        sns.create_topic(Name="refused")
+    assert holder["store"].broken
+
+    del topic.lab_cursor
+    sns.create_topic(Name="after")
+    assert holder["store"].broken == {}
+    restart()
+    # The refused call had run (a 503 says it may have): it is kept with the next commit.
+    assert _topics(_aws(url, "sns")) == {"kept", "refused", "after"}
+
+
+@mock_aws
+def test_a_broken_unit_keeps_its_last_good_copy_and_is_reported_once(tmp_path, caplog):
+    """A commit of every unit (a reset, a seed) too writes the others and keeps the broken
+    unit's last good copy; the unit is logged once, not at every commit, and the health check
+    stays ready while naming it."""
+    import types
+
+    from moto.core.base_backend import BackendDict
+    from moto.sns.models import sns_backends
+
+    from labstack.aws.__main__ import _health
+
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    arn = sns.create_topic(Name="kept")["TopicArn"]
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    assert store.wait(store.request([ALL]), timeout=10, through_failures=False), store.error
+    sns_backends[ACCOUNT]["us-east-1"].topics[arn].lab_cursor = _unpicklable()
+    sns.create_topic(Name="later")
+    url = sqs.create_queue(QueueName="written")["QueueUrl"]
+    for services in ([ALL], ["sns"], ["sqs"], ["s3"], ["sns@us-east-1"]):
+        assert store.wait(store.request(services), timeout=10, through_failures=False)
+    assert store.error is None
+    unit = ("sns", ACCOUNT, "us-east-1")
+    assert list(store.unsaved(["sns@us-east-1"])) == [unit]
+    assert store.unsaved(["sqs@us-east-1"]) == store.unsaved(["s3"]) == {}
+    assert store.unsaved([ALL]) == store.broken
+    logged = [r for r in caplog.records if f"sns {ACCOUNT} us-east-1" in r.getMessage()]
+    assert len(logged) == 1 and "generator" in logged[0].getMessage()
+    ready = threading.Event()
+    ready.set()
+    health = _health(types.SimpleNamespace(ready=ready, account_id=ACCOUNT), store)
+    assert health["ready"] is True
+    assert list(health["state"]["broken"]) == [f"sns {ACCOUNT} us-east-1"]
+    store.stop()
+
+    BackendDict.reset()
+    StateStore(tmp_path / "account.sqlite").restore()
+    assert _topics(sns) == {"kept"}
+    assert sqs.list_queues()["QueueUrls"] == [url]
+
+
+@mock_aws
+def test_a_record_delivered_into_a_broken_unit_keeps_its_row(tmp_path):
+    """A delivered CloudTrail record's row goes in the commit that holds its log file: while
+    the bucket's unit cannot be written, the row stays (a restart delivers it again)."""
+    import sqlite3
+
+    from moto.s3.models import s3_backends
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="trail-logs")
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    assert store.wait(store.request([ALL]), timeout=10, through_failures=False), store.error
+    bucket = s3_backends[ACCOUNT]["aws"].buckets["trail-logs"]
+    bucket.lab_cursor = _unpicklable()
+    assert store.wait(store.request(added=[(1, "arn:trail", "us-east-1", {"eventName": "X"})]))
+    assert store.wait(store.request(["s3"], dropped=[1]))
+    db = sqlite3.connect(tmp_path / "account.sqlite")
+    rows = "SELECT count(*) FROM records"
+    assert db.execute(rows).fetchone()[0] == 1
+
+    del bucket.lab_cursor
+    assert store.wait(store.request(["sqs"]))  # covers no S3: the unit is not tried
+    assert db.execute(rows).fetchone()[0] == 1
+    assert store.wait(store.request(["s3"]))
+    assert db.execute(rows).fetchone()[0] == 0
+    assert store.broken == {}
+    store.stop()

@@ -31,7 +31,7 @@ from helpers.runtime.serve import Server, listener, run
 from labstack.aws import fixes, policy_simulation
 from labstack.aws.account import Builder, load_account
 from labstack.aws.durable import Durable
-from labstack.aws.persistence import StateError, StateStore
+from labstack.aws.persistence import StateError, StateStore, unit_name
 from labstack.aws.recorder import Recorder
 
 log = logging.getLogger("labstack.aws")
@@ -133,15 +133,19 @@ def _store(mode: str) -> StateStore | None:
 
 
 def _health(recorder: Recorder, store: StateStore | None) -> dict:
+    """Ready once the account is; ``degraded`` while commits fail or some units cannot be
+    saved (``state.broken``: each unit and why; calls that change one are refused, the others
+    are answered as usual, so the service stays healthy)."""
     ready = recorder.ready.is_set()
     error = store.error if store is not None else None
+    broken = {unit_name(key): why for key, why in store.broken.items()} if store else {}
     health = {
         "ready": ready,
-        "status": "starting" if not ready else ("degraded" if error else "ok"),
+        "status": "starting" if not ready else ("degraded" if error or broken else "ok"),
         "account": recorder.account_id,
     }
     if store is not None:
-        health["state"] = {**store.stats, "error": error}
+        health["state"] = {**store.stats, "error": error, "broken": broken}
     return health
 
 

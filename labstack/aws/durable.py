@@ -5,6 +5,10 @@ For each AWS API call: a call that may change state runs holding the state lock 
 then pickles between calls, never during one); afterwards the call waits for its CloudTrail record
 to be routed and for a commit holding the services it may have changed (see
 :mod:`labstack.aws.persistence`). Reads run without the lock and wait only for their record.
+A write to a unit the store cannot pickle (``StateStore.broken``: its service, account and
+region) is answered 503 naming it, as it is not on disk; a write to any other unit is answered
+as usual, also when one of the services it may reach in turn is broken (see
+``StateStore.unsaved``).
 ``ReceiveMessage`` changes state (receipts, visibility, moves to a dead-letter queue) but may wait
 up to 20 s for a message, so it waits without the lock: each of its looks at the queue holds it
 (see :func:`guard_receives`), and it is committed after it returns. SNS deliveries to HTTP(S)
@@ -29,7 +33,7 @@ import moto.sns.models
 from moto.core.utils import unix_time
 from moto.sqs.models import SQSBackend
 
-from labstack.aws.persistence import ALL, StateLock, StateStore
+from labstack.aws.persistence import ALL, StateLock, StateStore, unit_name
 from labstack.aws.recorder import INTERNAL_ENV, read_body
 
 log = logging.getLogger("labstack.aws.durable")
@@ -148,17 +152,25 @@ class Durable:
             changed = [f"{service}@{region}" if regional else service]
         else:
             changed = [ALL]  # unsigned: which service it was is moto's guess, so keep all
-        if not self._commit(changed) and kind != "read":
-            return _unavailable(environ, start_response, self.store.error)
+        not_on_disk = self._commit(changed)
+        if not_on_disk and kind != "read":
+            return _unavailable(environ, start_response, not_on_disk)
         start_response(*answer)
         return response
 
-    def _commit(self, services) -> bool:
+    def _commit(self, services) -> str | None:
+        """Wait for a commit holding ``services``; None once they are on disk, else why not."""
         ticket = self.store.request(services)
-        if self.store.wait(ticket, _WAIT_SECONDS, through_failures=False):
-            return True
-        log.error("the state is not committed: %s", self.store.error or "not in time")
-        return False
+        if not self.store.wait(ticket, _WAIT_SECONDS, through_failures=False):
+            error = self.store.error or "commit not in time"
+            log.error("the state is not committed: %s", error)
+            return error
+        broken = self.store.unsaved(services)
+        if broken:  # logged by the store, once per unit
+            return "; ".join(
+                f"the {unit_name(key)} state cannot be saved: {why}" for key, why in broken.items()
+            )
+        return None
 
     def _admin(self, environ, start_response):
         given = environ.get("HTTP_AUTHORIZATION", "")
@@ -182,10 +194,10 @@ class Durable:
         return response
 
 
-def _unavailable(environ, start_response, error: str | None) -> list[bytes]:
+def _unavailable(environ, start_response, error: str) -> list[bytes]:
     """503 for a call that ran but is not on disk (SDKs retry it, as after a cut connection),
     in the shape of the call's protocol."""
-    message = f"the change is not on disk yet ({error or 'commit not in time'})"
+    message = f"the change is not on disk yet ({error})"
     if "json" in environ.get("CONTENT_TYPE", "") or environ.get("HTTP_X_AMZ_TARGET"):
         kind = "application/x-amz-json-1.1"
         body = json.dumps({"__type": "ServiceUnavailable", "message": message}).encode()

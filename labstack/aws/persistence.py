@@ -25,7 +25,12 @@ a request journal, which cannot reproduce moto's random ids or the lab's own dir
   write, and a unit's later pickles name its objects instead of copying them. What a later
   write finds changed in it (identity checks of everything it holds, see ``Static``) is
   pickled whole from then on, so a default AMI or managed policy the lab changed is kept as
-  changed. A restore builds the static objects from their stored state, then the unit on top.
+  changed. A restore builds the static objects from their stored state, then the unit on top;
+- a unit that cannot be pickled (a moto object holding something pickle cannot take) does not
+  stop the others: the commit writes them, keeps that unit's last good copy on disk and notes
+  why (``StateStore.broken``, reported by the health check). A call that changed it is not
+  on disk, so it is refused (see ``StateStore.unsaved``); the unit is tried again by every
+  commit that covers it, and is written again once what it held is gone.
 """
 
 from __future__ import annotations
@@ -633,6 +638,37 @@ def dump_unit(
     return Dumped(out.getvalue(), refs, pickler.digests, pickler.blobs, static)
 
 
+def unit_name(key: UnitKey) -> str:
+    """How a unit is named to people: ``sns 123456789012 us-east-1``."""
+    return " ".join(key)
+
+
+def _culprit(backend: BaseBackend, keys: dict[int, UnitKey]) -> str:
+    """Where in ``backend`` is what pickle cannot take (``.topics['arn:...'].cursor``), found
+    by pickling its parts one at a time, a few levels down; '' when no part fails on its own.
+    Only run when a unit has just failed (it pickles the unit's parts again)."""
+    path, value = "", backend
+    for _ in range(8):
+        for name, part in _parts(value):
+            try:
+                # No root: the backend itself, met again inside a part, is a reference.
+                _Pickler(io.BytesIO(), None, keys, set()).dump(part)
+            except Exception:
+                path, value = path + name, part
+                break
+        else:
+            break
+    return path
+
+
+def _parts(value) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [(f"[{k!r}]", v) for k, v in list(value.items())]
+    if isinstance(value, (list, tuple)):
+        return [(f"[{i}]", v) for i, v in enumerate(value)]
+    return [(f".{k}", v) for k, v in list(getattr(value, "__dict__", {}).items())]
+
+
 def install_unit(key: UnitKey, blob: bytes, content=None, static: bytes | None = None) -> None:
     """Put a stored backend in moto's registry, where the API and the lab find it; ``content``
     gives an S3 object's bytes by digest, ``static`` is the unit's static data (its objects
@@ -676,7 +712,8 @@ class Restored:
 class _Batch:
     services: set[str] = field(default_factory=set)
     added: list[tuple[int, str, str, dict]] = field(default_factory=list)
-    dropped: list[int] = field(default_factory=list)
+    #: Record rows to remove, each with the services whose commit holds its delivery.
+    dropped: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
 
 
 class StateStore:
@@ -710,6 +747,11 @@ class StateStore:
         self._kept: set[UnitKey] = set()
         #: The static data captured for each unit that has some (see ``Static``).
         self._statics: dict[UnitKey, Static] = {}
+        #: The units the last commits could not pickle, and why: each keeps its last good copy
+        #: on disk and is tried again by the next commit that covers it (``_commit``).
+        self.broken: dict[UnitKey, str] = {}
+        #: Record rows delivered into a broken unit: removed once it is written (``_commit``).
+        self._deferred: list[tuple[int, tuple[str, ...]]] = []
         self.stats = {"commits": 0, "units_written": 0, "last_commit_ms": 0.0}
         self._thread = threading.Thread(target=self._loop, name="state-commit", daemon=True)
 
@@ -728,6 +770,8 @@ class StateStore:
         self._stored = set()
         self._kept = set()
         self._statics = {}
+        self.broken = {}
+        self._deferred = []
 
     def restore(self) -> Restored:
         """Install every stored unit (those another points at first) and moto's random state;
@@ -799,11 +843,13 @@ class StateStore:
         dropped: Iterable[int] = (),
     ) -> int:
         """Ask for a commit holding the current state of ``services`` (``ALL``: every unit) and
-        these record changes; returns the ticket to ``wait`` for."""
+        these record changes; returns the ticket to ``wait`` for. ``dropped`` rows are removed
+        once ``services`` are on disk (a delivered record's row goes with its log file)."""
+        services = tuple(services)
         with self._cond:
             self._batch.services.update(services)
             self._batch.added.extend(added)
-            self._batch.dropped.extend(dropped)
+            self._batch.dropped.extend((seq, services) for seq in dropped)
             self._requested += 1
             self._cond.notify_all()
             return self._requested
@@ -820,6 +866,18 @@ class StateStore:
                 timeout,
             )
             return self._committed >= ticket
+
+    def unsaved(self, services: Iterable[str]) -> dict[UnitKey, str]:
+        """The broken units (and why) among those of ``services`` themselves, as ``request``
+        names them: a change there is not on disk, whatever was committed since.
+
+        The services a change may reach in turn (``EFFECTS``) are committed with it but do not
+        count here: S3 notifies SNS, SQS, Lambda and EventBridge, which reach CloudWatch Logs,
+        so counting them would let one broken log group refuse every S3, SNS and EventBridge
+        write of the account, the whole-account failure this is here to avoid. What such an
+        effect did to a broken unit (a message an S3 event sent into a broken queue) is lost
+        with the unit's changes since its last good copy, and the unit is reported broken."""
+        return _broken_in(self.broken, services)
 
     def mark_built(self) -> None:
         self.wait(self.request([ALL]))
@@ -854,8 +912,10 @@ class StateStore:
     def _commit(self, batch: _Batch) -> None:
         started = time.perf_counter()
         dumped: dict[UnitKey, Dumped] = {}
+        #: The units this commit could not pickle, and why (each keeps its copy on disk).
+        failed: dict[UnitKey, str] = {}
         everything = ALL in batch.services
-        if batch.services or not self._kept.issuperset(units()):
+        if batch.services or not self._kept.union(self.broken).issuperset(units()):
             wanted = _wanted(batch.services)
             with self.lock.exclusive():
                 present = units()
@@ -866,18 +926,36 @@ class StateStore:
                     if present.get(key) is static.root and not everything
                 }
                 for key, backend in present.items():
-                    if everything or wanted(key) or key not in self._kept:
-                        static = self._static(key, backend, keys)
-                        dumped[key] = dump_unit(backend, keys, self._stored, static)
+                    unseen = key not in self._kept and key not in self.broken
+                    if everything or wanted(key) or unseen:
+                        try:
+                            static = self._static(key, backend, keys)
+                            dumped[key] = dump_unit(backend, keys, self._stored, static)
+                        except Exception as exc:
+                            failed[key] = self._why(key, exc, backend, keys)
                 rng = pickle.dumps(mock_random.getstate())
                 kept_beside = pickle.dumps(registries())
         used = pickle.dumps(last_used())
+        if everything:
+            broken = failed
+            kept = set(dumped) | (self._kept & set(failed))
+        else:
+            broken = {k: why for k, why in self.broken.items() if k not in dumped} | failed
+            kept = self._kept | set(dumped)
+        # A delivered record's row goes once the unit holding its log file is on disk.
+        dropping = self._deferred + batch.dropped
+        deferred = [(seq, services) for seq, services in dropping if _broken_in(broken, services)]
+        dropped = [seq for seq, services in dropping if not _broken_in(broken, services)]
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if everything:
-                db.execute("DELETE FROM units")
-                db.execute("DELETE FROM statics")
+            if everything:  # every unit rewritten; a broken one keeps its last good copy
+                for table in ("units", "statics"):
+                    rows = db.execute(f"SELECT service, account, region FROM {table}")
+                    db.executemany(
+                        f"DELETE FROM {table} WHERE service = ? AND account = ? AND region = ?",
+                        [row for row in rows.fetchall() if row not in kept],
+                    )
             new = {d: v for unit in dumped.values() for d, v in unit.blobs.items()}
             db.executemany("INSERT OR IGNORE INTO contents VALUES (?, ?)", new.items())
             db.executemany(
@@ -903,7 +981,7 @@ class StateStore:
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
                 [(s, t, r, json.dumps(rec)) for s, t, r, rec in batch.added],
             )
-            db.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s in batch.dropped])
+            db.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s in dropped])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -912,10 +990,32 @@ class StateStore:
         for unit in dumped.values():
             if unit.static is not None:
                 unit.static.blob = None  # on disk now
-        self._kept = set(dumped) if everything else self._kept | set(dumped)
+        self._kept = kept
+        self._deferred = deferred
+        for key, why in broken.items():
+            if self.broken.get(key) != why:
+                log.error(
+                    "the %s state cannot be saved: %s; its last saved copy is kept, and calls "
+                    "that change it are refused until it can be",
+                    unit_name(key),
+                    why,
+                )
+        for key in self.broken.keys() - broken.keys():
+            log.info("the %s state is saved again", unit_name(key))
+        self.broken = broken
         self.stats["commits"] += 1
         self.stats["units_written"] += len(dumped)
         self.stats["last_commit_ms"] = round((time.perf_counter() - started) * 1000, 2)
+
+    def _why(self, key: UnitKey, exc: Exception, backend: BaseBackend, keys) -> str:
+        """What stops a unit from being pickled, and where in it, as ``broken`` keeps it (the
+        place is looked for only when the reason is new: it costs a few pickles of the unit)."""
+        why = f"{type(exc).__name__}: {exc}"
+        known = self.broken.get(key)
+        if known is not None and (known == why or known.startswith(f"{why} (at ")):
+            return known
+        place = _culprit(backend, keys)
+        return f"{why} (at {place})" if place else why
 
     def _static(self, key: UnitKey, backend: BaseBackend, keys: dict[int, UnitKey]):
         """The unit's static data: the one captured, or a new capture (stored with this
@@ -928,20 +1028,32 @@ class StateStore:
         return static
 
 
-def _wanted(changed: set[str]):
+def _wanted(changed: Iterable[str], effects: bool = True):
     """Which units a set of changes covers: ``"ec2"`` is every EC2 backend, ``"ec2@us-east-1"``
     the one of that region (and of its partition, where global services such as IAM and S3
-    keep theirs), each with the services it may have changed in turn (``EFFECTS``)."""
+    keep theirs), each with the services it may have changed in turn (``EFFECTS``) unless
+    ``effects`` is False; ``ALL`` is every unit."""
     whole: set[str] = set()
     scoped: set[tuple[str, str]] = set()
     for change in changed:
+        if change == ALL:
+            return lambda key: True
         service, _, region = change.partition("@")
         if region:
             scoped |= {(service, region), (service, get_partition(region))}
         else:
             whole.add(service)
-        whole |= _effects(service)
+        if effects:
+            whole |= _effects(service)
     return lambda key: key[0] in whole or (key[0], key[2]) in scoped
+
+
+def _broken_in(broken: dict[UnitKey, str], services: Iterable[str]) -> dict[UnitKey, str]:
+    """The units of ``broken`` that belong to ``services`` themselves (their effects aside)."""
+    if not broken:
+        return {}
+    own = _wanted(services, effects=False)
+    return {key: why for key, why in broken.items() if own(key)}
 
 
 def _effects(service: str) -> set[str]:
