@@ -1034,3 +1034,29 @@ def test_a_record_delivered_into_a_broken_unit_keeps_its_row(tmp_path):
     assert db.execute(rows).fetchone()[0] == 0
     assert store.broken == {}
     store.stop()
+
+
+@mock_aws
+def test_a_broken_unit_with_static_data_keeps_it_through_a_commit_of_every_unit(tmp_path):
+    """EC2 keeps its default AMIs as static data beside the unit: a commit of every unit that
+    cannot write EC2 must keep both, or the restore finds a unit without its static data."""
+    from moto.core.base_backend import BackendDict
+    from moto.ec2.models import ec2_backends
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    group = ec2.create_security_group(GroupName="kept", Description="test")["GroupId"]
+    store = StateStore(tmp_path / "account.sqlite")
+    store.start()
+    assert store.wait(store.request([ALL]), timeout=10, through_failures=False), store.error
+    ec2_backends[ACCOUNT]["us-east-1"].lab_cursor = _unpicklable()
+    ec2.create_security_group(GroupName="later", Description="test")
+    assert store.wait(store.request([ALL]), timeout=10, through_failures=False), store.error
+    assert list(store.broken) == [("ec2", ACCOUNT, "us-east-1")]
+    store.stop()
+
+    BackendDict.reset()
+    StateStore(tmp_path / "account.sqlite").restore()
+    names = {g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    assert "kept" in names and "later" not in names
+    assert ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"]
+    assert ec2.describe_images(Owners=["amazon"])["Images"]

@@ -1014,7 +1014,10 @@ class StateStore:
         known = self.broken.get(key)
         if known is not None and (known == why or known.startswith(f"{why} (at ")):
             return known
-        place = _culprit(backend, keys)
+        try:
+            place = _culprit(backend, keys)
+        except Exception:  # only a hint: never a reason to fail the commit
+            place = ""
         return f"{why} (at {place})" if place else why
 
     def _static(self, key: UnitKey, backend: BaseBackend, keys: dict[int, UnitKey]):
