@@ -34,8 +34,10 @@ USERS = "users.json"
 def search_runner(store: EventStore):
     """What a job runs: the search over ``store``, as (fields, rows, messages) in API form."""
 
-    def run(search: str, earliest, latest, now: float, guard=None):
-        found = store.search(search, earliest=earliest, latest=latest, now=now, guard=guard)
+    def run(search: str, earliest, latest, now: float, guard=None, namespace=None):
+        found = store.search(
+            search, earliest=earliest, latest=latest, now=now, guard=guard, namespace=namespace
+        )
         fields = list(found.fields)
         return (
             fields,

@@ -7,8 +7,10 @@ What the local Splunk understands of an app: ``app.conf`` (label, version, visib
 ``savedsearches.conf``, ``macros.conf`` and ``lookups/*.csv``; other files are kept in the record
 but have no effect here.
 
-Saved-search names are global in the local Splunk (real splunkd scopes them by app), so an app
-cannot bring a saved search whose name another app already uses.
+Its saved searches and macros live in the app, shared with it, or with every app when
+``metadata/default.meta`` exports them (``export = system``). An app still cannot bring a saved
+search whose name another app already uses (a rule from before knowledge objects had
+namespaces, kept).
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ class Contents:
     def conf(self, name: str) -> dict[str, dict[str, str]]:
         text = self.files.get(f"default/{name}")
         return {} if text is None else parse(text, f"{self.name}/default/{name}")
+
+    def sharing(self, kind: str) -> str:
+        """How the app shares its objects of ``kind`` (``savedsearches``): ``global`` when
+        ``metadata/default.meta`` exports them (``export = system``), else ``app``."""
+        text = self.files.get("metadata/default.meta")
+        meta = {} if text is None else parse(text, f"{self.name}/metadata/default.meta")
+        for stanza in (kind, ""):
+            if "export" in meta.get(stanza, {}):
+                return "global" if meta[stanza]["export"].strip() == "system" else "app"
+        return "app"
 
 
 def read_archive(path: Path) -> Contents:
@@ -150,16 +162,23 @@ class Apps:
                 raise AppError(400, str(exc)) from None
             self._check_names(app)
             for macro, definition in macros.items():
-                self.store.set_macro(macro, definition)
+                self.store.set_macro(
+                    macro, definition, app=name, sharing=contents.sharing("macros")
+                )
             for lookup, text in lookups.items():
                 self.store.put_lookup(lookup, text)
+            sharing = contents.sharing("savedsearches")
             for search, attrs in searches.items():
-                if self.saved.get(search) is None:
-                    self.saved.create(search, attrs, owner="nobody", app=name)
-                else:
-                    self.saved.update(search, attrs)
+                found = self._own(search, name)
+                if found is None:
+                    self.saved.create(search, attrs, owner="nobody", app=name, sharing=sharing)
+                    continue
+                self.saved.update(found.key, attrs)
+                if found.sharing != sharing:
+                    self.saved.set_acl(found.key, found.owner, sharing, None)
             for stale in set(previous.saved_searches if previous else ()) - set(searches):
-                self.saved.delete(stale)
+                if (found := self._own(stale, name)) is not None:
+                    self.saved.delete(found.key)
             self._apps[name] = app
             self._save()
         return app, previous is None
@@ -198,11 +217,16 @@ class Apps:
                   sorted(lookups), sorted(contents.files))  # fmt: skip
         return app, searches, macros, lookups
 
+    def _own(self, search: str, app: str):
+        """The app's own (shared) saved search of that name, or None."""
+        shared = [s for s in self.saved.named(search) if s.app == app and s.sharing != "user"]
+        return shared[0] if shared else None
+
     def _check_names(self, app: App) -> None:
         taken = [
             s
             for s in app.saved_searches
-            if (found := self.saved.get(s)) is not None and found.app != app.name
+            if any(found.app != app.name for found in self.saved.named(s))
         ]
         if taken:
             raise AppError(
@@ -220,6 +244,6 @@ class Apps:
             if app is None:
                 raise AppError(404, f"Could not find object id={name}")
             for search in app.saved_searches:
-                if (found := self.saved.get(search)) is not None and found.app == name:
-                    self.saved.delete(search)
+                if (found := self._own(search, name)) is not None:
+                    self.saved.delete(found.key)
             self._save()

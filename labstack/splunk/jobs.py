@@ -1,11 +1,11 @@
 """Search jobs: dispatched in worker threads, polled, read, cancelled, expired after their ttl.
 
-A job runs ``runner(search, earliest, latest, now, guard)``, which returns ``(fields, rows,
-messages)`` with text values (see :mod:`labstack.splunk.results`), or raises the SPL engine's
-error. Each job has its :class:`~labstack.splunk.spl.limits.Guard`: cancelling or deleting the
-job stops its search, and so does the time limit.
-:meth:`Jobs.create` waits briefly so that a search Splunk would reject at parse time is
-rejected at dispatch (HTTP 400) instead of becoming a failed job.
+A job runs ``runner(search, earliest, latest, now, guard, namespace=...)`` (the namespace: where
+it runs, the macros it sees), which returns ``(fields, rows, messages)`` with text values (see
+:mod:`labstack.splunk.results`), or raises the SPL engine's error. Each job has its
+:class:`~labstack.splunk.spl.limits.Guard`: cancelling or deleting the job stops its search,
+and so does the time limit. :meth:`Jobs.create` waits briefly so that a search Splunk would
+reject at parse time is rejected at dispatch (HTTP 400) instead of becoming a failed job.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from labstack.splunk.namespace import Namespace
 from labstack.splunk.spl import SPLError
 from labstack.splunk.spl.limits import Guard
 
@@ -44,6 +45,7 @@ class Job:
     owner: str = "admin"
     app: str = "search"
     label: str | None = None  # the saved search that dispatched it
+    namespace: Namespace | None = None  # where it runs: the macros it sees
     params: dict = field(default_factory=dict)
     state: str = "QUEUED"
     fields: list[str] = field(default_factory=list)
@@ -155,8 +157,10 @@ class Jobs:
         params: dict | None = None,
         label: str | None = None,
         blocking: bool = False,
+        namespace: Namespace | None = None,
     ) -> Job:
-        """Dispatch a search. Raises ``SPLError`` when it fails within the parse grace time."""
+        """Dispatch a search (in ``namespace``: the macros it expands are those it sees).
+        Raises ``SPLError`` when it fails within the parse grace time."""
         job = Job(
             sid=self.new_sid(label),
             search=search,
@@ -165,6 +169,7 @@ class Jobs:
             now=time.time() if now is None else now,
             label=label,
             params=dict(params or {}),
+            namespace=namespace,
         )
         self._purge()
         with self._lock:
@@ -177,7 +182,9 @@ class Jobs:
             raise SPLError(job.error)
         return job
 
-    def run_now(self, search: str, earliest=None, latest=None, now=None, guard=None) -> Job:
+    def run_now(
+        self, search: str, earliest=None, latest=None, now=None, guard=None, namespace=None
+    ) -> Job:
         """Run a search in the calling thread (oneshot and export); errors propagate.
         ``guard`` stops it early (export passes one that knows when its client is gone)."""
         job = Job(
@@ -187,10 +194,11 @@ class Jobs:
             latest=latest or None,
             now=time.time() if now is None else now,
             guard=guard or Guard(),
+            namespace=namespace,
         )
         job.started = time.time()
         job.fields, job.rows, job.messages = self.runner(
-            search, job.earliest, job.latest, job.now, job.guard
+            search, job.earliest, job.latest, job.now, job.guard, namespace=namespace
         )
         job.state, job.finished = "DONE", time.time()
         job.updated = job.finished
@@ -201,7 +209,7 @@ class Jobs:
         try:
             job.guard.check()  # cancelled while it was queued
             job.fields, job.rows, job.messages = self.runner(
-                job.search, job.earliest, job.latest, job.now, job.guard
+                job.search, job.earliest, job.latest, job.now, job.guard, namespace=job.namespace
             )
             job.state = "DONE"
         except SPLError as exc:

@@ -1,6 +1,5 @@
-"""What splunkd keeps about a knowledge object beyond its definition (a macro's ``iseval``,
-``validation``, ``errormsg``, ``description``; its owner, app, sharing and permissions), by
-name, in one JSON file of the state folder.
+"""Attributes by name in one JSON file of the state folder (an index's edited settings), and
+the adoption of the file where macros' attributes were kept that way before namespaces.
 
 >>> meta = KnowledgeMeta(Path(tempfile.mkdtemp()) / "macros.json")
 >>> meta.update("m", {"iseval": "1"}); meta.get("m")
@@ -10,13 +9,18 @@ name, in one JSON file of the state folder.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import tempfile  # noqa: F401 - the docstring example
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from helpers.runtime.home import write_private
 
-__all__ = ["KnowledgeMeta"]
+__all__ = ["KnowledgeMeta", "adopt_macro_meta"]
+
+log = logging.getLogger("labstack.splunk")
 
 
 class KnowledgeMeta:
@@ -47,3 +51,34 @@ class KnowledgeMeta:
 
     def _save(self) -> None:
         write_private(self.path, json.dumps(self._items, indent=1, sort_keys=True))
+
+
+def adopt_macro_meta(store, path: Path) -> int:
+    """Fold the file where macros' attributes were kept by name before namespaces
+    (``macros_meta.json``: ``iseval``..., owner, app, sharing, perms) into ``store``, where
+    each macro now keeps them itself; the file is then renamed ``*.adopted``. The number of
+    macros adopted; a macro whose new place is taken keeps its own (and is logged)."""
+    path = Path(path)
+    try:
+        items = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return 0
+    adopted = 0
+    by_key = {m.key: m for m in store.macro_objects()}
+    for name, values in items.items():
+        macro = by_key.get((name, "search", ""))  # where the old table's macros went
+        if macro is None or not isinstance(values, dict):
+            continue
+        owner, app, sharing = (values.get(k) for k in ("owner", "app", "sharing"))
+        moved = replace(
+            macro, owner=owner or macro.owner, app=app or macro.app,
+            sharing=sharing or macro.sharing,
+            meta={k: v for k, v in values.items() if k not in ("owner", "app", "sharing")},
+        )  # fmt: skip
+        try:
+            store.replace_macro(macro.key, moved)
+            adopted += 1
+        except KeyError:
+            log.warning("macro %r: %s is taken; its old attributes are left", name, moved.key)
+    os.replace(path, path.with_name(path.name + ".adopted"))
+    return adopted

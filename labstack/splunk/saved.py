@@ -22,6 +22,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from labstack.splunk.namespace import Namespace, describe, identity
+
+#: Every namespace (``/servicesNS/-/-/``).
+ANY = Namespace()
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off", ""}
 
@@ -126,6 +130,11 @@ class SavedSearch:
     suppressed_until: float = 0.0
 
     @property
+    def key(self) -> tuple[str, str, str]:
+        """What tells it from a search of the same name elsewhere (see :func:`identity`)."""
+        return identity(self.name, self.owner, self.app, self.sharing)
+
+    @property
     def search(self) -> str:
         return self.attrs.get("search", "")
 
@@ -145,17 +154,23 @@ def qualified(search: str) -> str:
 
 
 class SavedSearches:
-    """Thread-safe, file-backed saved searches. ``listeners`` hear about every change."""
+    """Thread-safe, file-backed saved searches, told apart by :attr:`SavedSearch.key` (the
+    same name may be a user's private search and an app's shared one); which of them a request
+    sees is :class:`~labstack.splunk.namespace.Namespace`'s to say. ``listeners`` hear
+    ``(key, saved)`` about every change (``saved`` None: deleted).
+
+    The file is a list of searches; files from before namespaces (one search per name) read
+    as they are: each search keeps the owner, app and sharing it had."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._items: dict[str, SavedSearch] = {}
-        self.listeners: list[Callable[[str, SavedSearch | None], None]] = []
+        self._items: dict[tuple[str, str, str], SavedSearch] = {}
+        self.listeners: list[Callable[[tuple, SavedSearch | None], None]] = []
         if self.path.exists():
             for item in json.loads(self.path.read_text() or "[]"):
                 saved = SavedSearch(**item)
-                self._items[saved.name] = saved
+                self._items[saved.key] = saved
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,58 +178,80 @@ class SavedSearches:
         tmp.write_text(json.dumps([asdict(s) for s in self._items.values()], indent=1))
         os.replace(tmp, self.path)
 
-    def _notify(self, name: str, saved: SavedSearch | None) -> None:
+    def _notify(self, key: tuple, saved: SavedSearch | None) -> None:
         for listener in list(self.listeners):
-            listener(name, saved)
+            listener(key, saved)
 
     def list(self) -> list[SavedSearch]:
         with self._lock:
-            return sorted(self._items.values(), key=lambda s: s.name.lower())
+            return sorted(self._items.values(), key=lambda s: (s.name.lower(), s.key))
 
-    def get(self, name: str) -> SavedSearch | None:
+    def visible(self, namespace: Namespace) -> list[SavedSearch]:
+        """The searches ``namespace`` lists (see :meth:`Namespace.visible`)."""
         with self._lock:
-            return self._items.get(name)
+            return namespace.visible(self._items.values())
 
-    def create(self, name: str, attrs: dict[str, str], owner="nobody", app="search") -> SavedSearch:
+    def named(self, name: str, namespace: Namespace = ANY) -> list[SavedSearch]:
+        """The searches called ``name`` that ``namespace`` sees (any: every one)."""
         with self._lock:
-            if name in self._items:
+            return namespace.named(self._items.values(), name)
+
+    def get(self, name: str, namespace: Namespace = ANY) -> SavedSearch | None:
+        """The search called ``name`` in ``namespace``: the most specific one, None if none."""
+        found = self.named(name, namespace)
+        return found[0] if found else None
+
+    def create(
+        self, name: str, attrs: dict[str, str], owner="nobody", app="search", sharing="app"
+    ) -> SavedSearch:
+        """A new search; KeyError when one with its name lives in that very place."""
+        with self._lock:
+            saved = SavedSearch(name, dict(attrs), owner=owner, app=app, sharing=sharing)
+            if saved.key in self._items:
                 raise KeyError(name)
-            saved = SavedSearch(name, dict(attrs), owner=owner, app=app)
-            self._items[name] = saved
+            self._items[saved.key] = saved
             self._save()
-        self._notify(name, saved)
+        self._notify(saved.key, saved)
         return saved
 
-    def update(self, name: str, attrs: dict[str, str]) -> SavedSearch:
+    def update(self, key: tuple, attrs: dict[str, str]) -> SavedSearch:
         with self._lock:
-            saved = self._items[name]
+            saved = self._items[key]
             saved.attrs.update(attrs)
             saved.updated = time.time()
             self._save()
-        self._notify(name, saved)
+        self._notify(key, saved)
         return saved
 
-    def set_acl(self, name: str, owner: str, sharing: str, perms: dict | None) -> SavedSearch:
-        """Change who owns the search, how it is shared and its permissions."""
+    def set_acl(self, key: tuple, owner: str, sharing: str, perms: dict | None) -> SavedSearch:
+        """Change who owns the search, how it is shared and its permissions. Moving it onto
+        another search's place (private to shared, or back) is a KeyError naming that one."""
         with self._lock:
-            saved = self._items[name]
+            saved = self._items[key]
+            moved = identity(saved.name, owner, saved.app, sharing)
+            if moved != key and moved in self._items:
+                raise KeyError(describe(self._items[moved]))
             saved.owner, saved.sharing = owner, sharing
             if perms is not None:
                 saved.perms = perms
             saved.updated = time.time()
+            del self._items[key]
+            self._items[moved] = saved
             self._save()
-        self._notify(name, saved)
+        if moved != key:
+            self._notify(key, None)
+        self._notify(moved, saved)
         return saved
 
-    def suppress(self, name: str, until: float) -> SavedSearch:
+    def suppress(self, key: tuple, until: float) -> SavedSearch:
         with self._lock:
-            saved = self._items[name]
+            saved = self._items[key]
             saved.suppressed_until = until
             self._save()
         return saved
 
-    def delete(self, name: str) -> None:
+    def delete(self, key: tuple) -> None:
         with self._lock:
-            del self._items[name]
+            del self._items[key]
             self._save()
-        self._notify(name, None)
+        self._notify(key, None)

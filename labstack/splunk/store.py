@@ -16,10 +16,12 @@ import io
 import json
 import threading
 import time
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
+from .namespace import DEFAULT_APP, NOBODY, Namespace, identity
 from .spl import SPLError
 from .spl.limits import Guard
 from .spl.planner import Results, parse, run
@@ -27,7 +29,7 @@ from .spl.relation import Context
 from .spl.sql import SETUP, register_functions
 from .spl.timeutil import parse_time
 
-__all__ = ["EventStore", "Results", "SPLError"]
+__all__ = ["EventStore", "Macro", "Results", "SPLError"]
 
 #: What a search nested past Python's recursion limit gets (brackets, parentheses, NOTs).
 TOO_DEEP = "Error in 'SearchParser': The search is nested too deeply."
@@ -38,8 +40,10 @@ _SCHEMA = [
     'CREATE TABLE IF NOT EXISTS events (_time DOUBLE, "index" VARCHAR, sourcetype VARCHAR, '
     "source VARCHAR, host VARCHAR, __doc VARCHAR, __text VARCHAR, __seq BIGINT)",
     "CREATE TABLE IF NOT EXISTS indexes (name VARCHAR PRIMARY KEY)",
-    "CREATE TABLE IF NOT EXISTS macros "
-    "(name VARCHAR PRIMARY KEY, definition VARCHAR, args VARCHAR)",
+    # A macro is told apart by name, app and (when private) owner: see namespace.identity.
+    "CREATE TABLE IF NOT EXISTS macro_objects (name VARCHAR, app VARCHAR, private VARCHAR, "
+    "owner VARCHAR, sharing VARCHAR, definition VARCHAR, args VARCHAR, meta VARCHAR, "
+    "PRIMARY KEY (name, app, private))",
     "CREATE TABLE IF NOT EXISTS lookups (name VARCHAR PRIMARY KEY, csv VARCHAR)",
     "INSERT OR IGNORE INTO indexes VALUES ('main')",
 ]
@@ -57,6 +61,26 @@ IS_JSON = (
 # compressed and scans ~3x faster); and bound DuckDB's buffer pool so the service stays small.
 FILE_SETTINGS = ["SET checkpoint_threshold = '1GB'", "SET memory_limit = '1GB'"]
 QUIET_SECONDS_BEFORE_CHECKPOINT = 2.0
+#: Where a search that names no namespace resolves macros: the search app, as nobody.
+SHARED = Namespace(NOBODY, DEFAULT_APP)
+
+
+@dataclass
+class Macro:
+    """A search macro where it lives (``name`` is as stored: ``name(N)`` with N arguments);
+    ``meta`` is what macros.conf and local.meta keep beside it (``iseval``, ``perms``...)."""
+
+    name: str
+    definition: str
+    args: list[str] = field(default_factory=list)
+    owner: str = NOBODY
+    app: str = DEFAULT_APP
+    sharing: str = "app"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return identity(self.name, self.owner, self.app, self.sharing)
 
 
 class Added(list):
@@ -103,8 +127,12 @@ class EventStore:
         self._checkpoint_timer: threading.Timer | None = None
         for statement in (FILE_SETTINGS if path else []) + _SCHEMA:
             self._sql(statement)
+        self._adopt_old_macros()
         for name, definition in DEFAULT_MACROS.items():
-            self._sql("INSERT OR IGNORE INTO macros VALUES (?, ?, '[]')", [name, definition])
+            self._sql(
+                "INSERT OR IGNORE INTO macro_objects VALUES (?, ?, '', ?, 'app', ?, '[]', '{}')",
+                [name, DEFAULT_APP, NOBODY, definition],
+            )
         self._seq = self._sql("SELECT coalesce(max(__seq) + 1, 0) FROM events")[0][0]
         #: Called as ``listener(events)`` after each add (real-time alerting hooks in here).
         self.add_listeners: list = []
@@ -196,12 +224,14 @@ class EventStore:
         latest: str | float | None = None,
         now: float | None = None,
         guard: Guard | None = None,
+        namespace: Namespace | None = None,
     ) -> Results:
         """Run SPL as sent to the REST API (``search ...`` or ``| ...``); raises SPLError,
-        also when ``guard`` stops the search (cancelled, out of time, its client gone)."""
+        also when ``guard`` stops the search (cancelled, out of time, its client gone).
+        Macros are those ``namespace`` sees (see :meth:`macros`)."""
         now = time.time() if now is None else now
         guard = guard or Guard()
-        macros = self.macros()
+        macros = self.macros(namespace)
         with self._lock:
             cursor = self._con.cursor()
         end_watch = guard.watch(lambda: _interrupt(cursor))
@@ -229,36 +259,100 @@ class EventStore:
         set where searches note the fields they read from JSON (None: not noted)."""
         return {}, None
 
-    def check_search(self, spl: str) -> None:
+    def check_search(self, spl: str, namespace: Namespace | None = None) -> None:
         """Parse ``spl`` without running it (a saved search before it is stored); SPLError."""
         try:
-            parse(spl, self.macros())
+            parse(spl, self.macros(namespace))
         except RecursionError:
             raise SPLError(TOO_DEEP) from None
 
     # knowledge objects
 
-    def set_macro(self, name: str, definition: str, args: list[str] = ()) -> None:
-        """Define a search macro; with arguments it is stored as ``name(N)`` like Splunk."""
-        key = f"{name}({len(args)})" if args and not name.endswith(")") else name
-        with self._lock:
-            self._sql(
-                "INSERT OR REPLACE INTO macros VALUES (?, ?, ?)",
-                [key, definition, json.dumps(list(args))],
-            )
+    def _adopt_old_macros(self) -> None:
+        """A database from before namespaces kept one macro per name (table ``macros``): each
+        becomes the search app's shared macro of that name."""
+        old = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'macros'"
+        if not self._sql(old)[0][0]:
+            return
+        self._sql(
+            "INSERT OR IGNORE INTO macro_objects SELECT name, ?, '', ?, 'app', definition, "
+            "args, '{}' FROM macros",
+            [DEFAULT_APP, NOBODY],
+        )
+        self._sql("DROP TABLE macros")
 
-    def delete_macro(self, name: str) -> bool:
-        """Remove a macro (its stored name, e.g. ``name(2)``); False when there was none."""
+    def set_macro(
+        self,
+        name: str,
+        definition: str,
+        args: list[str] = (),
+        *,
+        owner: str = NOBODY,
+        app: str = DEFAULT_APP,
+        sharing: str = "app",
+    ) -> Macro:
+        """Define a search macro (by default the search app's shared one); with arguments it
+        is stored as ``name(N)`` like Splunk. A macro already there keeps its ``meta``."""
+        key = f"{name}({len(args)})" if args and not name.endswith(")") else name
+        macro = Macro(key, definition, list(args), owner, app, sharing)
         with self._lock:
-            found = self._sql("SELECT count(*) FROM macros WHERE name = ?", [name])[0][0]
-            self._sql("DELETE FROM macros WHERE name = ?", [name])
+            old = self._macro_rows("WHERE name = ? AND app = ? AND private = ?", list(macro.key))
+            macro.meta = old[0].meta if old else {}
+            self._put_macro(macro)
+        return macro
+
+    def _put_macro(self, macro: Macro) -> None:
+        name, app, private = macro.key
+        self._sql(
+            "INSERT OR REPLACE INTO macro_objects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [name, app, private, macro.owner, macro.sharing, macro.definition,
+             json.dumps(list(macro.args)), json.dumps(macro.meta)],
+        )  # fmt: skip
+
+    def replace_macro(self, key: tuple, macro: Macro) -> None:
+        """Store ``macro`` in place of the one whose key is ``key`` (an ACL change may move
+        it); KeyError when another macro already lives where it moves to."""
+        with self._lock:
+            if macro.key != key:
+                taken = self._macro_rows("WHERE name = ? AND app = ? AND private = ?",
+                                         list(macro.key))  # fmt: skip
+                if taken:
+                    raise KeyError(macro.key)
+                self._sql("DELETE FROM macro_objects WHERE name = ? AND app = ? AND private = ?",
+                          list(key))  # fmt: skip
+            self._put_macro(macro)
+
+    def delete_macro(
+        self, name: str, owner: str = NOBODY, app: str = DEFAULT_APP, sharing: str = "app"
+    ) -> bool:
+        """Remove a macro (its stored name, e.g. ``name(2)``, where it lives: by default the
+        search app's shared one); False when there was none."""
+        where = list(identity(name, owner, app, sharing))
+        with self._lock:
+            query = "FROM macro_objects WHERE name = ? AND app = ? AND private = ?"
+            found = self._sql(f"SELECT count(*) {query}", where)[0][0]
+            self._sql(f"DELETE {query}", where)
         return bool(found)
 
-    def macros(self) -> dict:
-        """``name -> {"definition": str, "args": [str]}``."""
+    def _macro_rows(self, where: str = "", params: list | None = None) -> list[Macro]:
+        rows = self._sql(
+            "SELECT name, definition, args, owner, app, sharing, meta FROM macro_objects "
+            f"{where} ORDER BY name, app, private",
+            params,
+        )
+        return [Macro(n, d, json.loads(a), o, ap, s, json.loads(m or "{}"))
+                for n, d, a, o, ap, s, m in rows]  # fmt: skip
+
+    def macro_objects(self) -> list[Macro]:
+        """Every macro, wherever it lives."""
         with self._lock:
-            rows = self._sql("SELECT name, definition, args FROM macros ORDER BY name")
-        return {n: {"definition": d, "args": json.loads(a)} for n, d, a in rows}
+            return self._macro_rows()
+
+    def macros(self, namespace: Namespace | None = None) -> dict:
+        """``name -> {"definition": str, "args": [str]}``: the macros a search in
+        ``namespace`` expands (the most specific of each name; default: the search app's)."""
+        found = (namespace or SHARED).effective(self.macro_objects())
+        return {n: {"definition": m.definition, "args": list(m.args)} for n, m in found.items()}
 
     def put_lookup(self, name: str, csv_text: str) -> None:
         """Store a CSV lookup table (header row required) under its file name."""

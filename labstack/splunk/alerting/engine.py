@@ -130,16 +130,17 @@ class Alerting:
         self.outbox = Outbox(self.state, self.actions)
         self._stop = threading.Event()
         self._seq = itertools.count(1)
-        self._running: set[str] = set()
+        self._running: set[tuple] = set()
         self._lock = threading.Lock()
         self._warned: set[tuple[str, str]] = set()
         self._pool = ThreadPoolExecutor(SCHEDULER_WORKERS, thread_name_prefix="scheduler")
         self._rt_pool = ThreadPoolExecutor(RT_WORKERS, thread_name_prefix="realtime")
         self._throttle_lock = threading.Lock()
         self._batches: queue.Queue[list[dict] | None] = queue.Queue()
-        #: The rule of every saved search whose settings can be read, by name.
-        self._rules: dict[str, AlertRule] = {}
-        self._realtime: list[str] = []
+        #: The rule of every saved search whose settings can be read, by the search's key
+        #: (two searches of one name in two namespaces are two rules).
+        self._rules: dict[tuple, AlertRule] = {}
+        self._realtime: list[tuple] = []
         self._threads: list[threading.Thread] = []
         for saved_search in self.saved.list():
             self._load_rule(saved_search)
@@ -177,20 +178,22 @@ class Alerting:
         try:
             rule = AlertRule.of(saved)
         except ConditionError as exc:  # stored before the check existed: say so, skip it
-            self._rules.pop(saved.name, None)
+            self._rules.pop(saved.key, None)
             self._warn_once(saved.name, f"alert settings: {exc}")
             return None
-        self._rules[saved.name] = rule
+        self._rules[saved.key] = rule
         return rule
 
-    def rule(self, name: str) -> AlertRule | None:
-        return self._rules.get(name)
+    def rule(self, key: tuple) -> AlertRule | None:
+        """The rule of the saved search whose key is ``key``."""
+        return self._rules.get(key)
 
-    def on_saved_change(self, name: str, saved: SavedSearch | None) -> None:
+    def on_saved_change(self, key: tuple, saved: SavedSearch | None) -> None:
         """The saved searches' listener: re-read a changed search's rule, forget a deleted one."""
         if saved is None:
-            self._rules.pop(name, None)
-            self.state.forget_search(name)
+            rule = self._rules.pop(key, None)
+            if rule is not None:
+                self.state.forget_search(rule.state_name)
         else:
             self._load_rule(saved)
         self._refresh_realtime()
@@ -227,11 +230,11 @@ class Alerting:
             if when is None:
                 continue
             with self._lock:
-                if rule.name in self._running:  # max_concurrent=1: skip, as Splunk does
+                if rule.key in self._running:  # max_concurrent=1: skip, as Splunk does
                     log.info("skipping %r at %s: the previous run is still going", rule.name,
                              when)  # fmt: skip
                     continue
-                self._running.add(rule.name)
+                self._running.add(rule.key)
             self._pool.submit(self._run_scheduled, rule, when)
             started.append(rule.name)
         return started
@@ -246,6 +249,7 @@ class Alerting:
                 params={"search": rule.search, "scheduled_time": str(int(when))},
                 label=rule.name,
                 blocking=True,
+                namespace=rule.namespace,
             )
             if job.state == "DONE":
                 self.evaluate(rule, job.sid, job.rows, "scheduled", when)
@@ -257,7 +261,7 @@ class Alerting:
             log.exception("scheduled search %r failed", rule.name)
         finally:
             with self._lock:
-                self._running.discard(rule.name)
+                self._running.discard(rule.key)
 
     def _warn_once(self, name: str, text: str) -> None:
         if (name, text) not in self._warned:
@@ -270,7 +274,7 @@ class Alerting:
         the finished job may alert."""
         if not flag(params.get("trigger_actions", "0")):
             return
-        rule = self._rules.get(saved.name) or self._load_rule(saved)
+        rule = self._rules.get(saved.key) or self._load_rule(saved)
         if rule is None:
             return
 
@@ -357,18 +361,23 @@ class Alerting:
         batch_store.replace(events)
         return [f for run in self._start_batch(batch_store) for f in run.result()]
 
-    def _realtime_one(self, batch_store: BatchStore, name: str, now: float) -> list[Fired]:
-        rule = self._rules.get(name)
+    def _realtime_one(self, batch_store: BatchStore, key: tuple, now: float) -> list[Fired]:
+        rule = self._rules.get(key)
         if rule is None:
             return []
+        name = rule.name
         try:
-            found = batch_store.search(rule.search, earliest=rule.window, now=now)
+            found = batch_store.search(
+                rule.search, earliest=rule.window, now=now, namespace=rule.namespace
+            )
             rows = clean_rows(found.fields, found.rows)
             if not rows:
                 return []
             if rule.kind != "always" and rule.window is not None:
                 # A rolling-window condition counts over the whole window, not the batch.
-                whole = self.store.search(rule.search, earliest=rule.window, now=now)
+                whole = self.store.search(
+                    rule.search, earliest=rule.window, now=now, namespace=rule.namespace
+                )
                 rows = clean_rows(whole.fields, whole.rows)
             sid = (
                 f"rt_scheduler__{rule.owner}__{rule.app}__RMD5{_md5(name)}"
@@ -390,9 +399,14 @@ class Alerting:
         try:
             previous = None
             if mode != "realtime" and rule.comparator.startswith(("drops", "rises")):
-                previous = self.state.swap_count(rule.name, cond.measure(rule, rows))
+                previous = self.state.swap_count(rule.state_name, cond.measure(rule, rows))
             hit = cond.triggered(
-                rule, rows, previous, custom=lambda spl, rs: bool(search_rows(self.store, spl, rs))
+                rule,
+                rows,
+                previous,
+                custom=lambda spl, rs: bool(
+                    search_rows(self.store, spl, rs, namespace=rule.namespace)
+                ),
             )
         except (ConditionError, SPLError) as exc:
             self._warn_once(rule.name, f"alert condition: {exc}")
@@ -413,7 +427,7 @@ class Alerting:
         """The triggers throttling lets through (each trigger: its results; the first counts)."""
         if not rule.suppress or not triggers:
             return triggers
-        name, period = rule.name, rule.suppress_period
+        name, period = rule.state_name, rule.suppress_period
         if not rule.suppress_fields:
             # No fields: the whole alert is suppressed once it triggered.
             if self.state.suppressed(name, "", now):

@@ -25,6 +25,7 @@ from types import MappingProxyType
 
 from croniter import croniter
 
+from labstack.splunk.namespace import Namespace, identity
 from labstack.splunk.saved import DEFAULTS, flag, qualified
 
 __all__ = ["ALERT_TYPES", "COMPARATORS", "AlertRule", "ConditionError", "period_seconds"]
@@ -111,6 +112,7 @@ class AlertRule:
     search: str  # the qualified search (``search ...`` or ``| ...``)
     owner: str = "nobody"
     app: str = "search"
+    sharing: str = "app"
     scheduled: bool = False
     disabled: bool = False
     cron: str = ""
@@ -134,7 +136,12 @@ class AlertRule:
 
     @classmethod
     def parse(
-        cls, name: str, attrs: Mapping[str, str], owner: str = "nobody", app: str = "search"
+        cls,
+        name: str,
+        attrs: Mapping[str, str],
+        owner: str = "nobody",
+        app: str = "search",
+        sharing: str = "app",
     ) -> AlertRule:
         """Read stored attributes (missing ones take Splunk's defaults); ConditionError names
         the first attribute Splunk would reject."""
@@ -152,6 +159,7 @@ class AlertRule:
             search=qualified(str(attrs.get("search") or "")),
             owner=owner,
             app=app,
+            sharing=sharing,
             scheduled=flag(attrs.get("is_scheduled", "0")),
             disabled=flag(attrs.get("disabled", "0")),
             cron=cron,
@@ -178,7 +186,32 @@ class AlertRule:
     @classmethod
     def of(cls, saved) -> AlertRule:
         """The rule of a :class:`~labstack.splunk.saved.SavedSearch`."""
-        return cls.parse(saved.name, saved.attrs, owner=saved.owner, app=saved.app)
+        return cls.parse(
+            saved.name, saved.attrs, owner=saved.owner, app=saved.app, sharing=saved.sharing
+        )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Its saved search's :attr:`~labstack.splunk.saved.SavedSearch.key`."""
+        return identity(self.name, self.owner, self.app, self.sharing)
+
+    @property
+    def namespace(self) -> Namespace:
+        """Where it runs (the macros it expands): as its owner, in its app."""
+        return Namespace(self.owner, self.app)
+
+    @property
+    def state_name(self) -> str:
+        """Its name in the alert state (throttles, last counts): its name for a search shared
+        in the search app (as before namespaces), else told apart by where it lives.
+
+        >>> AlertRule("x", "search *", owner="admin", sharing="user").state_name
+        'x [search/admin]'
+        """
+        _, app, private = self.key
+        if (app, private) == ("search", ""):
+            return self.name
+        return f"{self.name} [{app}/{private}]" if private else f"{self.name} [{app}]"
 
     @property
     def active(self) -> bool:

@@ -55,7 +55,7 @@ class BatchStore(EventStore):
     def __init__(self, main: EventStore, wanted: set[str] | None = None):
         super().__init__(None)
         self.main = main
-        self._batch_macros: dict | None = None
+        self._batch_macros: list | None = None
         #: The fields searches read from JSON (another batch store's, to share what it learnt).
         self.wanted: set[str] = set() if wanted is None else wanted
         self._columns: dict[str, str] = {}
@@ -77,7 +77,7 @@ class BatchStore(EventStore):
         list of batches of them; batches the main store's listeners got (``Added``) bring
         their columns, which are reused."""
         # One read of the macros per batch, not one per search: the main store is busy indexing.
-        self._batch_macros = self.main.macros()
+        self._batch_macros = self.main.macro_objects()
         frame = _frame(events)
         with self._lock:
             # Multivalue fields stay where they are: each is a parse of its own, and searches
@@ -100,8 +100,10 @@ class BatchStore(EventStore):
         return len(frame)
 
     # Knowledge objects live in the main store: the saved SPL means the same thing in both.
-    def macros(self) -> dict:
-        return self.main.macros() if self._batch_macros is None else self._batch_macros
+    def macro_objects(self) -> list:
+        if self._batch_macros is None:
+            return self.main.macro_objects()
+        return self._batch_macros
 
     def lookups(self) -> list[str]:
         return self.main.lookups()
@@ -160,10 +162,12 @@ def _qualified(condition: str) -> str:
     return f"| {text}" if first in COMMANDS else f"search {text}"
 
 
-def search_rows(store: EventStore, spl: str, rows: list[dict], now: float | None = None):
+def search_rows(
+    store: EventStore, spl: str, rows: list[dict], now: float | None = None, namespace=None
+):
     """Run ``spl`` with ``rows`` (text values) as its input, not the event index; the rows it
-    keeps, as text. Raises SPLError for a bad search."""
-    commands = parse(_qualified(spl), store.macros())
+    keeps, as text (macros: those ``namespace`` sees). Raises SPLError for a bad search."""
+    commands = parse(_qualified(spl), store.macros(namespace))
     fields = list(dict.fromkeys(name for row in rows for name in row))
     cursor = duckdb.connect()  # the rows are all the data; lookups still come from the store
     try:

@@ -31,7 +31,8 @@ from labstack.splunk.bulletin import Messages
 from labstack.splunk.hec import KnownIndexes
 from labstack.splunk.index_conf import BUILT_IN, IndexConf
 from labstack.splunk.jobs import Jobs
-from labstack.splunk.knowledge_meta import KnowledgeMeta
+from labstack.splunk.knowledge_meta import adopt_macro_meta
+from labstack.splunk.namespace import SHARING, Namespace, describe
 from labstack.splunk.saved import SavedSearches
 from labstack.splunk.server_conf import ServerSettings
 
@@ -51,7 +52,8 @@ MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 SERVER_SETTINGS = "server_settings.json"
 #: The file in the state folder holding the indexes' edited settings.
 INDEX_CONF = "indexes.json"
-#: The file in the state folder holding what macros.conf keeps beside a definition.
+#: The file in the state folder that held what macros.conf keeps beside a definition, by name,
+#: before macros lived in namespaces (the store keeps it now; an old file is adopted).
 MACRO_META = "macros_meta.json"
 #: Where a request's parsed form is kept, so an error answer finds its ``output_mode``.
 _FORM_KEY = "labstack.splunk.form"
@@ -104,8 +106,26 @@ class Call:
 Handler = Callable[["Splunkd", "Call"], Response]
 
 
-#: Who a knowledge object is shared with: its owner, its app, or every app.
-SHARING = ("user", "app", "global")
+def namespace_of(call: Call) -> Namespace:
+    """The namespace of the request's path (``/services/``: the user's context)."""
+    return Namespace.of(call.owner, call.app, call.user)
+
+
+def search_namespace(call: Call) -> Namespace:
+    """Where the request's search runs, the macros it expands (see ``Namespace.for_search``)."""
+    return namespace_of(call).for_search(call.user)
+
+
+def one_of(found: list, call: Call, handler: str):
+    """The one knowledge object a change acts on; several (a ``-`` namespace sees each) are a
+    409 naming where each lives, as the change would be a guess."""
+    if len(found) == 1:
+        return found[0]
+    places = "; ".join(describe(o) for o in found)
+    raise ApiError(
+        409, f"In handler '{handler}': {len(found)} objects are named {found[0].name} "
+        f"({places}); name one by its namespace: /servicesNS/<owner>/<app>/..."
+    )  # fmt: skip
 
 
 def acl_request(call: Call, handler: str, perms: dict | None) -> tuple[str, str, dict]:
@@ -257,7 +277,7 @@ class Splunkd:
         self.settings = ServerSettings(self.state_dir / SERVER_SETTINGS)
         auth.session_timeout = self.settings.session_timeout() or auth.session_timeout
         self.index_conf = IndexConf(self.state_dir / INDEX_CONF)
-        self.macro_meta = KnowledgeMeta(self.state_dir / MACRO_META)
+        adopt_macro_meta(store, self.state_dir / MACRO_META)  # a state from before namespaces
         for name in BUILT_IN:  # splunkd's own indexes are always there
             store.create_index(name)
         self.restarts = 0

@@ -4,30 +4,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request
+from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request, namespace_of, one_of
+from labstack.splunk.namespace import describe, identity
 from labstack.splunk.spl import SPLError
-
-
-def _macros(api: Splunkd) -> dict[str, dict]:
-    out = {}
-    for name, value in api.store.macros().items():
-        if isinstance(value, dict):
-            definition = value.get("definition", "")
-            args = value.get("args", ())
-        elif isinstance(value, list | tuple):
-            definition, args = (value[0], value[1]) if len(value) == 2 else (value[0], ())
-        else:
-            definition, args = value, ()
-        if isinstance(args, str):
-            args = [a for a in args.split(",") if a]
-        out[name] = {"definition": definition, "args": ",".join(args)}
-    return out
-
+from labstack.splunk.store import Macro
 
 #: What macros.conf keeps beside a definition and its arguments, with splunkd's defaults.
 MACRO_FIELDS = {"iseval": "0", "validation": "", "errormsg": "", "description": "",
@@ -35,18 +21,16 @@ MACRO_FIELDS = {"iseval": "0", "validation": "", "errormsg": "", "description": 
 _MACRO_FLAGS = ("iseval", "disabled")
 
 
-def _macro_entity(api: Splunkd, name: str, macro: dict, collection: str) -> atom.Entity:
-    meta = api.macro_meta.get(name)
-    content = {"definition": macro["definition"], "args": macro["args"]}
-    content.update({k: meta.get(k, default) for k, default in MACRO_FIELDS.items()})
+def _macro_entity(macro: Macro, collection: str) -> atom.Entity:
+    content = {"definition": macro.definition, "args": ",".join(macro.args)}
+    content.update({k: macro.meta.get(k, default) for k, default in MACRO_FIELDS.items()})
     content["eai:attributes"] = {
         "optionalFields": ["args", *MACRO_FIELDS], "requiredFields": ["definition"],
         "wildcardFields": [],
     }  # fmt: skip
     return atom.Entity(
-        name, collection, content, owner=meta.get("owner", "nobody"),
-        app=meta.get("app", "search"), sharing=meta.get("sharing", "app"),
-        perms=meta.get("perms"),
+        macro.name, collection, content, owner=macro.owner, app=macro.app,
+        sharing=macro.sharing, perms=macro.meta.get("perms"),
     )  # fmt: skip
 
 
@@ -69,7 +53,10 @@ def _macro_fields(call: Call) -> dict[str, str]:
     return values
 
 
-def _set_macro(api: Splunkd, name: str, definition: str, args: str | None) -> None:
+def _set_macro(
+    api: Splunkd, name: str, definition: str, args: str | None, where: tuple[str, str, str]
+) -> Macro:
+    """Store a macro's definition and arguments at ``where`` (owner, app, sharing)."""
     arg_names = tuple(a.strip() for a in (args or "").split(",") if a.strip())
     match = re.fullmatch(r"(.+)\((\d+)\)", name)
     if arg_names and (match is None or int(match.group(2)) != len(arg_names)):
@@ -78,85 +65,94 @@ def _set_macro(api: Splunkd, name: str, definition: str, args: str | None) -> No
             f"In handler 'macros': macro '{name}' has {len(arg_names)} argument(s); its name "
             f"must end with ({len(arg_names)}).",
         )
+    owner, app, sharing = where
     try:
-        api.store.set_macro(name, definition, args=arg_names)
+        return api.store.set_macro(
+            name, definition, args=arg_names, owner=owner, app=app, sharing=sharing
+        )
     except (ValueError, SPLError) as exc:
         raise ApiError(400, f"In handler 'macros': {exc}") from None
 
 
 def list_macros(api: Splunkd, call: Call) -> Response:
     collection = _macro_collection(call)
-    entities = [_macro_entity(api, n, m, collection) for n, m in sorted(_macros(api).items())]
-    return api.listing(call, "conf-macros", entities)
+    found = namespace_of(call).visible(api.store.macro_objects())
+    return api.listing(call, "conf-macros", [_macro_entity(m, collection) for m in found])
 
 
 def create_macro(api: Splunkd, call: Call) -> Response:
     name = call.get("name")
     if not name:
         raise ApiError(400, "In handler 'macros': Missing required argument: name")
-    if name in _macros(api):
+    where = namespace_of(call).home()
+    if any(m.key == identity(name, *where) for m in api.store.macro_objects()):
         raise ApiError(409, f"In handler 'macros': An object with name={name} already exists")
     definition = call.get("definition")
     if definition is None:
         raise ApiError(400, "In handler 'macros': Missing required argument: definition")
     fields = _macro_fields(call)
-    _set_macro(api, name, definition, call.get("args"))
-    api.macro_meta.forget(name)  # a macro made again starts from the defaults
-    owner = call.owner if call.owner not in (None, "-") else "nobody"
-    app = call.app if call.app not in (None, "-") else "search"
-    api.macro_meta.update(name, {**fields, "owner": owner, "app": app, "sharing": "app"})
-    macro = _macros(api)[name]
-    entity = _macro_entity(api, name, macro, _macro_collection(call))
+    macro = _set_macro(api, name, definition, call.get("args"), where)
+    macro.meta = fields  # a macro made again starts from the defaults
+    api.store.replace_macro(macro.key, macro)
+    entity = _macro_entity(macro, _macro_collection(call))
     return api.feed(call, "conf-macros", [entity], 201)
 
 
-def _macro_or_404(api: Splunkd, call: Call) -> tuple[str, dict]:
+def _macro_matches(api: Splunkd, call: Call) -> list[Macro]:
+    """The macros the path names that its namespace sees (several only with ``-``)."""
     name = call.args["name"]
-    macro = _macros(api).get(name)
-    if macro is None:
+    found = namespace_of(call).named(api.store.macro_objects(), name)
+    if not found:
         raise ApiError(404, f"Could not find object id={name}")
-    return name, macro
+    return found
+
+
+def _macro_or_404(api: Splunkd, call: Call) -> Macro:
+    return one_of(_macro_matches(api, call), call, "macros")
 
 
 def get_macro(api: Splunkd, call: Call) -> Response:
-    name, macro = _macro_or_404(api, call)
-    entity = _macro_entity(api, name, macro, _macro_collection(call))
-    return api.feed(call, "conf-macros", [entity])
+    collection = _macro_collection(call)
+    entities = [_macro_entity(m, collection) for m in _macro_matches(api, call)]
+    return api.feed(call, "conf-macros", entities)
 
 
 def update_macro(api: Splunkd, call: Call) -> Response:
-    name, macro = _macro_or_404(api, call)
+    macro = _macro_or_404(api, call)
     if "name" in call.params:
         raise ApiError(
             400, "In handler 'macros': Argument \"name\" is not supported by this handler."
         )
     fields = _macro_fields(call)
-    definition = call.get("definition", macro["definition"])
-    _set_macro(api, name, definition, call.get("args", macro["args"]))
+    definition = call.get("definition", macro.definition)
+    args = call.get("args", ",".join(macro.args))
+    macro = _set_macro(api, macro.name, definition, args, (macro.owner, macro.app, macro.sharing))
     if fields:
-        api.macro_meta.update(name, fields)
-    macro = _macros(api)[name]
-    entity = _macro_entity(api, name, macro, _macro_collection(call))
-    return api.feed(call, "conf-macros", [entity])
+        macro.meta.update(fields)
+        api.store.replace_macro(macro.key, macro)
+    return api.feed(call, "conf-macros", [_macro_entity(macro, _macro_collection(call))])
 
 
 def delete_macro(api: Splunkd, call: Call) -> Response:
-    name, _ = _macro_or_404(api, call)
-    api.store.delete_macro(name)
-    api.macro_meta.forget(name)
+    macro = _macro_or_404(api, call)
+    api.store.delete_macro(macro.name, macro.owner, macro.app, macro.sharing)
     return api.feed(call, "conf-macros", [])
 
 
 def macro_acl(api: Splunkd, call: Call) -> Response:
     """``<macro>/acl``: owner and sharing (both required), ``perms.read``/``perms.write``."""
-    name, macro = _macro_or_404(api, call)
-    owner, sharing, perms = acl_request(call, "macros", api.macro_meta.get(name).get("perms"))
-    changes = {"owner": owner, "sharing": sharing, "perms": perms or None}
-    if call.get("app"):
-        changes["app"] = call.get("app")
-    api.macro_meta.update(name, changes)
-    entity = _macro_entity(api, name, macro, _macro_collection(call))
-    return api.feed(call, "conf-macros", [entity])
+    macro = _macro_or_404(api, call)
+    owner, sharing, perms = acl_request(call, "macros", macro.meta.get("perms"))
+    moved = replace(macro, owner=owner, sharing=sharing, app=call.get("app") or macro.app,
+                    meta={**macro.meta, "perms": perms or None})  # fmt: skip
+    try:
+        api.store.replace_macro(macro.key, moved)
+    except KeyError:
+        raise ApiError(
+            409, f"In handler 'macros': An object with name={macro.name} already exists there "
+            f"({describe(moved)})."
+        ) from None  # fmt: skip
+    return api.feed(call, "conf-macros", [_macro_entity(moved, _macro_collection(call))])
 
 
 def list_conf_files(api: Splunkd, call: Call) -> Response:

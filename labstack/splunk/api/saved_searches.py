@@ -12,8 +12,9 @@ from croniter import croniter
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request
+from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request, namespace_of, one_of
 from labstack.splunk.api.search_jobs import job_entity, spl_error
+from labstack.splunk.namespace import Namespace
 from labstack.splunk.saved import qualified
 from labstack.splunk.spl import SPLError
 from labstack.splunk.spl.timeutil import parse_time
@@ -29,12 +30,18 @@ _SAVED_ACL_PARAMS = ("output_mode", "name", "owner", "app", "sharing")
 MAX_SCHEDULED_TIMES = 10_000
 
 
+def _fired_of(api: Splunkd, saved, tracked_only: bool = False) -> list:
+    """Its fired alerts (they name their search; a namesake elsewhere has its own owner/app)."""
+    fired = api.alerting.state.fired(saved.name, tracked_only=tracked_only)
+    if [s.key for s in api.saved.named(saved.name)] in ([], [saved.key]):
+        return fired
+    return [f for f in fired if (f.owner, f.app) == (saved.owner, saved.app)]
+
+
 def _saved_entity(api: Splunkd, saved) -> atom.Entity:
     content = saved.content()
     if api.alerting is not None:
-        content["triggered_alert_count"] = str(
-            len(api.alerting.state.fired(saved.name, tracked_only=True))
-        )
+        content["triggered_alert_count"] = str(len(_fired_of(api, saved, tracked_only=True)))
     return atom.Entity(
         saved.name,
         "saved/searches",
@@ -47,18 +54,30 @@ def _saved_entity(api: Splunkd, saved) -> atom.Entity:
     )
 
 
-def _saved(api: Splunkd, call: Call):
-    saved = api.saved.get(call.args["name"])
-    if saved is None:
+def _matches(api: Splunkd, call: Call) -> list:
+    """The saved searches the path names that its namespace sees (several only with ``-``)."""
+    found = api.saved.named(call.args["name"], namespace_of(call))
+    if not found:
         raise ApiError(404, f"Could not find object id={call.args['name']}")
-    return saved
+    return found
 
 
-def _check_saved(api: Splunkd, name: str, attrs: dict) -> None:
-    """A search that would not parse, or alert settings the alerting refuses: 400."""
+def _saved(api: Splunkd, call: Call):
+    """The one saved search the path names (409 when a wildcard namespace sees several)."""
+    return one_of(_matches(api, call), call, "savedsearch")
+
+
+def _runs_in(owner: str, app: str) -> Namespace:
+    """Where a saved search runs (the macros it expands): as its owner, in its app."""
+    return Namespace(owner, app)
+
+
+def _check_saved(api: Splunkd, name: str, attrs: dict, where: Namespace) -> None:
+    """A search that would not parse (in ``where``), or alert settings the alerting refuses:
+    400."""
     if "search" in attrs:
         try:
-            api.store.check_search(qualified(attrs["search"]))
+            api.store.check_search(qualified(attrs["search"]), where)
         except SPLError as exc:
             raise ApiError(400, f"In handler 'savedsearch': {exc}") from None
     if api.alerting is None:
@@ -70,7 +89,8 @@ def _check_saved(api: Splunkd, name: str, attrs: dict) -> None:
 
 
 def list_saved(api: Splunkd, call: Call) -> Response:
-    return api.listing(call, "savedsearch", [_saved_entity(api, s) for s in api.saved.list()])
+    found = api.saved.visible(namespace_of(call))
+    return api.listing(call, "savedsearch", [_saved_entity(api, s) for s in found])
 
 
 def create_saved(api: Splunkd, call: Call) -> Response:
@@ -79,11 +99,11 @@ def create_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(400, "In handler 'savedsearch': Missing required argument: name")
     if call.get("search") is None:
         raise ApiError(400, "In handler 'savedsearch': Missing required argument: search")
-    app = call.get("app") or (call.app if call.app not in (None, "-") else "search")
-    owner = call.get("owner") or (call.owner if call.owner not in (None, "-") else "nobody")
-    _check_saved(api, name, call.flat(skip=_SAVED_ACL_PARAMS))
+    owner, app, sharing = namespace_of(call).home(call.get("owner"), call.get("app"))
+    _check_saved(api, name, call.flat(skip=_SAVED_ACL_PARAMS), _runs_in(owner, app))
+    attrs = call.flat(skip=_SAVED_ACL_PARAMS)
     try:
-        saved = api.saved.create(name, call.flat(skip=_SAVED_ACL_PARAMS), owner=owner, app=app)
+        saved = api.saved.create(name, attrs, owner=owner, app=app, sharing=sharing)
     except KeyError:
         raise ApiError(
             409, f"In handler 'savedsearch': An object with name={name} already exists"
@@ -92,7 +112,8 @@ def create_saved(api: Splunkd, call: Call) -> Response:
 
 
 def get_saved(api: Splunkd, call: Call) -> Response:
-    return api.feed(call, "savedsearch", [_saved_entity(api, _saved(api, call))])
+    """Every saved search of the name the namespace sees: one, or several under ``-``."""
+    return api.feed(call, "savedsearch", [_saved_entity(api, s) for s in _matches(api, call)])
 
 
 def update_saved(api: Splunkd, call: Call) -> Response:
@@ -101,28 +122,29 @@ def update_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(
             400, "In handler 'savedsearch': Argument \"name\" is not supported by this handler."
         )
-    _check_saved(api, saved.name, {**saved.attrs, **call.flat(skip=_SAVED_ACL_PARAMS)})
-    saved = api.saved.update(saved.name, call.flat(skip=_SAVED_ACL_PARAMS))
+    attrs = {**saved.attrs, **call.flat(skip=_SAVED_ACL_PARAMS)}
+    _check_saved(api, saved.name, attrs, _runs_in(saved.owner, saved.app))
+    saved = api.saved.update(saved.key, call.flat(skip=_SAVED_ACL_PARAMS))
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
 def disable_saved(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/disable``: as setting ``disabled=1`` (splunklib's ``disable()``)."""
-    saved = api.saved.update(_saved(api, call).name, {"disabled": "1"})
+    saved = api.saved.update(_saved(api, call).key, {"disabled": "1"})
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
 def enable_saved(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/enable``: as setting ``disabled=0``."""
-    saved = api.saved.update(_saved(api, call).name, {"disabled": "0"})
+    saved = api.saved.update(_saved(api, call).key, {"disabled": "0"})
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
 def delete_saved(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
-    api.saved.delete(saved.name)
+    api.saved.delete(saved.key)
     if api.alerting is not None:  # its fired alerts go with it, as on splunkd
-        for fired in api.alerting.state.fired(saved.name):
+        for fired in _fired_of(api, saved):
             api.alerting.state.delete_fired(fired.name)
     return api.feed(call, "savedsearch", [])
 
@@ -147,8 +169,9 @@ def dispatch_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(400, f"Invalid value for 'dispatch.now': {now_text}", "FATAL") from None
     try:
         job = api.jobs.create(
-            search, earliest, latest, now, params=call.flat(skip=("output_mode",)), label=saved.name
-        )
+            search, earliest, latest, now, params=call.flat(skip=("output_mode",)),
+            label=saved.name, namespace=_runs_in(saved.owner, saved.app),
+        )  # fmt: skip
     except SPLError as exc:
         raise spl_error(exc) from None
     if api.alerting is not None:
@@ -169,7 +192,13 @@ def saved_acl(api: Splunkd, call: Call) -> Response:
     ``perms.write`` (comma-separated roles)."""
     saved = _saved(api, call)
     owner, sharing, perms = acl_request(call, "savedsearch", saved.perms)
-    saved = api.saved.set_acl(saved.name, owner, sharing, perms or None)
+    try:
+        saved = api.saved.set_acl(saved.key, owner, sharing, perms or None)
+    except KeyError as exc:
+        raise ApiError(
+            409, f"In handler 'savedsearch': An object with name={saved.name} already exists "
+            f"there ({exc.args[0]})."
+        ) from None  # fmt: skip
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
@@ -194,7 +223,7 @@ def set_suppress(api: Splunkd, call: Call) -> Response:
         raise ApiError(
             400, "In handler 'savedsearch': Argument 'expiration' must be seconds (0 or more)."
         )
-    saved = api.saved.suppress(saved.name, time.time() + seconds if seconds else 0.0)
+    saved = api.saved.suppress(saved.key, time.time() + seconds if seconds else 0.0)
     return api.feed(call, "suppress", [_suppress_entity(saved)])
 
 

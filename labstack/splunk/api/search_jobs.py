@@ -13,7 +13,15 @@ from xml.sax.saxutils import escape as _escape
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom, results
-from labstack.splunk.api.core import DEFAULT_RESULTS_COUNT, JSON, XML, ApiError, Call, Splunkd
+from labstack.splunk.api.core import (
+    DEFAULT_RESULTS_COUNT,
+    JSON,
+    XML,
+    ApiError,
+    Call,
+    Splunkd,
+    search_namespace,
+)
 from labstack.splunk.jobs import Job
 from labstack.splunk.spl import SPLError
 from labstack.splunk.spl.limits import Guard
@@ -103,7 +111,14 @@ def create_job(api: Splunkd, call: Call) -> Response:
     exec_mode = call.get("exec_mode", "normal")
     if exec_mode == "oneshot":
         try:
-            job = api.jobs.run_now(search, earliest, latest, now, guard=_client_guard(call))
+            job = api.jobs.run_now(
+                search,
+                earliest,
+                latest,
+                now,
+                guard=_client_guard(call),
+                namespace=search_namespace(call),
+            )
         except SPLError as exc:
             raise spl_error(exc) from None
         return _results_response(call, job)
@@ -115,6 +130,7 @@ def create_job(api: Splunkd, call: Call) -> Response:
             now,
             params=call.flat(skip=("output_mode",)),
             blocking=exec_mode == "blocking",
+            namespace=search_namespace(call),
         )
     except SPLError as exc:
         raise spl_error(exc) from None
@@ -128,7 +144,14 @@ def export(api: Splunkd, call: Call) -> Response:
     if mode not in results.MODES:
         raise ApiError(400, f"Invalid output_mode '{mode}'.")
     try:
-        job = api.jobs.run_now(search, earliest, latest, now, guard=_client_guard(call))
+        job = api.jobs.run_now(
+            search,
+            earliest,
+            latest,
+            now,
+            guard=_client_guard(call),
+            namespace=search_namespace(call),
+        )
     except SPLError as exc:
         raise spl_error(exc) from None
     count = call.integer("count", 0)

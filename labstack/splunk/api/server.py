@@ -13,7 +13,7 @@ import threading
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import JSON, XML, ApiError, Call, Splunkd
+from labstack.splunk.api.core import JSON, XML, ApiError, Call, Splunkd, search_namespace
 from labstack.splunk.spl import SPLError
 from labstack.splunk.spl.lexer import split_pipeline
 from labstack.splunk.spl.planner import expand_macros
@@ -156,8 +156,9 @@ def parser(api: Splunkd, call: Call) -> Response:
     if not query:
         raise ApiError(400, "Missing required argument: q")
     try:
-        api.store.check_search(query)
-        text = expand_macros(query.strip(), api.store.macros()).removeprefix("|")
+        where = search_namespace(call)
+        api.store.check_search(query, where)
+        text = expand_macros(query.strip(), api.store.macros(where)).removeprefix("|")
         commands = [{"command": p.name, "rawargs": p.args.strip()} for p in split_pipeline(text)]
     except SPLError as exc:
         raise ApiError(400, str(exc), "FATAL") from None
