@@ -1,0 +1,178 @@
+"""Knowledge objects in namespaces, through splunklib: one name as admin's private object and as
+the search app's shared one, each read, changed, run and deleted in its own namespace."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import duckdb
+import pytest
+import splunklib.binding as binding
+import splunklib.client as client
+import splunklib.results as results
+
+from tests.splunk.splunklab import splunk_process, unique
+
+PRIVATE = client.namespace(owner="admin", app="search", sharing="user")
+SHARED = client.namespace(owner="nobody", app="search", sharing="app")
+
+
+@pytest.fixture
+def any_ns(splunk):
+    """splunklib in the ``-/-`` namespace: every object of every owner and app."""
+    return splunk.connect(owner="-", app="-")
+
+
+@pytest.fixture
+def name(any_ns):
+    """A fresh name; whatever was made under it is deleted afterwards, in each namespace."""
+    made = unique("ns")
+    yield made
+    for collection in (any_ns.saved_searches, any_ns.macros):
+        for entity in [e for e in collection if e.name == made]:
+            entity.delete()
+
+
+def _rows(stream) -> list[dict]:
+    return [r for r in results.JSONResultsReader(stream) if isinstance(r, dict)]
+
+
+def _status(call) -> int:
+    with pytest.raises(binding.HTTPError) as err:
+        call()
+    return err.value.status
+
+
+def _eventually(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := predicate():
+            return found
+        time.sleep(0.2)
+    return predicate()
+
+
+# -- saved searches ------------------------------------------------------------------------------
+def test_one_name_in_two_namespaces_is_two_saved_searches(splunk, any_ns, name):
+    searches = any_ns.saved_searches
+    searches.create(name, "search index=main shared", namespace=SHARED)
+    searches.create(name, "search index=main private", namespace=PRIVATE)
+
+    with pytest.raises(client.AmbiguousReferenceException):
+        searches[name]  # -/- sees both
+    assert sorted(s.access.sharing for s in searches if s.name == name) == ["app", "user"]
+    assert searches[name, SHARED]["search"] == "search index=main shared"
+    private = searches[name, PRIVATE]
+    assert (private.access.owner, private.access.sharing) == ("admin", "user")
+    assert private["search"] == "search index=main private"
+
+    # each namespace reads its own; the user's context prefers the private one
+    shared_ns = splunk.connect(owner="nobody", app="search")
+    assert shared_ns.saved_searches[name]["search"] == "search index=main shared"
+    assert splunk.connect().saved_searches[name]["search"] == "search index=main private"
+
+    private.update(description="mine")
+    assert searches[name, SHARED]["description"] != "mine"
+    private.delete()
+    assert [s.access.sharing for s in searches if s.name == name] == ["app"]
+    assert searches[name]["search"] == "search index=main shared"
+
+
+def test_exact_duplicate_is_409_and_an_ambiguous_change_is_409_naming_both(any_ns, name):
+    searches = any_ns.saved_searches
+    searches.create(name, "search index=main", namespace=SHARED)
+    assert _status(lambda: searches.create(name, "search index=main", namespace=SHARED)) == 409
+    searches.create(name, "search index=main", namespace=PRIVATE)
+    with pytest.raises(binding.HTTPError) as err:
+        any_ns.delete(f"saved/searches/{name}")  # -/-: which one?
+    assert err.value.status == 409
+    assert "sharing=user" in str(err.value) and "sharing=app" in str(err.value)
+    assert len([s for s in searches if s.name == name]) == 2
+
+
+def test_moving_a_search_onto_another_of_its_name_is_409(any_ns, name):
+    searches = any_ns.saved_searches
+    searches.create(name, "search index=main", namespace=SHARED)
+    private = searches.create(name, "search index=main", namespace=PRIVATE)
+    assert _status(lambda: private.acl_update(sharing="app", owner="admin")) == 409
+    assert private.refresh().access.sharing == "user"
+
+
+def test_the_alert_that_matches_fires_not_its_namesake(splunk, any_ns, index, name):
+    alert = {"is_scheduled": "1", "dispatch.earliest_time": "rt", "dispatch.latest_time": "rt",
+             "alert_type": "number of events", "alert_comparator": "greater than",
+             "alert_threshold": "0", "alert.track": "1"}  # fmt: skip
+    searches = any_ns.saved_searches
+    searches.create(name, f"search index={index} marker=shared", namespace=SHARED, **alert)
+    searches.create(name, f"search index={index} marker=private", namespace=PRIVATE, **alert)
+    event = {"time": time.time(), "index": index, "event": {"marker": "private"}}
+    assert splunk.hec("/services/collector/event", json.dumps(event)).status_code == 200
+
+    def fired():
+        return [f for g in any_ns.fired_alerts if g.name == name for f in g.alerts]
+
+    found = _eventually(fired)
+    assert found, "the private alert did not fire"
+    time.sleep(1)  # a wrong second alert would have fired by now
+    assert [f["sid"].split("__")[1] for f in fired()] == ["admin"]
+    assert searches[name, PRIVATE]["triggered_alert_count"] == "1"
+
+
+# -- macros --------------------------------------------------------------------------------------
+def test_one_macro_name_in_two_namespaces_and_searches_expand_their_own(splunk, any_ns, name):
+    name = name.replace("-", "_")
+    macros = any_ns.macros
+    macros.create(name, 'makeresults | eval who="shared"', namespace=SHARED)
+    macros.create(name, 'makeresults | eval who="private"', namespace=PRIVATE)
+    with pytest.raises(client.AmbiguousReferenceException):
+        macros[name]
+    assert macros[name, SHARED].definition == 'makeresults | eval who="shared"'
+
+    def who(service) -> str:
+        rows = _rows(service.jobs.oneshot(f"| `{name}`", output_mode="json"))
+        return rows[0]["who"]
+
+    assert who(splunk.connect(owner="admin", app="search")) == "private"
+    assert who(splunk.connect(owner="nobody", app="search")) == "shared"
+
+    macros[name, PRIVATE].delete()
+    assert [m.access.sharing for m in macros if m.name == name] == ["app"]
+    assert who(splunk.connect(owner="admin", app="search")) == "shared"
+    macros.delete(name)
+    assert name not in macros
+
+
+# -- state from before namespaces ----------------------------------------------------------------
+def test_state_from_before_namespaces_is_adopted(tmp_path):
+    state = tmp_path / "splunk"
+    state.mkdir()
+    old = {"name": "Old Alert", "attrs": {"search": "search index=main", "is_scheduled": "True"},
+           "owner": "admin", "app": "search", "sharing": "app", "updated": 1.0, "perms": None,
+           "suppressed_until": 0.0}  # fmt: skip
+    (state / "saved_searches.json").write_text(json.dumps([old]))
+    con = duckdb.connect(str(state / "events.duckdb"))
+    con.execute("CREATE TABLE macros (name VARCHAR PRIMARY KEY, definition VARCHAR, args VARCHAR)")
+    con.execute("INSERT INTO macros VALUES ('old_macro(1)', 'index=main user=$u$', '[\"u\"]')")
+    con.close()
+    kept = {"iseval": "0", "description": "kept", "owner": "admin", "app": "search",
+            "sharing": "app", "perms": {"read": ["*"]}}  # fmt: skip
+    meta = {"old_macro(1)": kept}
+    (state / "macros_meta.json").write_text(json.dumps(meta))
+
+    with splunk_process(state) as splunk:
+        service = splunk.connect(owner="-", app="-")
+        saved = service.saved_searches["Old Alert"]
+        assert (saved.access.owner, saved.access.sharing) == ("admin", "app")
+        assert saved["is_scheduled"] == "1"
+        macro = service.macros["old_macro(1)"]
+        assert (macro.definition, macro.args, macro["description"]) == (
+            "index=main user=$u$", "u", "kept",
+        )  # fmt: skip
+        assert (macro.access.owner, macro.access.sharing) == ("admin", "app")
+        assert macro.access["perms"]["read"] == ["*"]
+        # and it is one object among others now: a private namesake can join it
+        service.macros.create("old_macro(1)", "index=main", args="u", namespace=PRIVATE)
+        assert len([m for m in service.macros if m.name == "old_macro(1)"]) == 2
+    assert not (state / "macros_meta.json").exists()
+    assert json.loads((state / "saved_searches.json").read_text())[0]["name"] == "Old Alert"
