@@ -309,6 +309,47 @@ def test_a_backend_a_read_made_is_kept_with_the_ids_it_answered(endpoint):
     assert [v["VpcId"] for v in after] == [v["VpcId"] for v in before]
 
 
+def test_calls_signed_for_another_name_than_moto_gives_the_service_are_kept(endpoint):
+    """SigV4 names some services otherwise than moto's backends do: CloudWatch signs as
+    ``monitoring``, ELBv2 as ``elasticloadbalancing``, S3 Control as ``s3``. A write to a
+    backend that is on disk already must be committed all the same."""
+    from helpers.clients import _unprefix
+
+    url, _holder, restart = endpoint
+    cloudwatch, elbv2 = _aws(url, "cloudwatch"), _aws(url, "elbv2")
+    s3control = _aws(url, "s3control")
+    s3control.meta.events.register("before-sign.s3-control", _unprefix(url))
+    vpc = _aws(url, "ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    alarm = dict(MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                 Threshold=1.0, ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+    cloudwatch.put_metric_alarm(AlarmName="first", **alarm)
+    elbv2.create_target_group(Name="first", Protocol="HTTP", Port=80, VpcId=vpc)
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}  # fmt: skip
+    s3control.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=block)
+    restart()  # each backend is on disk now; the next writes change kept units
+    cloudwatch.put_metric_alarm(AlarmName="second", **alarm)
+    elbv2.create_target_group(Name="second", Protocol="HTTP", Port=80, VpcId=vpc)
+    s3control.delete_public_access_block(AccountId=ACCOUNT)
+    restart()
+    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == ["first", "second"]
+    groups = elbv2.describe_target_groups()["TargetGroups"]
+    assert sorted(g["TargetGroupName"] for g in groups) == ["first", "second"]
+    with pytest.raises(s3control.exceptions.ClientError, match="NoSuchPublicAccessBlock"):
+        s3control.get_public_access_block(AccountId=ACCOUNT)
+
+
+def test_a_write_commits_what_it_looked_up_but_not_the_iam_every_call_reads(endpoint):
+    url, holder, _restart = endpoint
+    ec2 = _aws(url, "ec2")
+    for name in ("warm", "warmer"):  # moto makes IAM's other partitions at the second call
+        ec2.create_security_group(GroupName=name, Description="every backend made and kept")
+    before = holder["store"].stats["units_written"]
+    ec2.create_security_group(GroupName="web", Description="d")
+    assert holder["store"].stats["units_written"] - before == 1  # EC2 in us-east-1 alone
+
+
 def test_a_read_that_makes_a_kms_managed_key_keeps_it(endpoint):
     """KMS makes an AWS managed key (alias/aws/...) when one is first named, a DescribeKey
     included: its id must be the same after a restart."""

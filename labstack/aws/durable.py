@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import contextvars
 import hmac
 import json
 import logging
@@ -30,6 +31,7 @@ from html import escape
 from urllib.parse import parse_qs
 
 import moto.sns.models
+from moto.core.base_backend import AccountSpecificBackend
 from moto.core.utils import unix_time
 from moto.sqs.models import SQSBackend
 
@@ -51,6 +53,13 @@ _UNLOCKED_WRITES = {"ReceiveMessage"}
 #: ReplicateKey, Secrets Manager's replicas): a change is committed for every region.
 _CROSS_REGION_SERVICES = {"kms", "secretsmanager"}
 _WAIT_SECONDS = 30.0
+#: The moto backends (service, region) the current call has looked up (see
+#: :func:`track_lookups`); None outside a call.
+_LOOKED_UP: contextvars.ContextVar[set[tuple[str, str]] | None] = contextvars.ContextVar(
+    "looked_up", default=None
+)
+#: Services moto looks up for every call (the caller's account, from its access key).
+_LOOKED_UP_BY_EVERY_CALL = {"iam", "sts"}
 
 
 def scope(environ) -> tuple[str | None, str | None]:
@@ -106,6 +115,7 @@ class Durable:
         if store is not None:
             guard_receives(lambda: self.store.lock)
             deliver_http_later()
+            track_lookups()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -135,13 +145,18 @@ class Durable:
             answer[:] = [status, headers]
             return response.append  # WSGI's write(), held like the rest
 
-        with guard:
-            chunks = self.app(environ, held)
-            try:
-                response.extend(chunks)
-            finally:
-                if hasattr(chunks, "close"):
-                    chunks.close()
+        looked_up: set[tuple[str, str]] = set()
+        tracking = _LOOKED_UP.set(looked_up)
+        try:
+            with guard:
+                chunks = self.app(environ, held)
+                try:
+                    response.extend(chunks)
+                finally:
+                    if hasattr(chunks, "close"):
+                        chunks.close()
+        finally:
+            _LOOKED_UP.reset(tracking)
         recorded = environ.get("lab.recorded")
         if recorded is not None and self.recorder.running and not recorded.wait(_WAIT_SECONDS):
             log.error("the CloudTrail record of %s %s was not routed in time", kind, path)
@@ -150,6 +165,15 @@ class Durable:
         elif service:
             regional = region and service not in _CROSS_REGION_SERVICES
             changed = [f"{service}@{region}" if regional else service]
+            # The signing name is not always moto's (CloudWatch signs as "monitoring", ELBv2
+            # as "elasticloadbalancing", S3 Control as "s3"): the backends the call looked up
+            # are committed too. Every call looks IAM up to find its account, so IAM counts
+            # only for IAM's and STS's own calls.
+            changed += [
+                f"{name}@{where}"
+                for name, where in looked_up
+                if name not in _LOOKED_UP_BY_EVERY_CALL or service in _LOOKED_UP_BY_EVERY_CALL
+            ]
         else:
             changed = [ALL]  # unsigned: which service it was is moto's guess, so keep all
         not_on_disk = self._commit(changed)
@@ -273,3 +297,23 @@ class _PostLater:
 def deliver_http_later() -> None:
     if not isinstance(moto.sns.models.requests, _PostLater):
         moto.sns.models.requests = _PostLater(moto.sns.models.requests)
+
+
+_LOOKUP = AccountSpecificBackend.__getitem__
+
+
+def track_lookups() -> None:
+    """Note in ``_LOOKED_UP`` each backend a call looks up (moto finds every backend through
+    ``backends[account][region]``), so the call's commit covers the backends it may have
+    changed, whatever name its signature gave the service."""
+    if getattr(AccountSpecificBackend.__getitem__, "tracked", False):
+        return
+
+    def lookup(self: AccountSpecificBackend, region_name: str):
+        looked_up = _LOOKED_UP.get()
+        if looked_up is not None:
+            looked_up.add((self.service_name, "aws" if region_name == "global" else region_name))
+        return _LOOKUP(self, region_name)
+
+    lookup.tracked = True
+    AccountSpecificBackend.__getitem__ = lookup
