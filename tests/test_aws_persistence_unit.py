@@ -348,6 +348,9 @@ def test_a_write_commits_what_it_looked_up_but_not_the_iam_every_call_reads(endp
     before = holder["store"].stats["units_written"]
     ec2.create_security_group(GroupName="web", Description="d")
     assert holder["store"].stats["units_written"] - before == 1  # EC2 in us-east-1 alone
+    before = holder["store"].stats["units_written"]
+    _aws(url, "iam").create_user(UserName="alice")
+    assert holder["store"].stats["units_written"] - before == 1  # IAM's own partition alone
 
 
 def test_a_read_that_makes_a_kms_managed_key_keeps_it(endpoint):

@@ -167,13 +167,9 @@ class Durable:
             changed = [f"{service}@{region}" if regional else service]
             # The signing name is not always moto's (CloudWatch signs as "monitoring", ELBv2
             # as "elasticloadbalancing", S3 Control as "s3"): the backends the call looked up
-            # are committed too. Every call looks IAM up to find its account, so IAM counts
-            # only for IAM's and STS's own calls.
-            changed += [
-                f"{name}@{where}"
-                for name, where in looked_up
-                if name not in _LOOKED_UP_BY_EVERY_CALL or service in _LOOKED_UP_BY_EVERY_CALL
-            ]
+            # are committed too. Every call looks IAM up in every partition to find its
+            # account: IAM counts by its signing name only (it is moto's).
+            changed += [f"{n}@{r}" for n, r in looked_up if n not in _LOOKED_UP_BY_EVERY_CALL]
         else:
             changed = [ALL]  # unsigned: which service it was is moto's guess, so keep all
         not_on_disk = self._commit(changed)
