@@ -233,23 +233,24 @@ def test_failing_and_slow_enrichers_are_unknown_with_the_reason_and_never_fail_e
 
 
 def test_each_timeout_counts_from_the_start_not_after_the_enrichers_before_it():
-    """A 0.5 s enricher that needs 1 s, listed after one that needs 0.8 s: it is past its own
-    deadline, though only 0.2 s more pass after the first one is done."""
+    """A 0.6 s enricher that needs 1.4 s, listed after one that needs 1 s: it is past its own
+    deadline, though only 0.4 s more pass after the first one is done (a deadline counted from
+    the end of the wait for the first would let it finish). Each margin is 0.8 s or more."""
     registry = Registry("enricher")
 
-    @enricher("first", timeout=1.0, registry=registry)
+    @enricher("first", timeout=2.0, registry=registry)
     def first(incident, clients):
-        time.sleep(0.8)
+        time.sleep(1.0)
         return {}
 
-    @enricher("second", timeout=0.5, registry=registry)
+    @enricher("second", timeout=0.6, registry=registry)
     def second(incident, clients):
-        time.sleep(1.0)
+        time.sleep(1.4)
         return {}
 
     results = enrich.enrich(Incident("x", "r", ACCOUNT), object(), registry=registry)
     assert results["first"]["ok"] is True
-    assert results["second"] == {"ok": False, "facts": {}, "reason": "timed out after 0.5s"}
+    assert results["second"] == {"ok": False, "facts": {}, "reason": "timed out after 0.6s"}
 
 
 def test_more_enrichers_than_threads_each_get_their_own_time():
