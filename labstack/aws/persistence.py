@@ -72,14 +72,15 @@ log = logging.getLogger("labstack.aws.persistence")
 
 #: Every unit: a commit that rewrites the whole account (after the build, or a reset).
 ALL = "*"
-#: Services a change in one of them can change too (S3 notifies SNS, SQS and Lambda...).
+#: Services a change in one of them can change too (S3 notifies SNS, SQS and Lambda...), in
+#: every region. A call's commit also covers the backends the call looked up itself (see
+#: ``durable.track_lookups``: EC2 making KMS's aws/ebs key for an encrypted volume is one).
 EFFECTS = {
     "s3": {"sns", "sqs", "lambda", "events"},
     "sns": {"sqs", "lambda"},
     "events": {"sqs", "sns", "lambda", "logs"},
     "cloudtrail": {"s3"},
     "lambda": {"logs"},
-    "ec2": {"kms"},  # an encrypted volume without a key makes KMS's aws/ebs key
 }
 #: Synchronisation objects are not state: each is pickled as a new one.
 _FRESH = {
