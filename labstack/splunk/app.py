@@ -82,6 +82,8 @@ def build(config: Config, web_url: str) -> SplunkApp:
     state.mkdir(parents=True, exist_ok=True)
     store = EventStore(str(state / EVENTS_DB))
     saved = SavedSearches(state / SAVED_SEARCHES)
+    if store.pre_namespace:  # a state from before namespaces: its objects stay where seen
+        saved.adopt_pre_namespace()
     jobs = Jobs(search_runner(store))
     alerting = Alerting(
         store, saved, jobs, state, web=web_url, options=config.alerting,
@@ -89,6 +91,8 @@ def build(config: Config, web_url: str) -> SplunkApp:
             environ=dict(config.action_env), webhook_allowlist=config.webhook_allowlist
         ),
     )  # fmt: skip
+    if store.pre_namespace:
+        alerting.adopt_pre_namespace()
     saved.listeners.append(alerting.on_saved_change)
     store.add_listeners.append(alerting.on_events)
     known_indexes = KnownIndexes(store)

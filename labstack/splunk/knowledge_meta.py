@@ -57,7 +57,9 @@ def adopt_macro_meta(store, path: Path) -> int:
     """Fold the file where macros' attributes were kept by name before namespaces
     (``macros_meta.json``: ``iseval``..., owner, app, sharing, perms) into ``store``, where
     each macro now keeps them itself; the file is then renamed ``*.adopted``. The number of
-    macros adopted; a macro whose new place is taken keeps its own (and is logged)."""
+    macros adopted; a macro whose new place is taken keeps its own (and is logged). A macro
+    shared with its app is shared globally, as it was in effect: every app's searches expanded
+    it (see ``EventStore._adopt_old_macros``)."""
     path = Path(path)
     try:
         items = json.loads(path.read_text())
@@ -70,6 +72,7 @@ def adopt_macro_meta(store, path: Path) -> int:
         if macro is None or not isinstance(values, dict):
             continue
         owner, app, sharing = (values.get(k) for k in ("owner", "app", "sharing"))
+        sharing = "global" if sharing == "app" else sharing
         moved = replace(
             macro, owner=owner or macro.owner, app=app or macro.app,
             sharing=sharing or macro.sharing,

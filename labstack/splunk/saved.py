@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from labstack.splunk.namespace import Namespace, describe, identity
+from labstack.splunk.namespace import DEFAULT_APP, Namespace, describe, identity
 
 #: Every namespace (``/servicesNS/-/-/``).
 ANY = Namespace()
@@ -160,7 +160,8 @@ class SavedSearches:
     ``(key, saved)`` about every change (``saved`` None: deleted).
 
     The file is a list of searches; files from before namespaces (one search per name) read
-    as they are: each search keeps the owner, app and sharing it had."""
+    as they are: each search keeps the owner, app and sharing it had, until
+    :meth:`adopt_pre_namespace` widens what it must to keep them seen where they were."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -171,6 +172,19 @@ class SavedSearches:
             for item in json.loads(self.path.read_text() or "[]"):
                 saved = SavedSearch(**item)
                 self._items[saved.key] = saved
+
+    def adopt_pre_namespace(self) -> list[SavedSearch]:
+        """A file from before namespaces, whose every search was seen from every app: a search
+        shared in an app other than the search app (an installed app's) becomes global, so the
+        search app (where the lab's helpers look: ``/servicesNS/nobody/search/``) still finds
+        it. The searches changed (no listener is told: call it before any listens)."""
+        with self._lock:
+            moved = [s for s in self._items.values() if s.sharing == "app" and s.app != DEFAULT_APP]
+            for saved in moved:
+                saved.sharing = "global"  # the key stays: app and global share a place
+            if moved:
+                self._save()
+        return moved
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -127,6 +127,8 @@ class EventStore:
         self._checkpoint_timer: threading.Timer | None = None
         for statement in (FILE_SETTINGS if path else []) + _SCHEMA:
             self._sql(statement)
+        #: The database was written before knowledge objects had namespaces (and is adopted).
+        self.pre_namespace = False
         self._adopt_old_macros()
         for name, definition in DEFAULT_MACROS.items():
             self._sql(
@@ -269,17 +271,21 @@ class EventStore:
     # knowledge objects
 
     def _adopt_old_macros(self) -> None:
-        """A database from before namespaces kept one macro per name (table ``macros``): each
-        becomes the search app's shared macro of that name."""
+        """A database from before namespaces kept one macro per name (table ``macros``), which
+        every app's searches expanded: each becomes the search app's macro of that name, shared
+        globally so that it still is (an installed app's saved searches use the macros it
+        brought, which went to that table too). :attr:`pre_namespace` says it happened, for the
+        saved searches and alert state of the same folder to be adopted alike."""
         old = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'macros'"
         if not self._sql(old)[0][0]:
             return
         self._sql(
-            "INSERT OR IGNORE INTO macro_objects SELECT name, ?, '', ?, 'app', definition, "
+            "INSERT OR IGNORE INTO macro_objects SELECT name, ?, '', ?, 'global', definition, "
             "args, '{}' FROM macros",
             [DEFAULT_APP, NOBODY],
         )
         self._sql("DROP TABLE macros")
+        self.pre_namespace = True
 
     def set_macro(
         self,

@@ -4,6 +4,7 @@ the search app's shared one, each read, changed, run and deleted in its own name
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import duckdb
@@ -12,6 +13,7 @@ import splunklib.binding as binding
 import splunklib.client as client
 import splunklib.results as results
 
+from helpers import splunk as helpers_splunk
 from tests.splunk.splunklab import splunk_process, unique
 
 PRIVATE = client.namespace(owner="admin", app="search", sharing="user")
@@ -169,10 +171,77 @@ def test_state_from_before_namespaces_is_adopted(tmp_path):
         assert (macro.definition, macro.args, macro["description"]) == (
             "index=main user=$u$", "u", "kept",
         )  # fmt: skip
-        assert (macro.access.owner, macro.access.sharing) == ("admin", "app")
+        # shared globally: every app's searches expanded it before namespaces, and still do
+        assert (macro.access.owner, macro.access.sharing) == ("admin", "global")
         assert macro.access["perms"]["read"] == ["*"]
         # and it is one object among others now: a private namesake can join it
         service.macros.create("old_macro(1)", "index=main", args="u", namespace=PRIVATE)
         assert len([m for m in service.macros if m.name == "old_macro(1)"]) == 2
     assert not (state / "macros_meta.json").exists()
     assert json.loads((state / "saved_searches.json").read_text())[0]["name"] == "Old Alert"
+
+
+def _old_state(state, searches: list[dict], macros: dict[str, str], throttles=()) -> None:
+    """A state folder as the stand-in wrote it before namespaces: saved searches one per name,
+    macros in the ``macros`` table, throttles by search name."""
+    state.mkdir(parents=True, exist_ok=True)
+    base = {"owner": "nobody", "app": "search", "sharing": "app", "updated": 1.0, "perms": None,
+            "suppressed_until": 0.0}  # fmt: skip
+    (state / "saved_searches.json").write_text(json.dumps([{**base, **s} for s in searches]))
+    con = duckdb.connect(str(state / "events.duckdb"))
+    con.execute("CREATE TABLE macros (name VARCHAR PRIMARY KEY, definition VARCHAR, args VARCHAR)")
+    for name, definition in macros.items():
+        con.execute("INSERT INTO macros VALUES (?, ?, '[]')", [name, definition])
+    con.close()
+    db = sqlite3.connect(str(state / "alerts.sqlite"))
+    db.execute(
+        "CREATE TABLE throttle (search TEXT, key TEXT, until REAL, PRIMARY KEY (search, key))"
+    )
+    db.executemany("INSERT INTO throttle VALUES (?, ?, ?)", throttles)
+    db.commit()
+    db.close()
+
+
+def test_an_installed_apps_searches_from_before_namespaces_keep_working(tmp_path):
+    """Before namespaces every object was seen from every app: an installed app's saved search
+    (in its own app) was found from the search app, where the lab's helpers look, and expanded
+    the ``cloudtrail`` macro (kept, as every macro, in the one table). Adopted, both still hold,
+    and the search's throttle still holds it back."""
+    app = "cloudsec_lab_detections"
+    marker = unique("m").replace("-", "_")
+    alert = {"is_scheduled": "1", "dispatch.earliest_time": "rt", "dispatch.latest_time": "rt",
+             "alert_type": "number of events", "alert_comparator": "greater than",
+             "alert_threshold": "0", "alert.track": "1", "alert.suppress": "1",
+             "alert.suppress.period": "1h"}  # fmt: skip
+    searches = [
+        {"name": "App Detection", "app": app, "attrs": {"search": "search `cloudtrail` x=1"}},
+        {"name": "App Throttled", "app": app,
+         "attrs": {**alert, "search": f"search index=main marker={marker} kind=throttled"}},
+        {"name": "App Control", "app": app,
+         "attrs": {**alert, "search": f"search index=main marker={marker} kind=control"}},
+    ]  # fmt: skip
+    until = time.time() + 3600
+    _old_state(tmp_path / "splunk", searches, {"cloudtrail": "index=main sourcetype=aws"},
+               throttles=[("App Throttled", "", until)])  # fmt: skip
+
+    with splunk_process(tmp_path / "splunk") as splunk:
+        lab = splunk.connect(owner="nobody", app="search")  # helpers.splunk's namespace
+        assert "App Detection" in lab.saved_searches
+        assert helpers_splunk.pause_alert("App Detection", service=lab) is True
+        helpers_splunk.resume_alert("App Detection", service=lab)
+        job = lab.saved_searches["App Detection"].dispatch()  # its search expands `cloudtrail`
+        assert _eventually(lambda: job.refresh().is_done())
+        assert job["dispatchState"] == "DONE"
+
+        for kind in ("throttled", "control"):
+            fields = {"marker": marker, "kind": kind}
+            event = {"time": time.time(), "index": "main", "event": fields}
+            assert splunk.hec("/services/collector/event", json.dumps(event)).status_code == 200
+        any_ns = splunk.connect(owner="-", app="-")
+
+        def fired(name):
+            return [f for g in any_ns.fired_alerts if g.name == name for f in g.alerts]
+
+        assert _eventually(lambda: fired("App Control")), "real-time alerting did not run"
+        time.sleep(1)
+        assert fired("App Throttled") == [], "its throttle from before was forgotten"

@@ -184,6 +184,14 @@ class Alerting:
         self._rules[saved.key] = rule
         return rule
 
+    def adopt_pre_namespace(self) -> None:
+        """An alert state from before namespaces kept throttles and counts by search name:
+        each search whose name in the state is now told apart by where it lives
+        (:attr:`AlertRule.state_name`: an installed app's, a private one) takes its own."""
+        for rule in list(self._rules.values()):
+            if rule.state_name != rule.name:
+                self.state.rename_search(rule.name, rule.state_name)
+
     def rule(self, key: tuple) -> AlertRule | None:
         """The rule of the saved search whose key is ``key``."""
         return self._rules.get(key)

@@ -188,6 +188,22 @@ class AlertState:
         self._run("DELETE FROM throttle WHERE search = ?", (search,))
         self._run("DELETE FROM counts WHERE search = ?", (search,))
 
+    def rename_search(self, old: str, new: str) -> None:
+        """Throttles and the previous count kept under ``old`` are ``new``'s (a search whose
+        name in this state changed, see ``AlertRule.state_name``); ``new``'s own stay."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for table in ("throttle", "counts"):
+                    self._db.execute(
+                        f"UPDATE OR IGNORE {table} SET search = ? WHERE search = ?", (new, old)
+                    )
+                    self._db.execute(f"DELETE FROM {table} WHERE search = ?", (old,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
     # -- previous result counts (``drops by`` / ``rises by``) ---------------------------------
     def swap_count(self, search: str, count: int) -> int | None:
         """Store this run's count and return the previous run's (None on the first run)."""
