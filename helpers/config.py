@@ -33,6 +33,10 @@ from pydantic_settings import (
 
 from helpers.runtime.home import lab_home
 
+#: How a yes/no setting may be written.
+_SWITCH = {"true": True, "1": True, "on": True, "yes": True,
+           "false": False, "0": False, "off": False, "no": False}  # fmt: skip
+
 
 class MissingSetting(RuntimeError):
     """A setting the call needs is not set; the message names the environment variable."""
@@ -76,6 +80,9 @@ class Settings(BaseSettings):
     splunk_token: SecretStr | None = None
     splunk_hec_url: str | None = None
     splunk_hec_token: SecretStr | None = None
+    #: How HEC's TLS certificate is checked: true (the system's CAs), false (not at all, as
+    #: against a default Splunk's self-signed certificate), or the path of a CA bundle.
+    splunk_hec_verify: bool | str = True
     splunk_index: str = "main"
 
     # Jira. JIRA_TEAM_OWNERS is JSON mapping a team to its owner, e.g. {"platform": "alice"}
@@ -178,6 +185,27 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f'not JSON: {value!r}; e.g. {{"platform": "alice"}}') from None
         return value
+
+    @field_validator("splunk_hec_verify", mode="before")
+    @classmethod
+    def _verify(cls, value):
+        """``true``/``false`` (also ``1``/``0``, ``on``/``off``, ``yes``/``no``) or a CA bundle
+        that exists.
+
+        >>> Settings(splunk_hec_verify="off").splunk_hec_verify
+        False
+        """
+        if not isinstance(value, str):
+            return value
+        switch = _SWITCH.get(value.strip().lower())
+        if switch is not None:
+            return switch
+        if not Path(value).expanduser().is_file():
+            raise ValueError(
+                f"SPLUNK_HEC_VERIFY must be true, false or a CA bundle file; {value!r} is none "
+                "of them"
+            )
+        return str(Path(value).expanduser())
 
     @property
     def aws_region(self) -> str:

@@ -26,6 +26,8 @@ import orjson
 if TYPE_CHECKING:
     import requests
 
+    from helpers.config import Settings
+
 __all__ = [
     "EVENT_PATH",
     "HEALTH_PATH",
@@ -129,6 +131,17 @@ class HecClient:
             "X-Splunk-Request-Channel": str(uuid.uuid4()),
         }
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **options) -> HecClient:
+        """The HEC at ``SPLUNK_HEC_URL`` with ``SPLUNK_HEC_TOKEN``, its certificate checked as
+        ``SPLUNK_HEC_VERIFY`` says (``options`` are the constructor's)."""
+        options.setdefault("verify", settings.splunk_hec_verify)
+        return cls(
+            settings.require("splunk_hec_url", "the HTTP Event Collector, e.g. https://host:8088"),
+            settings.require("splunk_hec_token", "the HEC token"),
+            **options,
+        )
+
     def __repr__(self) -> str:  # never the token
         return f"HecClient({self.event_url!r})"
 
@@ -144,6 +157,12 @@ class HecClient:
                 timeout=self.timeout,
                 verify=self.verify,
             )
+        except requests.exceptions.SSLError as exc:  # a setting to fix, not an outage
+            raise HecError(
+                "config",
+                f"HEC's TLS certificate is not trusted ({exc}); set SPLUNK_HEC_VERIFY=false for "
+                "a self-signed certificate, or to the path of a CA bundle that signed it",
+            ) from exc
         except requests.RequestException as exc:
             raise HecError("unavailable", f"HEC unreachable: {exc}") from exc
         if resp.status_code == 200:

@@ -228,7 +228,7 @@ def send_events(
     session: requests.Session | None = None,
     batch_events: int = BATCH_EVENTS,
     batch_bytes: int = BATCH_BYTES,
-    verify: bool | str = True,
+    verify: bool | str | None = None,
 ) -> int:
     """Send records (dicts become JSON events, strings raw text) through HEC; returns the count.
 
@@ -237,7 +237,8 @@ def send_events(
     text lines); without it HEC stamps the time of arrival. Records go in
     batches (``batch_events``, ``batch_bytes``); an unavailable HEC (busy, 5xx, a dropped
     connection) is retried with backoff, any other rejection raises :class:`HecError` naming
-    the record. ``index`` defaults to ``SPLUNK_INDEX`` (``main``).
+    the record. ``index`` defaults to ``SPLUNK_INDEX`` (``main``); ``verify`` overrides
+    ``SPLUNK_HEC_VERIFY`` (how HEC's certificate is checked).
 
     >>> from helpers import cloudtrail
     >>> send_events(cloudtrail.read_files("data/sample_cloudtrail"),
@@ -245,13 +246,8 @@ def send_events(
     212
     """
     settings = settings or get_settings()
-    client = HecClient(
-        settings.require("splunk_hec_url", "the HTTP Event Collector, e.g. https://host:8088"),
-        settings.require("splunk_hec_token", "the HEC token"),
-        session=session,
-        timeout=(10, 120),
-        verify=verify,
-    )
+    checked = {} if verify is None else {"verify": verify}
+    client = HecClient.from_settings(settings, session=session, timeout=(10, 120), **checked)
     envelope = {"sourcetype": sourcetype, "index": index or settings.splunk_index}
     if source:
         envelope["source"] = source

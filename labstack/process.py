@@ -91,7 +91,7 @@ class Process:
     ports: dict[str, int]
     log: Path | None = None
     healthy: bool = field(default=False)
-    #: The main role's scheme (``https`` for a service started with its TLS setting on).
+    #: The scheme of its TLS roles (``https`` for a service started with its TLS setting on).
     scheme: str = "http"
 
     @property
@@ -103,8 +103,7 @@ class Process:
         return self.url_of(self.service.main_role)
 
     def url_of(self, role: str) -> str:
-        scheme = self.scheme if role == self.service.main_role else "http"
-        return f"{scheme}://{BIND_HOST}:{self.ports[role]}"
+        return f"{self.service.role_scheme(role, self.scheme)}://{BIND_HOST}:{self.ports[role]}"
 
     def check(self) -> bool:
         """One health request (``True`` once the service answers 200)."""

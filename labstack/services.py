@@ -57,13 +57,19 @@ class Service:
     #: Environment the service gets in a throwaway world (free ports: tests, benches), e.g. no
     #: scheduled jobs, so a test suite stays deterministic.
     scratch_env: dict[str, str] = field(default_factory=dict)
-    #: The main role's scheme for the environment the service runs with (``https`` when a
-    #: setting of its own turns TLS on); every other role speaks plain HTTP.
+    #: The scheme of the ``tls_roles`` for the environment the service runs with (``https``
+    #: when a setting of its own turns TLS on); every other role speaks plain HTTP.
     scheme: Callable[[Mapping[str, str]], str] = field(default=lambda environ: "http")
+    #: The roles ``scheme`` is for (none given: the main role alone).
+    tls_roles: tuple[str, ...] = ()
 
     @property
     def main_role(self) -> str:
         return next(iter(self.ports))
+
+    def role_scheme(self, role: str, scheme: str) -> str:
+        """What ``role`` speaks when the service's ``tls_roles`` speak ``scheme``."""
+        return scheme if role in (self.tls_roles or (self.main_role,)) else "http"
 
 
 _REGISTRY: dict[str, Service] = {}

@@ -91,6 +91,8 @@ def test_the_settings_name_the_scheme_the_running_service_speaks(tmp_path):
         assert running.healthy and running.scheme == "https"
         assert world.read_env()["SPLUNK_URL"] == running.url.rstrip("/")
         assert world.read_env()["SPLUNK_URL"].startswith("https://")
+        hec = world.read_env()["SPLUNK_HEC_URL"]
+        assert hec.startswith("https://") and world.read_env()["SPLUNK_HEC_VERIFY"] == "false"
         again = World(home, only=("splunk",), free_ports=True)
         assert again.up(timeout=60)[0].pid == running.pid
         assert again.read_env()["SPLUNK_URL"].startswith("https://")

@@ -34,8 +34,15 @@ def splunk_hec(ctx: Context) -> str:
             data=b"",
             headers={"Authorization": f"Splunk {token}"},
             timeout=TIMEOUT,
-            verify=False,
+            verify=ctx.settings.splunk_hec_verify,  # as the senders will check it
         )
+    except requests.exceptions.SSLError as exc:
+        raise Problem(
+            f"SPLUNK_HEC_URL={ctx.settings.splunk_hec_url}: the certificate is not trusted "
+            f"({short(exc)})",
+            "set SPLUNK_HEC_VERIFY=false for a self-signed certificate, or the path of its CA "
+            "bundle",
+        ) from None
     except requests.RequestException as exc:
         raise Problem(
             f"SPLUNK_HEC_URL={ctx.settings.splunk_hec_url}: {short(exc)}",

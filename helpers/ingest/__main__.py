@@ -139,7 +139,7 @@ def _serve(args, settings: Settings, stop: threading.Event, state: dict) -> int:
         return 0
     ingester = Ingester(
         queue,
-        HecClient(settings.require("splunk_hec_url"), settings.require("splunk_hec_token")),
+        HecClient.from_settings(settings),
         session=aws,
         index=args.index or settings.splunk_index,
         host=args.host,

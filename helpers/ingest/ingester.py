@@ -212,10 +212,7 @@ class Ingester:
 
         settings = settings or get_settings()
         queue = queue or settings.require("cloudtrail_queue", "the queue S3 notifications reach")
-        hec = HecClient(
-            settings.require("splunk_hec_url", "where events are sent"),
-            settings.require("splunk_hec_token", "the HEC token"),
-        )
+        hec = HecClient.from_settings(settings)
         options.setdefault("index", settings.splunk_index)
         return cls(queue, hec, session=session(settings), **options)
 

@@ -2,7 +2,7 @@
 
 Sockets come from ``LAB_FD_SPLUNK``/``LAB_PORT_SPLUNK`` (management API and pages) and
 ``LAB_FD_SPLUNK_HEC``/``LAB_PORT_SPLUNK_HEC``; every other setting is in :mod:`.config`
-(``LAB_SPLUNK_TLS=on``: the management port speaks HTTPS, see :mod:`.tls`).
+(``LAB_SPLUNK_TLS=on``: the management port and HEC speak HTTPS, see :mod:`.tls`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main() -> int:
     api_server = Server(app.api, fd=api_sock.detach(), setting="LAB_PORT_SPLUNK",
                         read_timeout=READ_TIMEOUT, name="api", ssl_context=context)  # fmt: skip
     hec_server = Server(app.hec, port=hec_port, fd=hec_fd, setting="LAB_PORT_SPLUNK_HEC",
-                        read_timeout=READ_TIMEOUT, name="hec")  # fmt: skip
+                        read_timeout=READ_TIMEOUT, name="hec", ssl_context=context)  # fmt: skip
     app.start()
     run([api_server, hec_server])
     app.stop()

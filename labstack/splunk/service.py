@@ -16,7 +16,8 @@ def hec_token(secret: str) -> str:
 
 
 def _scheme(environ: Mapping[str, str]) -> str:
-    """The management port's scheme: ``https`` with ``LAB_SPLUNK_TLS=on`` (splunkd's default)."""
+    """The management port's and HEC's scheme: ``https`` with ``LAB_SPLUNK_TLS=on`` (splunkd's
+    default for both)."""
     return "https" if tls_enabled(environ) else "http"
 
 
@@ -26,8 +27,10 @@ def _settings(ports: dict[str, int], secrets: dict[str, str], scheme: str) -> di
         "SPLUNK_USERNAME": USERNAME,
         "SPLUNK_PASSWORD": secrets["SPLUNK_PASSWORD"],
         "SPLUNK_TOKEN": secrets["SPLUNK_TOKEN"],
-        "SPLUNK_HEC_URL": f"http://127.0.0.1:{ports['hec']}",
+        "SPLUNK_HEC_URL": f"{scheme}://127.0.0.1:{ports['hec']}",
         "SPLUNK_HEC_TOKEN": hec_token(secrets["SPLUNK_HEC_TOKEN"]),
+        # A self-signed certificate, not verified, as clients meet a default splunkd's.
+        **({"SPLUNK_HEC_VERIFY": "false"} if scheme == "https" else {}),
     }
 
 
@@ -41,5 +44,6 @@ register(
         description="Splunk-compatible server: management API, HEC, SPL on DuckDB, search page",
         views=("/en-US/app/search/search", "/en-US/app/search/alerts"),
         scheme=_scheme,
+        tls_roles=("api", "hec"),
     )
 )

@@ -1,10 +1,12 @@
-"""HTTPS for the management port, as splunkd serves it: a self-signed certificate of its own.
+"""HTTPS for the management port and HEC, as splunkd serves them: a self-signed certificate.
 
 splunkd serves its management API over HTTPS by default (server.conf ``[sslConfig]
-enableSplunkdSSL = true``) with a certificate it generated at first start, which clients do not
-verify (splunklib's default is ``verify=False``). With ``LAB_SPLUNK_TLS=on`` the stand-in does
-the same: the first start writes a key and a certificate for ``127.0.0.1``/``localhost`` to its
-state folder (``tls/``, readable by its owner only), later starts reuse them.
+enableSplunkdSSL = true``), and HEC too (inputs.conf ``[http] enableSSL = 1``), with a
+certificate it generated at first start, which clients do not verify (splunklib's default is
+``verify=False``; HEC senders set ``SPLUNK_HEC_VERIFY=false``, curl ``-k``). With
+``LAB_SPLUNK_TLS=on`` the stand-in does the same on both ports: the first start writes a key and
+a certificate for ``127.0.0.1``/``localhost`` to its state folder (``tls/``, readable by its
+owner only), later starts reuse them.
 
 >>> context = server_context(Path(tempfile.mkdtemp()))  # doctest: +SKIP
 """
@@ -24,7 +26,7 @@ from helpers.runtime.home import private_dir, write_private
 __all__ = ["CERT_FILE", "KEY_FILE", "TLS_SETTING", "ensure_certificate", "server_context",
            "tls_enabled"]  # fmt: skip
 
-#: The setting that makes the management port speak HTTPS.
+#: The setting that makes the management port and HEC speak HTTPS.
 TLS_SETTING = "LAB_SPLUNK_TLS"
 #: Off by default: the lab listens on loopback only, and its web views share the management
 #: port, where a self-signed certificate would make every student's browser warn. Turn it on

@@ -10,6 +10,7 @@ nothing."""
 from __future__ import annotations
 
 import itertools
+import json
 import socket
 import ssl
 import stat
@@ -362,6 +363,40 @@ def test_the_toolkit_connects_over_https_when_splunk_url_says_so(splunkd):
     assert service.scheme == "https"
     frame = toolkit.search("| makeresults count=2", service=service)
     assert len(frame) == 2
+
+
+def test_hec_speaks_https_too_as_splunklib_posts_to_it(splunkd):
+    """A default splunkd serves HEC over HTTPS as well (the SDK's own test_hec_event)."""
+    parts = urlsplit(splunkd.hec_url)
+    assert parts.scheme == "https"
+    hec = client.connect(host=parts.hostname, port=parts.port, scheme="https",
+                         token=splunkd.hec_token)  # fmt: skip
+    index = unique("hec-tls")
+    splunkd.connect().indexes.create(index)
+    body = json.dumps({"index": index, "event": "over https"})
+    assert client.Endpoint(hec, "/services/collector/event").post("", body=body).status == 200
+    service = splunkd.connect()
+    assert _eventually(lambda: service.indexes[index].refresh()["totalEventCount"] == "1")
+
+
+def test_the_toolkit_sends_to_https_hec_as_its_verification_setting_says(splunkd):
+    from helpers import splunk as toolkit
+    from helpers.config import Settings
+    from helpers.hec import HecError
+
+    settings = {k.lower(): v for k, v in splunkd.settings().items()}
+    record = [{"event": "checked"}]
+    # the default checks the certificate against the system's CAs: a self-signed one fails at
+    # once (a setting to fix, not an outage to wait out), and the message says which setting
+    with pytest.raises(HecError, match="SPLUNK_HEC_VERIFY=false") as refused:
+        toolkit.send_events(record, sourcetype="t", settings=Settings(_env_file=None, **settings))
+    assert refused.value.kind == "config"
+    off = Settings(_env_file=None, **settings, splunk_hec_verify="false")
+    assert toolkit.send_events(record, sourcetype="t", settings=off) == 1
+    # or pin it: the certificate itself is the CA bundle that signed it
+    pinned = str(splunkd.state_dir / "tls" / tls.CERT_FILE)
+    strict = Settings(_env_file=None, **settings, splunk_hec_verify=pinned)
+    assert toolkit.send_events(record, sourcetype="t", settings=strict) == 1
 
 
 # -- users ---------------------------------------------------------------------------------------

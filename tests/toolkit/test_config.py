@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from helpers.config import Settings
@@ -77,3 +78,18 @@ def test_settings_come_from_the_lab_env_file(monkeypatch, tmp_path):
 
 def test_team_owners_as_json_text_also_when_passed_directly():
     assert Settings(_env_file=None, jira_team_owners='{"a": "b"}').jira_team_owners == {"a": "b"}
+
+
+def test_hec_verification_is_a_switch_or_a_ca_bundle_that_exists(tmp_path):
+    def verify(value):
+        return Settings(_env_file=None, splunk_hec_verify=value).splunk_hec_verify
+
+    assert Settings(_env_file=None).splunk_hec_verify is True
+    assert [verify(v) for v in ("false", "Off", "0", "no", "true", "on")] == [
+        False, False, False, False, True, True,
+    ]  # fmt: skip
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert verify(str(bundle)) == str(bundle)
+    with pytest.raises(ValueError, match="SPLUNK_HEC_VERIFY must be true, false or a CA bundle"):
+        verify(str(tmp_path / "missing.pem"))
