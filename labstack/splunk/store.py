@@ -296,14 +296,20 @@ class EventStore:
         owner: str = NOBODY,
         app: str = DEFAULT_APP,
         sharing: str = "app",
+        meta: dict | None = None,
+        exists: bool | None = None,
     ) -> Macro:
         """Define a search macro (by default the search app's shared one); with arguments it
-        is stored as ``name(N)`` like Splunk. A macro already there keeps its ``meta``."""
+        is stored as ``name(N)`` like Splunk. A macro already there keeps its ``meta``, with
+        ``meta`` laid over it. ``exists`` checks, in the same step as the write, that a macro
+        is there already (True: an edit) or not (False: a create); KeyError if not so."""
         key = f"{name}({len(args)})" if args and not name.endswith(")") else name
         macro = Macro(key, definition, list(args), owner, app, sharing)
         with self._lock:
             old = self._macro_rows("WHERE name = ? AND app = ? AND private = ?", list(macro.key))
-            macro.meta = old[0].meta if old else {}
+            if exists is not None and bool(old) != exists:
+                raise KeyError(macro.key)
+            macro.meta = {**(old[0].meta if old else {}), **(meta or {})}
             self._put_macro(macro)
         return macro
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 
 import duckdb
@@ -14,7 +15,7 @@ import splunklib.client as client
 import splunklib.results as results
 
 from helpers import splunk as helpers_splunk
-from tests.splunk.splunklab import splunk_process, unique
+from tests.splunk.splunklab import http, splunk_process, unique
 
 PRIVATE = client.namespace(owner="admin", app="search", sharing="user")
 SHARED = client.namespace(owner="nobody", app="search", sharing="app")
@@ -245,3 +246,28 @@ def test_an_installed_apps_searches_from_before_namespaces_keep_working(tmp_path
         assert _eventually(lambda: fired("App Control")), "real-time alerting did not run"
         time.sleep(1)
         assert fired("App Throttled") == [], "its throttle from before was forgotten"
+
+
+def test_concurrent_creates_of_one_macro_make_one_and_409_the_rest(splunk, any_ns, name):
+    """A create is one step: of several at once, one is made (201) and each other is told the
+    macro exists (409), none replacing it unseen."""
+    name = name.replace("-", "_")
+    url = f"{splunk.url}/servicesNS/nobody/search/configs/conf-macros"
+    auth = {"Authorization": f"Bearer {splunk.token}"}
+    answers: dict[int, int] = {}
+
+    def create(i: int) -> None:
+        form = {"name": name, "definition": f"index=main n={i}", "output_mode": "json"}
+        answers[i] = http().post(url, data=form, headers=auth, timeout=30).status_code
+
+    for _ in range(10):  # a race: give it several chances
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        made = [i for i, status in answers.items() if status == 201]
+        assert sorted(answers.values()) == [201] + [409] * 11, answers
+        assert any_ns.macros[name, SHARED].definition == f"index=main n={made[0]}"
+        any_ns.macros.delete(name)
+        answers.clear()

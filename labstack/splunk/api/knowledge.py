@@ -54,9 +54,17 @@ def _macro_fields(call: Call) -> dict[str, str]:
 
 
 def _set_macro(
-    api: Splunkd, name: str, definition: str, args: str | None, where: tuple[str, str, str]
+    api: Splunkd,
+    name: str,
+    definition: str,
+    args: str | None,
+    where: tuple[str, str, str],
+    meta: dict,
+    exists: bool,
 ) -> Macro:
-    """Store a macro's definition and arguments at ``where`` (owner, app, sharing)."""
+    """Store a macro's definition and arguments at ``where`` (owner, app, sharing), ``meta``
+    over what it keeps; one there already (``exists`` False: a create) is a 409, one gone
+    meanwhile (``exists`` True: an edit) a 404."""
     arg_names = tuple(a.strip() for a in (args or "").split(",") if a.strip())
     match = re.fullmatch(r"(.+)\((\d+)\)", name)
     if arg_names and (match is None or int(match.group(2)) != len(arg_names)):
@@ -68,8 +76,15 @@ def _set_macro(
     owner, app, sharing = where
     try:
         return api.store.set_macro(
-            name, definition, args=arg_names, owner=owner, app=app, sharing=sharing
-        )
+            name, definition, args=arg_names, owner=owner, app=app, sharing=sharing, meta=meta,
+            exists=exists,
+        )  # fmt: skip
+    except KeyError:
+        if exists:
+            raise ApiError(404, f"Could not find object id={name}") from None
+        raise ApiError(
+            409, f"In handler 'macros': An object with name={name} already exists"
+        ) from None  # fmt: skip
     except (ValueError, SPLError) as exc:
         raise ApiError(400, f"In handler 'macros': {exc}") from None
 
@@ -90,10 +105,8 @@ def create_macro(api: Splunkd, call: Call) -> Response:
     definition = call.get("definition")
     if definition is None:
         raise ApiError(400, "In handler 'macros': Missing required argument: definition")
-    fields = _macro_fields(call)
-    macro = _set_macro(api, name, definition, call.get("args"), where)
-    macro.meta = fields  # a macro made again starts from the defaults
-    api.store.replace_macro(macro.key, macro)
+    fields = _macro_fields(call)  # a macro made again starts from the defaults
+    macro = _set_macro(api, name, definition, call.get("args"), where, fields, exists=False)
     entity = _macro_entity(macro, _macro_collection(call))
     return api.feed(call, "conf-macros", [entity], 201)
 
@@ -126,10 +139,8 @@ def update_macro(api: Splunkd, call: Call) -> Response:
     fields = _macro_fields(call)
     definition = call.get("definition", macro.definition)
     args = call.get("args", ",".join(macro.args))
-    macro = _set_macro(api, macro.name, definition, args, (macro.owner, macro.app, macro.sharing))
-    if fields:
-        macro.meta.update(fields)
-        api.store.replace_macro(macro.key, macro)
+    where = (macro.owner, macro.app, macro.sharing)
+    macro = _set_macro(api, macro.name, definition, args, where, fields, exists=True)
     return api.feed(call, "conf-macros", [_macro_entity(macro, _macro_collection(call))])
 
 
