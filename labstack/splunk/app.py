@@ -105,5 +105,7 @@ def build(config: Config, web_url: str) -> SplunkApp:
         apps=Apps(state / APPS, store, saved, check=alerting.check), access_log=access_log,
     )  # fmt: skip
     access_log.host = api.server_name
+    if store.pre_namespace:  # saved searches, alert state and macros' attributes adopted
+        store.end_pre_namespace()
     hec = HecApp(store, config.hec_token, indexes=known_indexes)
     return SplunkApp(config, store, saved, jobs, alerting, api, hec, web, access_log)

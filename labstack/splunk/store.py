@@ -274,8 +274,9 @@ class EventStore:
         """A database from before namespaces kept one macro per name (table ``macros``), which
         every app's searches expanded: each becomes the search app's macro of that name, shared
         globally so that it still is (an installed app's saved searches use the macros it
-        brought, which went to that table too). :attr:`pre_namespace` says it happened, for the
-        saved searches and alert state of the same folder to be adopted alike."""
+        brought, which went to that table too). :attr:`pre_namespace` says so, for the saved
+        searches and alert state of the same folder to be adopted alike; the old table goes in
+        :meth:`end_pre_namespace`, once they are (a stop in between adopts them all again)."""
         old = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'macros'"
         if not self._sql(old)[0][0]:
             return
@@ -284,8 +285,13 @@ class EventStore:
             "args, '{}' FROM macros",
             [DEFAULT_APP, NOBODY],
         )
-        self._sql("DROP TABLE macros")
         self.pre_namespace = True
+
+    def end_pre_namespace(self) -> None:
+        """The state from before namespaces is adopted: its old macros table goes."""
+        with self._lock:
+            self._sql("DROP TABLE IF EXISTS macros")
+        self.pre_namespace = False
 
     def set_macro(
         self,

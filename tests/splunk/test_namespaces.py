@@ -15,6 +15,7 @@ import splunklib.client as client
 import splunklib.results as results
 
 from helpers import splunk as helpers_splunk
+from labstack.splunk.store import EventStore
 from tests.splunk.splunklab import http, splunk_process, unique
 
 PRIVATE = client.namespace(owner="admin", app="search", sharing="user")
@@ -179,6 +180,12 @@ def test_state_from_before_namespaces_is_adopted(tmp_path):
         service.macros.create("old_macro(1)", "index=main", args="u", namespace=PRIVATE)
         assert len([m for m in service.macros if m.name == "old_macro(1)"]) == 2
     assert not (state / "macros_meta.json").exists()
+    con = duckdb.connect(str(state / "events.duckdb"))
+    tables = {
+        t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    con.close()
+    assert "macros" not in tables and "macro_objects" in tables  # the old table, once adopted
     assert json.loads((state / "saved_searches.json").read_text())[0]["name"] == "Old Alert"
 
 
@@ -224,6 +231,8 @@ def test_an_installed_apps_searches_from_before_namespaces_keep_working(tmp_path
     until = time.time() + 3600
     _old_state(tmp_path / "splunk", searches, {"cloudtrail": "index=main sourcetype=aws"},
                throttles=[("App Throttled", "", until)])  # fmt: skip
+    # a start that stopped once its event store was open: the adoption is not half done
+    EventStore(str(tmp_path / "splunk" / "events.duckdb")).close()
 
     with splunk_process(tmp_path / "splunk") as splunk:
         lab = splunk.connect(owner="nobody", app="search")  # helpers.splunk's namespace
