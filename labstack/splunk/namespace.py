@@ -146,8 +146,14 @@ class Namespace:
         """Where an object created here goes: (owner, app, sharing). A named owner other than
         ``nobody`` makes it that owner's private object; otherwise it is shared with its app.
         Under ``/services/`` it is shared with the search app, as the stand-in always did.
-        ``owner``/``app`` given in the request's form override the path's."""
+        ``owner``/``app`` given in the request's form override the path's; ``owner=nobody``
+        is nobody's, so shared, whatever the path.
+
+        >>> Namespace("admin", "search").home(owner="nobody")
+        ('nobody', 'search', 'app')
+        """
         app = app or (self.app if self.app != WILDCARD else DEFAULT_APP)
-        if self.owner not in (WILDCARD, NOBODY) and not self.every_app:
+        private = self.owner not in (WILDCARD, NOBODY) and not self.every_app
+        if private and owner != NOBODY:
             return owner or self.owner, app, "user"
         return owner or NOBODY, app, "app"

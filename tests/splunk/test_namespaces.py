@@ -280,3 +280,19 @@ def test_concurrent_creates_of_one_macro_make_one_and_409_the_rest(splunk, any_n
         assert any_ns.macros[name, SHARED].definition == f"index=main n={made[0]}"
         any_ns.macros.delete(name)
         answers.clear()
+
+
+def test_a_create_whose_form_names_nobody_makes_a_shared_search(splunk, any_ns, name):
+    """``owner=nobody`` in the form of a create under a user's namespace: the search is the
+    app's (nobody owns nothing privately), found where it was made."""
+    url = f"{splunk.url}/servicesNS/admin/search/saved/searches"
+    auth = {"Authorization": f"Bearer {splunk.token}"}
+    form = {"name": name, "search": "search index=main", "owner": "nobody", "output_mode": "json"}
+    made = http().post(url, data=form, headers=auth, timeout=30)
+    assert made.status_code == 201
+    assert made.json()["entry"][0]["acl"]["sharing"] == "app"
+    found = http().get(f"{url}/{name}", params={"output_mode": "json"}, headers=auth, timeout=30)
+    assert found.status_code == 200
+    assert (
+        splunk.connect(owner="nobody", app="search").saved_searches[name].access.owner == "nobody"
+    )
