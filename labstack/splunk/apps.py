@@ -15,6 +15,7 @@ namespaces, kept).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from labstack.splunk.conf import ConfError, parse
+from labstack.splunk.saved import Missing
 
 #: Limits on what an archive may hold (an app is configuration, not data).
 MAX_MEMBERS = 2000
@@ -178,7 +180,7 @@ class Apps:
                     self.saved.set_acl(found.key, found.owner, sharing, None)
             for stale in set(previous.saved_searches if previous else ()) - set(searches):
                 if (found := self._own(stale, name)) is not None:
-                    self.saved.delete(found.key)
+                    self._delete(found.key)
             self._apps[name] = app
             self._save()
         return app, previous is None
@@ -217,6 +219,11 @@ class Apps:
                   sorted(lookups), sorted(contents.files))  # fmt: skip
         return app, searches, macros, lookups
 
+    def _delete(self, key: tuple) -> None:
+        """Delete the app's search; one deleted through the API meanwhile is gone already."""
+        with contextlib.suppress(Missing):
+            self.saved.delete(key)
+
     def _own(self, search: str, app: str):
         """The app's own (shared) saved search of that name, or None."""
         shared = [s for s in self.saved.named(search) if s.app == app and s.sharing != "user"]
@@ -245,5 +252,5 @@ class Apps:
                 raise AppError(404, f"Could not find object id={name}")
             for search in app.saved_searches:
                 if (found := self._own(search, name)) is not None:
-                    self.saved.delete(found.key)
+                    self._delete(found.key)
             self._save()

@@ -153,6 +153,11 @@ def qualified(search: str) -> str:
     return text if text.startswith(("search ", "|")) or text == "search" else f"search {text}"
 
 
+class Missing(LookupError):
+    """No saved search has that key (any more: deleted or moved meanwhile). Not a KeyError,
+    which :meth:`SavedSearches.set_acl` raises for a place that is taken."""
+
+
 class SavedSearches:
     """Thread-safe, file-backed saved searches, told apart by :attr:`SavedSearch.key` (the
     same name may be a user's private search and an app's shared one); which of them a request
@@ -192,6 +197,12 @@ class SavedSearches:
         tmp.write_text(json.dumps([asdict(s) for s in self._items.values()], indent=1))
         os.replace(tmp, self.path)
 
+    def _item(self, key: tuple) -> SavedSearch:
+        try:
+            return self._items[key]
+        except KeyError:
+            raise Missing(key) from None
+
     def _notify(self, key: tuple, saved: SavedSearch | None) -> None:
         for listener in list(self.listeners):
             listener(key, saved)
@@ -230,7 +241,7 @@ class SavedSearches:
 
     def update(self, key: tuple, attrs: dict[str, str]) -> SavedSearch:
         with self._lock:
-            saved = self._items[key]
+            saved = self._item(key)
             saved.attrs.update(attrs)
             saved.updated = time.time()
             self._save()
@@ -241,7 +252,7 @@ class SavedSearches:
         """Change who owns the search, how it is shared and its permissions. Moving it onto
         another search's place (private to shared, or back) is a KeyError naming that one."""
         with self._lock:
-            saved = self._items[key]
+            saved = self._item(key)
             moved = identity(saved.name, owner, saved.app, sharing)
             if moved != key and moved in self._items:
                 raise KeyError(describe(self._items[moved]))
@@ -259,13 +270,14 @@ class SavedSearches:
 
     def suppress(self, key: tuple, until: float) -> SavedSearch:
         with self._lock:
-            saved = self._items[key]
+            saved = self._item(key)
             saved.suppressed_until = until
             self._save()
         return saved
 
     def delete(self, key: tuple) -> None:
         with self._lock:
+            self._item(key)
             del self._items[key]
             self._save()
         self._notify(key, None)

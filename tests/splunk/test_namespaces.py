@@ -296,3 +296,32 @@ def test_a_create_whose_form_names_nobody_makes_a_shared_search(splunk, any_ns, 
     assert (
         splunk.connect(owner="nobody", app="search").saved_searches[name].access.owner == "nobody"
     )
+
+
+def test_a_change_racing_a_delete_is_a_404_never_a_500(splunk, name):
+    """Edits, disables, ACL posts and deletes of one search at once: each answers as splunkd
+    would, the search there or gone (200, 404), none with an internal error."""
+    base = f"{splunk.url}/servicesNS/nobody/search/saved/searches"
+    auth = {"Authorization": f"Bearer {splunk.token}"}
+    changes = [("", {"description": "d"}), ("/disable", {}),
+               ("/acl", {"owner": "nobody", "sharing": "global"})]  # fmt: skip
+    answers: list[int] = []
+
+    def change(path: str, form: dict) -> None:
+        url = f"{base}/{name}{path}"
+        answers.append(http().post(url, data=form, headers=auth, timeout=30).status_code)
+
+    def delete() -> None:
+        answers.append(http().delete(f"{base}/{name}", headers=auth, timeout=30).status_code)
+
+    for _ in range(15):
+        form = {"name": name, "search": "search index=main"}
+        assert http().post(base, data=form, headers=auth, timeout=30).status_code == 201
+        threads = [threading.Thread(target=change, args=c) for c in changes for _ in range(2)]
+        threads += [threading.Thread(target=delete) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert set(answers) <= {200, 404}, sorted(answers)
+        answers.clear()

@@ -5,6 +5,7 @@ bad setting is a 400 naming the attribute, as on Splunk."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -15,7 +16,7 @@ from labstack.splunk import atom
 from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request, namespace_of, one_of
 from labstack.splunk.api.search_jobs import job_entity, spl_error
 from labstack.splunk.namespace import Namespace
-from labstack.splunk.saved import qualified
+from labstack.splunk.saved import Missing, qualified
 from labstack.splunk.spl import SPLError
 from labstack.splunk.spl.timeutil import parse_time
 
@@ -67,6 +68,20 @@ def _saved(api: Splunkd, call: Call):
     return one_of(_matches(api, call), call, "savedsearch")
 
 
+def _gone_is_404(handler):
+    """A change whose search was deleted (or moved) after it was looked up answers 404, as
+    one looked up a moment later would, not 500."""
+
+    @functools.wraps(handler)
+    def wrapped(api: Splunkd, call: Call) -> Response:
+        try:
+            return handler(api, call)
+        except Missing:
+            raise ApiError(404, f"Could not find object id={call.args['name']}") from None
+
+    return wrapped
+
+
 def _runs_in(owner: str, app: str) -> Namespace:
     """Where a saved search runs (the macros it expands): as its owner, in its app."""
     return Namespace(owner, app)
@@ -116,6 +131,7 @@ def get_saved(api: Splunkd, call: Call) -> Response:
     return api.feed(call, "savedsearch", [_saved_entity(api, s) for s in _matches(api, call)])
 
 
+@_gone_is_404
 def update_saved(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
     if "name" in call.params:
@@ -128,18 +144,21 @@ def update_saved(api: Splunkd, call: Call) -> Response:
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
+@_gone_is_404
 def disable_saved(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/disable``: as setting ``disabled=1`` (splunklib's ``disable()``)."""
     saved = api.saved.update(_saved(api, call).key, {"disabled": "1"})
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
+@_gone_is_404
 def enable_saved(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/enable``: as setting ``disabled=0``."""
     saved = api.saved.update(_saved(api, call).key, {"disabled": "0"})
     return api.feed(call, "savedsearch", [_saved_entity(api, saved)])
 
 
+@_gone_is_404
 def delete_saved(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
     api.saved.delete(saved.key)
@@ -149,6 +168,7 @@ def delete_saved(api: Splunkd, call: Call) -> Response:
     return api.feed(call, "savedsearch", [])
 
 
+@_gone_is_404
 def dispatch_saved(api: Splunkd, call: Call) -> Response:
     saved = _saved(api, call)
     attrs = saved.content()
@@ -187,6 +207,7 @@ def saved_history(api: Splunkd, call: Call) -> Response:
     return api.listing(call, "history", [job_entity(j) for j in api.jobs.history(saved.name)])
 
 
+@_gone_is_404
 def saved_acl(api: Splunkd, call: Call) -> Response:
     """``saved/searches/<name>/acl``: owner and sharing (both required), ``perms.read`` and
     ``perms.write`` (comma-separated roles)."""
@@ -215,6 +236,7 @@ def get_suppress(api: Splunkd, call: Call) -> Response:
     return api.feed(call, "suppress", [_suppress_entity(_saved(api, call))])
 
 
+@_gone_is_404
 def set_suppress(api: Splunkd, call: Call) -> Response:
     """``expiration=<seconds>`` suppresses the search that long; ``0`` lifts it."""
     saved = _saved(api, call)
