@@ -325,3 +325,25 @@ def test_a_change_racing_a_delete_is_a_404_never_a_500(splunk, name):
             thread.join()
         assert set(answers) <= {200, 404}, sorted(answers)
         answers.clear()
+
+
+def test_dash_is_no_place_for_an_object(splunk, any_ns, name):
+    """``-`` is any owner or app in a namespace: an ACL post or a create naming it as where the
+    object lives is a 400 in splunkd's error shape, and the object stays where it was."""
+    searches = any_ns.saved_searches
+    saved = searches.create(name, "search index=main", namespace=SHARED)
+    macro = any_ns.macros.create(name.replace("-", "_"), "index=main", namespace=SHARED)
+    for entity, form in ((saved, {"owner": "-", "sharing": "user"}),
+                         (macro, {"owner": "-", "sharing": "app"}),
+                         (macro, {"owner": "nobody", "sharing": "app", "app": "-"})):  # fmt: skip
+        assert _status(lambda e=entity, f=form: e.post("acl", body=f)) == 400
+    assert (saved.refresh().access.owner, saved.access.sharing) == ("nobody", "app")
+    assert (macro.refresh().access.owner, macro.access.app) == ("nobody", "search")
+    url = f"{splunk.url}/servicesNS/nobody/search/saved/searches"
+    auth = {"Authorization": f"Bearer {splunk.token}"}
+    for place in ({"owner": "-"}, {"app": "-"}):
+        form = {"name": f"{name}-2", "search": "search index=main", **place, "output_mode": "json"}
+        made = http().post(url, data=form, headers=auth, timeout=30)
+        assert made.status_code == 400 and made.json()["messages"][0]["type"] == "ERROR"
+    assert f"{name}-2" not in [s.name for s in searches]
+    macro.delete()

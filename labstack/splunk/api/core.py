@@ -32,7 +32,7 @@ from labstack.splunk.hec import KnownIndexes
 from labstack.splunk.index_conf import BUILT_IN, IndexConf
 from labstack.splunk.jobs import Jobs
 from labstack.splunk.knowledge_meta import adopt_macro_meta
-from labstack.splunk.namespace import SHARING, Namespace, describe
+from labstack.splunk.namespace import SHARING, WILDCARD, Namespace, describe
 from labstack.splunk.saved import SavedSearches
 from labstack.splunk.server_conf import ServerSettings
 
@@ -128,11 +128,24 @@ def one_of(found: list, call: Call, handler: str):
     )  # fmt: skip
 
 
+def placed(call: Call, handler: str, *args: str) -> list[str | None]:
+    """The form's ``owner``/``app`` (``args``) where an object is to live; ``-`` means any
+    owner or app in a namespace and is no place for an object to be: 400."""
+    values = [call.get(arg) for arg in args]
+    for arg, value in zip(args, values, strict=True):
+        if value is not None and value.strip() == WILDCARD:
+            raise ApiError(
+                400, f"In handler '{handler}': Invalid {arg} '{value}': '{WILDCARD}' means any "
+                f"{arg} in a namespace; name one."
+            )  # fmt: skip
+    return values
+
+
 def acl_request(call: Call, handler: str, perms: dict | None) -> tuple[str, str, dict]:
     """An ``.../acl`` POST as splunkd checks it: (owner, sharing, perms). Owner and sharing
     are required and sharing is one of :data:`SHARING`; ``perms.read``/``perms.write``
     (comma-separated roles) replace those of ``perms``."""
-    owner, sharing = call.get("owner"), call.get("sharing")
+    (owner,), sharing = placed(call, handler, "owner"), call.get("sharing")
     for arg, given in (("sharing", sharing), ("owner", owner)):
         if not given:
             raise ApiError(400, f"In handler '{handler}': Missing required argument: {arg}")

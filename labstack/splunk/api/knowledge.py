@@ -10,7 +10,15 @@ from pathlib import Path
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request, namespace_of, one_of
+from labstack.splunk.api.core import (
+    ApiError,
+    Call,
+    Splunkd,
+    acl_request,
+    namespace_of,
+    one_of,
+    placed,
+)
 from labstack.splunk.namespace import describe, identity
 from labstack.splunk.spl import SPLError
 from labstack.splunk.store import Macro
@@ -154,7 +162,8 @@ def macro_acl(api: Splunkd, call: Call) -> Response:
     """``<macro>/acl``: owner and sharing (both required), ``perms.read``/``perms.write``."""
     macro = _macro_or_404(api, call)
     owner, sharing, perms = acl_request(call, "macros", macro.meta.get("perms"))
-    moved = replace(macro, owner=owner, sharing=sharing, app=call.get("app") or macro.app,
+    (app,) = placed(call, "macros", "app")
+    moved = replace(macro, owner=owner, sharing=sharing, app=app or macro.app,
                     meta={**macro.meta, "perms": perms or None})  # fmt: skip
     try:
         api.store.replace_macro(macro.key, moved)

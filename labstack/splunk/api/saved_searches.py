@@ -13,7 +13,15 @@ from croniter import croniter
 from werkzeug.wrappers import Response
 
 from labstack.splunk import atom
-from labstack.splunk.api.core import ApiError, Call, Splunkd, acl_request, namespace_of, one_of
+from labstack.splunk.api.core import (
+    ApiError,
+    Call,
+    Splunkd,
+    acl_request,
+    namespace_of,
+    one_of,
+    placed,
+)
 from labstack.splunk.api.search_jobs import job_entity, spl_error
 from labstack.splunk.namespace import Namespace
 from labstack.splunk.saved import Missing, qualified
@@ -114,7 +122,7 @@ def create_saved(api: Splunkd, call: Call) -> Response:
         raise ApiError(400, "In handler 'savedsearch': Missing required argument: name")
     if call.get("search") is None:
         raise ApiError(400, "In handler 'savedsearch': Missing required argument: search")
-    owner, app, sharing = namespace_of(call).home(call.get("owner"), call.get("app"))
+    owner, app, sharing = namespace_of(call).home(*placed(call, "savedsearch", "owner", "app"))
     _check_saved(api, name, call.flat(skip=_SAVED_ACL_PARAMS), _runs_in(owner, app))
     attrs = call.flat(skip=_SAVED_ACL_PARAMS)
     try:
