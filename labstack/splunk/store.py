@@ -367,10 +367,14 @@ class EventStore:
             return self._macro_rows()
 
     def macros(self, namespace: Namespace | None = None) -> dict:
-        """``name -> {"definition": str, "args": [str]}``: the macros a search in
+        """``name -> {"definition", "args", "validation", "errormsg"}``: the macros a search in
         ``namespace`` expands (the most specific of each name; default: the search app's)."""
         found = (namespace or SHARED).effective(self.macro_objects())
-        return {n: {"definition": m.definition, "args": list(m.args)} for n, m in found.items()}
+        return {
+            n: {"definition": m.definition, "args": list(m.args),
+                "validation": m.meta.get("validation"), "errormsg": m.meta.get("errormsg")}
+            for n, m in found.items()
+        }  # fmt: skip
 
     def put_lookup(self, name: str, csv_text: str) -> None:
         """Store a CSV lookup table (header row required) under its file name."""

@@ -82,12 +82,15 @@ def test_default_cloudtrail_macro(store):
     assert store.macros()["cloudtrail"] == {
         "definition": "index=main sourcetype=aws:cloudtrail",
         "args": [],
+        "validation": None,
+        "errormsg": None,
     }
 
 
 def test_macros_with_arguments(store):
     store.set_macro("by_name", "name=$n$", ["n"])
-    assert store.macros()["by_name(1)"] == {"definition": "name=$n$", "args": ["n"]}
+    macro = store.macros()["by_name(1)"]
+    assert (macro["definition"], macro["args"], macro["validation"]) == ("name=$n$", ["n"], None)
     store.add([event(1, name="x"), event(2, name="y")])
     assert store.search("search `by_name(y)` | stats count", now=NOW).rows == [{"count": "1"}]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import ssl
 import stat
@@ -351,6 +352,37 @@ def test_a_macro_expands_in_a_search(service):
     rows = [r for r in results.JSONResultsReader(stream) if isinstance(r, dict)]
     assert [r["test"] for r in rows] == ["123"]
     service.macros.delete(name)
+
+
+def _oneshot(service, spl: str) -> list[dict]:
+    stream = service.jobs.oneshot(spl, output_mode="json")
+    return [r for r in results.JSONResultsReader(stream) if isinstance(r, dict)]
+
+
+@pytest.mark.parametrize(
+    ("validation", "errormsg", "refused", "sound"),
+    [
+        ("low < high", "low must be below high", "low must be below high", True),
+        ("$low$ < $high$", "", "The arguments of macro", True),  # $name$ too; a default message
+        ('if(low < high, null(), "the range is upside down")', "", "upside down", True),
+        ("low <", "", "The validation of macro", False),  # a broken rule is named, never a 500
+    ],
+)
+def test_a_macro_checks_its_arguments_before_it_expands(
+    service, validation, errormsg, refused, sound
+):
+    name = unique("range")
+    service.macros.create(f"{name}(2)", 'eval low="$low$", high="$high$"', args="low,high",
+                          validation=validation, errormsg=errormsg)  # fmt: skip
+    try:
+        if sound:
+            rows = _oneshot(service, f"| makeresults count=1 | `{name}(12, 34)`")
+            assert [(r["low"], r["high"]) for r in rows] == [("12", "34")]
+        with pytest.raises(binding.HTTPError, match=re.escape(refused)) as err:
+            _oneshot(service, f"| makeresults count=1 | `{name}(34, 12)`")
+        assert err.value.status == 400
+    finally:
+        service.macros.delete(f"{name}(2)")
 
 
 # -- the toolkit follows the scheme --------------------------------------------------------------

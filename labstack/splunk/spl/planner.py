@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .commands import COMMANDS, Command
 from .commands.filtering import Search, split_top_level
 from .errors import SPLError
+from .eval_expr import parse_eval, to_python
 from .lexer import split_pipeline
 from .relation import NUM, STR, Context, Relation, Rows, load, materialize, to_text
 from .search_expr import Compare, In, Not, mentions
@@ -22,6 +23,10 @@ from .timeutil import iso
 DEFAULT_INDEXES = ("main",)  # what an admin searches when the query names no index
 SUBSEARCH_MAXOUT = 10000
 MACRO_DEPTH = 20
+#: Eval functions whose value is true or false (a macro's validation that is one of them
+#: fails on null; any other expression passes on null and fails on a message).
+_BOOLEAN_CALLS = {"cidrmatch", "in", "isbool", "isint", "isnotnull", "isnull", "isnum", "isstr",
+                  "like", "match", "searchmatch", "true", "false"}  # fmt: skip
 #: Parsed searches kept for reuse (the saved searches of a busy lab, and then some).
 PARSED_SEARCHES = 1024
 _MACRO = re.compile(r"`\s*([^`(\s]+)\s*(?:\((.*?)\))?\s*`", re.S)
@@ -60,12 +65,49 @@ def expand_macros(text: str, macros: dict[str, dict], depth: int = 0) -> str:
                 'found. Reasons include: the macro name is misspelled, you do not have "read" '
                 "permission for the macro, or the macro has not been shared with this application."
             )
+        values = dict(zip(macro.get("args", []), args, strict=False))
+        _validate(key, macro, values)
         body = macro["definition"]
-        for arg_name, value in zip(macro.get("args", []), args, strict=False):
+        for arg_name, value in values.items():
             body = body.replace(f"${arg_name}$", value)
         return body
 
     return expand_macros(_MACRO.sub(replace, text), macros, depth + 1)
+
+
+def _validate(key: str, macro: dict, values: dict[str, str]) -> None:
+    """Check a macro's arguments against its ``validation`` (macros.conf): an eval expression
+    over the arguments (by name, or as ``$name$``). True passes; false or null fails with its
+    ``errormsg``; any other value is the error message itself, and null then passes.
+
+    >>> rule = {"validation": "value < value2", "errormsg": "value must be smaller"}
+    >>> _validate("m(2)", rule, {"value": "12", "value2": "34"})
+    >>> _validate("m(2)", rule, {"value": "34", "value2": "12"})
+    Traceback (most recent call last):
+    ...
+    labstack.splunk.spl.errors.SPLError: Error in 'SearchParser': value must be smaller
+    """
+    rule = (macro.get("validation") or "").strip()
+    if not rule:
+        return
+    for name, value in values.items():
+        rule = rule.replace(f"${name}$", value)
+    try:
+        node = parse_eval(rule, "macro")
+        verdict = to_python(node, "macro")(values, None)
+    except SPLError as exc:
+        raise SPLError(
+            f"Error in 'SearchParser': The validation of macro '{key}' cannot run: {exc}"
+        ) from None
+    boolean = node.kind in ("compare", "logic", "not") or (
+        node.kind == "call" and node.value in _BOOLEAN_CALLS
+    )
+    if verdict is True or (verdict is None and not boolean):
+        return
+    if isinstance(verdict, str) and not boolean:
+        raise SPLError(f"Error in 'SearchParser': {verdict}")
+    message = macro.get("errormsg") or f"The arguments of macro '{key}' are not valid ({rule})."
+    raise SPLError(f"Error in 'SearchParser': {message}")
 
 
 def parse(text: str, macros: dict[str, dict]) -> list[Command]:
@@ -73,13 +115,21 @@ def parse(text: str, macros: dict[str, dict]) -> list[Command]:
 
     Parsed searches are kept (commands do not change once parsed), so a saved search that
     runs on every real-time batch is parsed once per version of itself and of the macros."""
-    key = tuple(sorted((n, m["definition"], tuple(m.get("args", []))) for n, m in macros.items()))
+    key = tuple(
+        sorted(
+            (n, m["definition"], tuple(m.get("args", [])), m.get("validation"), m.get("errormsg"))
+            for n, m in macros.items()
+        )
+    )
     return list(_parse(text, key))
 
 
 @functools.lru_cache(maxsize=PARSED_SEARCHES)
 def _parse(text: str, macro_key: tuple) -> tuple[Command, ...]:
-    macros = {n: {"definition": d, "args": list(a)} for n, d, a in macro_key}
+    macros = {
+        n: {"definition": d, "args": list(a), "validation": v, "errormsg": e}
+        for n, d, a, v, e in macro_key
+    }
     return tuple(_parse_now(text, macros))
 
 
