@@ -15,8 +15,10 @@ b'{"sourcetype":"aws:cloudtrail","event":{"eventName":"StopLogging"}}'
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -86,6 +88,16 @@ class HecError(RuntimeError):
         return HecError(self.kind, self.text, self.status, self.code, self.event_number, record)
 
 
+def _unverified_is_chosen(host: str) -> None:
+    """No ``InsecureRequestWarning`` at every request to ``host``'s HEC: not checking its
+    certificate was the setting's choice (``SPLUNK_HEC_VERIFY=false``), and a sender posts a
+    batch every few milliseconds. Other hosts still warn."""
+    from urllib3.exceptions import InsecureRequestWarning
+
+    pattern = f"Unverified HTTPS request is being made to host '{re.escape(host)}'"
+    warnings.filterwarnings("ignore", message=pattern, category=InsecureRequestWarning)
+
+
 class HecClient:
     """Posts concatenated JSON events to a HEC endpoint over one keep-alive session.
 
@@ -124,6 +136,8 @@ class HecClient:
         self._own_session = session is None
         self.session = session or requests.Session()
         self.timeout, self.verify = timeout, verify
+        if verify is False:
+            _unverified_is_chosen(parts.hostname or "")
         self._headers = {
             "Authorization": f"Splunk {token}",
             "Content-Type": "application/json",
