@@ -148,8 +148,10 @@ class HecClient:
     @classmethod
     def from_settings(cls, settings: Settings, **options) -> HecClient:
         """The HEC at ``SPLUNK_HEC_URL`` with ``SPLUNK_HEC_TOKEN``, its certificate checked as
-        ``SPLUNK_HEC_VERIFY`` says (``options`` are the constructor's)."""
-        options.setdefault("verify", settings.splunk_hec_verify)
+        ``SPLUNK_HEC_VERIFY`` says unless ``verify`` (not None) does (``options`` are the
+        constructor's)."""
+        if options.get("verify") is None:
+            options["verify"] = settings.splunk_hec_verify
         return cls(
             settings.require("splunk_hec_url", "the HTTP Event Collector, e.g. https://host:8088"),
             settings.require("splunk_hec_token", "the HEC token"),

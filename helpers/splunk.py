@@ -246,8 +246,7 @@ def send_events(
     212
     """
     settings = settings or get_settings()
-    checked = {} if verify is None else {"verify": verify}
-    client = HecClient.from_settings(settings, session=session, timeout=(10, 120), **checked)
+    client = HecClient.from_settings(settings, session=session, timeout=(10, 120), verify=verify)
     envelope = {"sourcetype": sourcetype, "index": index or settings.splunk_index}
     if source:
         envelope["source"] = source

@@ -110,18 +110,7 @@ def create_job(api: Splunkd, call: Call) -> Response:
     earliest, latest, now = _times(call)
     exec_mode = call.get("exec_mode", "normal")
     if exec_mode == "oneshot":
-        try:
-            job = api.jobs.run_now(
-                search,
-                earliest,
-                latest,
-                now,
-                guard=_client_guard(call),
-                namespace=search_namespace(call),
-            )
-        except SPLError as exc:
-            raise spl_error(exc) from None
-        return _results_response(call, job)
+        return _results_response(call, _run_while_waiting(api, call, search, earliest, latest, now))
     try:
         job = api.jobs.create(
             search,
@@ -143,17 +132,7 @@ def export(api: Splunkd, call: Call) -> Response:
     mode = call.mode
     if mode not in results.MODES:
         raise ApiError(400, f"Invalid output_mode '{mode}'.")
-    try:
-        job = api.jobs.run_now(
-            search,
-            earliest,
-            latest,
-            now,
-            guard=_client_guard(call),
-            namespace=search_namespace(call),
-        )
-    except SPLError as exc:
-        raise spl_error(exc) from None
+    job = _run_while_waiting(api, call, search, earliest, latest, now)
     count = call.integer("count", 0)
     rows = job.rows if count <= 0 else job.rows[:count]
     lines = results.export_lines(job.fields, rows, mode, job.messages)
@@ -162,9 +141,20 @@ def export(api: Splunkd, call: Call) -> Response:
     )
 
 
-def _client_guard(call: Call) -> Guard:
-    """Limits for a search run while its client waits: it stops if the client hangs up."""
-    return Guard(alive=lambda: client_alive(call.request.environ))
+def _run_while_waiting(api: Splunkd, call: Call, search: str, earliest, latest, now):
+    """Run a search in the request's namespace while its client waits (oneshot, export); it
+    stops if the client hangs up."""
+    try:
+        return api.jobs.run_now(
+            search,
+            earliest,
+            latest,
+            now,
+            guard=Guard(alive=lambda: client_alive(call.request.environ)),
+            namespace=search_namespace(call),
+        )
+    except SPLError as exc:
+        raise spl_error(exc) from None
 
 
 def client_alive(environ) -> bool:
